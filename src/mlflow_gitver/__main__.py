@@ -1,0 +1,3 @@
+from mlflow_gitver.main import main
+
+raise SystemExit(main())
