@@ -105,15 +105,23 @@ class _Loader:
         return items
 
     def scalar(self, node: yaml.Node) -> Any:
-        return self._constructor.construct_object(node, deep=True)
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as e:  # an unknown tag such as !foo
+            problem = (e.problem or "cannot read this value").split(" in ")[0]
+            raise self.fail(node, f"{problem}; remove the tag or quote the value") from e
+        except (ValueError, TypeError, OverflowError) as e:  # a tag that does not fit: !!int x
+            raise self.fail(node, f"{e}; remove the tag or quote the value") from e
 
-    def plain(self, node: yaml.Node, what: str) -> Any:
+    def plain(self, node: yaml.Node, what: str, depth: int = 0) -> Any:
         """A Python value for a node, for params/tags; lists become JSON later."""
+        if depth > 50:  # an alias that contains itself (&a [*a]) would never end
+            raise self.fail(node, f"{what} is nested too deeply (a recursive alias?)")
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         if isinstance(node, yaml.SequenceNode):
-            return [self.plain(n, what) for n in node.value]
-        return {k: self.plain(v, what) for k, _kn, v in self.mapping(node, what)}
+            return [self.plain(n, what, depth + 1) for n in node.value]
+        return {k: self.plain(v, what, depth + 1) for k, _kn, v in self.mapping(node, what)}
 
     # --- interpolation -------------------------------------------------------
     def interpolate(self, text: str, node: yaml.Node, what: str, *, secret_ok: bool) -> str:
@@ -178,16 +186,20 @@ class _Loader:
         out: dict[str, str] = {}
         origin: dict[str, yaml.Node] = {}
 
-        def walk(n: yaml.Node, prefix: str) -> None:
+        def walk(n: yaml.Node, prefix: str, depth: int) -> None:
             for key, knode, vnode in self.mapping(n, f"{section}{'.' if prefix else ''}{prefix}"):
                 full = f"{prefix}.{key}" if prefix else key
-                what = f"{section}.{full}"
-                if isinstance(vnode, yaml.MappingNode):
-                    walk(vnode, full)
+                what = f"{section}.{_short(full)}"
+                if not key.strip():
+                    raise self.fail(knode, f"{what}: empty key; give it a name")
+                if isinstance(vnode, yaml.MappingNode) and depth < 50:
+                    walk(vnode, full, depth + 1)
                     continue
-                if not full or len(full) > MAX_KEY_LEN:
+                if len(full) > MAX_KEY_LEN:
                     raise self.fail(
-                        knode, f"{what}: keys must be 1 to {MAX_KEY_LEN} characters long"
+                        knode,
+                        f"{what}: the key is {len(full)} characters long (with its parents); "
+                        f"the limit is {MAX_KEY_LEN}: shorten it",
                     )
                 if full in origin:
                     line = origin[full].start_mark.line + 1
@@ -211,7 +223,7 @@ class _Loader:
                     )
                 out[full] = value
 
-        walk(node, "")
+        walk(node, "", 0)
         return out
 
     def typed(self, node: yaml.Node, what: str, kind: type | tuple[type, ...]) -> Any:
@@ -223,6 +235,10 @@ class _Loader:
             names = names.replace("int", "a number")
             raise self.fail(node, f"{what} must be {names}")
         return value
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _reject_nulls(loader: _Loader, value: Any, node: yaml.Node, what: str) -> None:
@@ -256,11 +272,10 @@ def _check_name(loader: _Loader, name: str, node: yaml.Node) -> None:
 
 def _check_template(loader: _Loader, template: str, node: yaml.Node) -> None:
     try:
-        fields = [
-            f for _lit, f, _spec, _conv in string.Formatter().parse(template) if f is not None
-        ]
+        parsed = list(string.Formatter().parse(template))
     except ValueError as e:
         raise loader.fail(node, f"name_template: {e}; use {{field}} with braces balanced") from e
+    fields = [f for _lit, f, _spec, _conv in parsed if f is not None]
     for f in fields:
         if f not in TEMPLATE_FIELDS:
             raise loader.fail(
@@ -268,12 +283,24 @@ def _check_template(loader: _Loader, template: str, node: yaml.Node) -> None:
                 f"name_template: unknown field {{{f}}}; fields: "
                 + ", ".join("{" + t + "}" for t in TEMPLATE_FIELDS),
             )
-    if "{sha}" not in template and "{short_sha}" not in template and "{version_id}" not in template:
+    if not {"sha", "short_sha", "version_id"} & set(fields):
         raise loader.fail(
             node,
             "name_template must contain {short_sha}, {sha} or {version_id}, "
             "or two versions would share a name",
         )
+    literal = "".join(lit for lit, _f, _spec, _conv in parsed)
+    bad = sorted({c for c in literal if c in FORBIDDEN_NAME_CHARS})
+    if bad:
+        raise loader.fail(
+            node,
+            f"name_template contains {' '.join(bad)}, which MLflow refuses in model names; "
+            "use '-' or '_' instead",
+        )
+    try:  # a format spec or conversion that cannot apply to a string ({sha:d}, {sha!z})
+        template.format(**{f: "0" * 64 for f in TEMPLATE_FIELDS})
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+        raise loader.fail(node, f"name_template: {e}; write fields as plain {{field}}") from e
 
 
 def parse_config(text: bytes | str, source: str, env: Mapping[str, str] | None = None) -> Config:
@@ -281,10 +308,18 @@ def parse_config(text: bytes | str, source: str, env: Mapping[str, str] | None =
     loader = _Loader(source, os.environ if env is None else env)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.reader.ReaderError as e:  # bad encoding or a control character
+        where = _position(text, e.position, source)
+        raise ConfigError(
+            f"{where}: unreadable character ({e.reason}); save the file as UTF-8 text "
+            "without control characters"
+        ) from e
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         problem = e.problem or e.context or "invalid YAML"
+        if e.context and e.problem and e.problem.startswith("but "):
+            problem = f"{e.context}, {e.problem}"  # "expected X, but found Y"
         raise ConfigError(f"{where}: YAML syntax error: {problem}; fix the syntax") from e
     except yaml.YAMLError as e:
         raise ConfigError(f"{source}: YAML error: {e}; fix the syntax") from e
@@ -318,6 +353,10 @@ def parse_config(text: bytes | str, source: str, env: Mapping[str, str] | None =
             if mode not in DIFF_MODES:
                 raise loader.fail(vnode, f"diff must be one of {', '.join(DIFF_MODES)}")
             values[key] = mode
+        elif key in ("name", "model_type"):
+            # Stored in MLflow, so secret-looking variables are refused here too.
+            raw = loader.typed(vnode, key, str)
+            values[key] = loader.interpolate(raw, vnode, key, secret_ok=False)
         else:
             values[key] = loader.typed(vnode, key, str)
 
@@ -328,6 +367,16 @@ def parse_config(text: bytes | str, source: str, env: Mapping[str, str] | None =
         _check_template(loader, values["name_template"], nodes["name_template"])
     hooks = values.pop("hooks", {})
     return Config(source=source, **values, **hooks)
+
+
+def _position(text: bytes | str, position: int, source: str) -> str:
+    """file:line:column of a character position (PyYAML's ReaderError has no mark)."""
+    if isinstance(text, bytes):
+        head = text[:position].decode("utf-8", "replace")
+    else:
+        head = text[:position]
+    line = head.count("\n") + 1
+    return f"{source}:{line}:{len(head) - (head.rfind(chr(10)) + 1) + 1}"
 
 
 def _hooks(loader: _Loader, node: yaml.Node, values: dict[str, Any]) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mlflow_gitver import git
 from mlflow_gitver.errors import GitverError
 
+TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True; `id` need not import typing
 if TYPE_CHECKING:
     from mlflow_gitver.config import Config
 
@@ -31,9 +31,21 @@ def config_path(repo: git.Repo, config_arg: Path | None) -> Path:
 
 
 def untracked_setting(repo: git.Repo, config_arg: Path | None) -> bool:
-    """Only the ``untracked`` key, without paying for YAML when there is no config."""
+    """Only the ``untracked`` key, without paying for YAML when it cannot be set.
+
+    A file that does not mention ``untracked`` anywhere has the default; only
+    one that does is parsed (and validated) in full.
+    """
     path = config_path(repo, config_arg)
-    if config_arg is None and not path.exists():
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        if config_arg is None:
+            return True
+        data = b"untracked"  # --config FILE that is missing: load_config says so
+    except OSError:
+        data = b"untracked"  # unreadable: load_config says why
+    if b"untracked" not in data:
         return True
     return load_worktree_config(repo, config_arg).untracked
 

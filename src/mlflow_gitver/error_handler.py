@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import traceback
 from collections.abc import Callable
 
 from mlflow_gitver.errors import EXIT_BUG, EXIT_INTERRUPTED, GitverError
@@ -16,12 +15,18 @@ def error_line(message: str) -> None:
     print(f"{PROG}: error: {scrub(message)}", file=sys.stderr)
 
 
+def _print_traceback() -> None:
+    import traceback  # only with --debug: ~3 ms that `id` need not pay
+
+    traceback.print_exc()
+
+
 def run_guarded(func: Callable[[], int], *, debug: bool) -> int:
     try:
         return func()
     except GitverError as e:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         error_line(e.message)
         return e.exit_code
     except KeyboardInterrupt:
@@ -32,7 +37,7 @@ def run_guarded(func: Callable[[], int], *, debug: bool) -> int:
         return 0
     except Exception as e:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         error_line(
             f"unexpected {type(e).__name__}: {e}; this is a bug in mlflow-gitver: "
             "rerun with --debug for the traceback and report it"

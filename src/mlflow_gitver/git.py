@@ -10,15 +10,18 @@ commands would otherwise read from config.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from mlflow_gitver.errors import GitverError
 from mlflow_gitver.proc import CommandError, Completed, environ_without, run
+from mlflow_gitver.record import Record
 
 # Paths that never count as a change: MLflow's own local stores (registering a
 # version writes them, which must not change the version) and our dotenv export.
+# gitstate filters status output with is_excluded() instead of passing these to
+# git status: glob pathspecs cost git ~70 ms on a 50,000-file index.
 EXCLUDED_PATHSPECS = (
     ":(exclude,glob)**/mlflow.db",
     ":(exclude,glob)**/mlflow.db-*",
@@ -27,9 +30,36 @@ EXCLUDED_PATHSPECS = (
     ":(exclude,glob)**/mlflow-gitver.env",
 )
 
+_EXCLUDED_DIRS = (b"mlruns", b"mlartifacts")
+_EXCLUDED_NAMES = (b"mlflow.db", b"mlflow-gitver.env")
+
+
+def is_excluded(path: bytes) -> bool:
+    """Whether a repo-relative path is one of EXCLUDED_PATHSPECS (at any depth)."""
+    parts = path.rstrip(b"/").split(b"/")
+    name = parts[-1]
+    if name in _EXCLUDED_NAMES or name.startswith(b"mlflow.db-"):
+        return True
+    return any(p in _EXCLUDED_DIRS for p in parts[:-1])
+
+
 # Variables a hook inherits from git that point at the repository; kept unless
 # the caller names a repository explicitly (pre_commit/git.py: no_git_env).
-_REPO_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR")
+# The rest of `git rev-parse --local-env-vars` goes too: a submodule must not
+# inherit its superproject's object directory or shallow file.
+_REPO_VARS = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_COMMON_DIR",
+    "GIT_IMPLICIT_WORK_TREE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_GRAFT_FILE",
+    "GIT_SHALLOW_FILE",
+    "GIT_NO_REPLACE_OBJECTS",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_INTERNAL_SUPER_PREFIX",
+)
 
 
 def git_env(*, keep_repo_env: bool) -> dict[str, str]:
@@ -42,18 +72,40 @@ def git_env(*, keep_repo_env: bool) -> dict[str, str]:
     return env
 
 
-@dataclass(frozen=True)
-class Repo:
+class Repo(Record):
     """Where a repository is, and how to run git in it."""
 
+    __slots__ = ("git_dir", "keep_repo_env", "object_format", "root", "shallow")
     root: Path  # the working tree's top level
     git_dir: Path  # this worktree's git directory (absolute)
     shallow: bool
     object_format: str  # "sha1" or "sha256"
-    keep_repo_env: bool = True
+    keep_repo_env: bool
+
+    def __init__(
+        self,
+        root: Path,
+        git_dir: Path,
+        shallow: bool,
+        object_format: str,
+        keep_repo_env: bool = True,
+    ) -> None:
+        self._init(
+            root=root,
+            git_dir=git_dir,
+            shallow=shallow,
+            object_format=object_format,
+            keep_repo_env=keep_repo_env,
+        )
 
     def env(self) -> dict[str, str]:
-        return git_env(keep_repo_env=self.keep_repo_env)
+        env = git_env(keep_repo_env=self.keep_repo_env)
+        if self.keep_repo_env and ("GIT_DIR" in env or "GIT_WORK_TREE" in env):
+            # They may be relative to the directory we started in, and we run
+            # git from the root: pin them to what they resolved to.
+            env["GIT_DIR"] = str(self.git_dir)
+            env["GIT_WORK_TREE"] = str(self.root)
+        return env
 
 
 def git(
@@ -67,23 +119,84 @@ def git(
     return run(["git", "--no-optional-locks", *args], cwd=cwd, env=env, input=input, check=check)
 
 
+_REV_PARSE = (
+    "rev-parse",
+    "--show-toplevel",
+    "--absolute-git-dir",
+    "--is-shallow-repository",
+    "--show-object-format",
+)
+_STATUS = (
+    "status",
+    "--porcelain=v2",
+    "-z",
+    "--branch",
+    "--no-renames",
+    "--ignore-submodules=none",
+)
+
+
 def discover(start: Path, *, keep_repo_env: bool = True) -> Repo:
     """Find the repository that contains ``start``; a clear error when there is none."""
     if not start.is_dir():
         raise GitverError(f"{start}: no such directory; pass --repo a directory inside a git repo")
     env = git_env(keep_repo_env=keep_repo_env)
+    return _discovered(keep_repo_env, _run_rev_parse(start, env))
+
+
+class PendingStatus:
+    """``git status`` (porcelain v2, all untracked files) running in a thread.
+
+    ``git status`` is most of the cost of ``id``: it is started as early as
+    possible, and runs while Python does the rest (imports, ``rev-parse``).  It
+    needs no root: porcelain paths are always relative to the top level.
+    """
+
+    def __init__(self, start: Path, keep_repo_env: bool) -> None:
+        self.start = start
+        self.keep_repo_env = keep_repo_env
+        self._box: list[Completed | BaseException] = []
+        env = git_env(keep_repo_env=keep_repo_env)
+        self._thread = threading.Thread(target=self._run, args=(env,), daemon=True)
+        self._thread.start()
+
+    def _run(self, env: dict[str, str]) -> None:
+        try:
+            self._box.append(git([*_STATUS, "-uall"], cwd=self.start, env=env))
+        except BaseException as e:  # re-raised in the caller's thread
+            self._box.append(e)
+
+    def result(self) -> bytes:
+        self._thread.join()
+        got = self._box[0]
+        if isinstance(got, BaseException):
+            raise got
+        return got.stdout
+
+
+def discover_with_status(
+    start: Path, *, keep_repo_env: bool = True, pending: PendingStatus | None = None
+) -> tuple[Repo, bytes]:
+    """discover(), and ``status_v2(repo, untracked=True)`` run at the same time.
+
+    ``pending``: a status already started for the same ``start`` and environment.
+    """
+    if not start.is_dir():
+        raise GitverError(f"{start}: no such directory; pass --repo a directory inside a git repo")
+    if pending is None or (pending.start, pending.keep_repo_env) != (start, keep_repo_env):
+        pending = PendingStatus(start, keep_repo_env)
+    env = git_env(keep_repo_env=keep_repo_env)
     try:
-        out = git(
-            [
-                "rev-parse",
-                "--show-toplevel",
-                "--absolute-git-dir",
-                "--is-shallow-repository",
-                "--show-object-format",
-            ],
-            cwd=start,
-            env=env,
-        )
+        repo = _discovered(keep_repo_env, _run_rev_parse(start, env))
+    except BaseException:
+        pending._thread.join()
+        raise
+    return repo, pending.result()
+
+
+def _run_rev_parse(start: Path, env: dict[str, str]) -> Completed:
+    try:
+        return git(_REV_PARSE, cwd=start, env=env)
     except CommandError as e:
         msg = e.stderr.decode("utf-8", "replace")
         if "not a git repository" in msg:
@@ -95,6 +208,9 @@ def discover(start: Path, *, keep_repo_env: bool = True) -> Repo:
                 f"{start} is a bare repository or git directory; run in a checkout (work tree)"
             ) from e
         raise
+
+
+def _discovered(keep_repo_env: bool, out: Completed) -> Repo:
     lines = out.stdout.decode("utf-8", "surrogateescape").splitlines()
     return Repo(
         root=Path(lines[0]),
@@ -108,22 +224,14 @@ def discover(start: Path, *, keep_repo_env: bool = True) -> Repo:
 def status_v2(repo: Repo, *, untracked: bool) -> bytes:
     """``git status --porcelain=v2 -z --branch``: HEAD, branch, and every path
     that differs between HEAD, the index and the working tree."""
-    return git(
-        [
-            "status",
-            "--porcelain=v2",
-            "-z",
-            "--branch",
-            "--no-renames",
-            "--ignore-submodules=none",
-            "-uall" if untracked else "-uno",
-            "--",
-            ".",
-            *EXCLUDED_PATHSPECS,
-        ],
-        cwd=repo.root,
-        env=repo.env(),
-    ).stdout
+    return git([*_STATUS, "-uall" if untracked else "-uno"], cwd=repo.root, env=repo.env()).stdout
+
+
+def config_bool(repo: Repo, key: str, default: bool) -> bool:
+    """A boolean git config value, as git itself would read it."""
+    out = git(["config", "--type=bool", "--get", key], cwd=repo.root, env=repo.env(), check=False)
+    value = out.stdout.strip()
+    return default if out.returncode != 0 or not value else value == b"true"
 
 
 def ls_tree(repo: Repo, rev: str, paths: Sequence[bytes]) -> bytes:
@@ -175,3 +283,22 @@ def commit_info(repo: Repo, rev: str) -> tuple[str, str, str]:
     ).stdout.decode("utf-8", "replace")
     author, date, subject = out.rstrip("\n").split("\0", 2)
     return author, date, subject
+
+
+def common_dir(repo: Repo) -> Path:
+    """The git directory shared by all worktrees (``.git`` of the main worktree)."""
+    out = git(
+        ["rev-parse", "--path-format=absolute", "--git-common-dir"],
+        cwd=repo.root,
+        env=repo.env(),
+    )
+    return Path(out.stdout.decode("utf-8", "surrogateescape").rstrip("\n"))
+
+
+def current_branch(repo: Repo) -> str | None:
+    """The short name of the branch HEAD is on; None on a detached HEAD."""
+    out = git(
+        ["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=repo.root, env=repo.env(), check=False
+    )
+    name = out.stdout.decode("utf-8", "surrogateescape").strip()
+    return name if out.returncode == 0 and name else None

@@ -10,30 +10,34 @@ because the code that runs is the working tree.
 
 from __future__ import annotations
 
-import hashlib
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 from mlflow_gitver import git
-from mlflow_gitver.blobhash import StatCache, worktree_entry
+from mlflow_gitver.blobhash import StatCache, new_hash, worktree_entry
 from mlflow_gitver.errors import GitverError
+from mlflow_gitver.record import Record
 
 # Bumped if the digest's input format ever changes: old and new ids must not meet.
 _DIGEST_SCHEME = b"mlflow-gitver-digest/1\0"
 _NOT_IN_TREE = "000000"
 _GITLINK = "160000"
-STAT_CACHE_NAME = "mlflow-gitver/stat-cache.json"
+_REGULAR = ("100644", "100755")
+STAT_CACHE_NAME = "mlflow-gitver/stat-cache"
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(Record):
     """One path whose working-tree content differs from HEAD."""
 
+    __slots__ = ("mode", "oid", "path", "status")
     path: bytes  # relative to the repository root, as git spells it
     status: str  # "modified", "added", "deleted", "untracked", "submodule"
     mode: str  # working-tree mode ("000000" when deleted)
     oid: str  # blob id of the working-tree content; a submodule's version id
+
+    def __init__(self, path: bytes, status: str, mode: str, oid: str) -> None:
+        self._init(path=path, status=status, mode=mode, oid=oid)
 
     def digest_input(self) -> bytes:
         return b"%s\0%s\0%s\0" % (self.path, self.mode.encode(), self.oid.encode())
@@ -43,16 +47,47 @@ class Change:
         return os.fsdecode(self.path)
 
 
-@dataclass(frozen=True)
-class GitState:
+class GitState(Record):
+    __slots__ = (
+        "branch",
+        "changes",
+        "commit",
+        "digest",
+        "git_dir",
+        "object_format",
+        "root",
+        "shallow",
+    )
     root: Path
     git_dir: Path
     commit: str
     branch: str | None  # None when HEAD is detached
     shallow: bool
-    changes: tuple[Change, ...] = ()
-    digest: str | None = None  # full hex digest of the uncommitted state; None when clean
-    object_format: str = "sha1"
+    changes: tuple[Change, ...]
+    digest: str | None  # full hex digest of the uncommitted state; None when clean
+    object_format: str
+
+    def __init__(
+        self,
+        root: Path,
+        git_dir: Path,
+        commit: str,
+        branch: str | None,
+        shallow: bool,
+        changes: tuple[Change, ...] = (),
+        digest: str | None = None,
+        object_format: str = "sha1",
+    ) -> None:
+        self._init(
+            root=root,
+            git_dir=git_dir,
+            commit=commit,
+            branch=branch,
+            shallow=shallow,
+            changes=tuple(changes),
+            digest=digest,
+            object_format=object_format,
+        )
 
     @property
     def dirty(self) -> bool:
@@ -86,14 +121,25 @@ def version_id(commit: str, digest: str | None) -> str:
     return f"{commit[:32]}-dirty-{digest[:8]}"
 
 
-@dataclass
 class _Entry:
-    path: bytes
-    head_mode: str | None  # None: unknown yet (ask ls-tree)
-    head_oid: str | None
-    submodule: bool = False
-    tracked: bool = True
-    extra: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("head_mode", "head_oid", "path", "submodule", "tracked", "wt_mode")
+
+    def __init__(
+        self,
+        path: bytes,
+        head_mode: str | None,  # None: unknown yet (ask ls-tree)
+        head_oid: str | None,
+        *,
+        wt_mode: str | None = None,  # the worktree mode git saw (honours core.fileMode)
+        submodule: bool = False,
+        tracked: bool = True,
+    ) -> None:
+        self.path = path
+        self.head_mode = head_mode
+        self.head_oid = head_oid
+        self.wt_mode = wt_mode
+        self.submodule = submodule
+        self.tracked = tracked
 
 
 def _parse_status(out: bytes) -> tuple[str, str | None, list[_Entry]]:
@@ -118,7 +164,14 @@ def _parse_status(out: bytes) -> tuple[str, str | None, list[_Entry]]:
             # 1 XY sub mH mI mW hH hI path
             f = tok.split(b" ", 8)
             entries.append(
-                _Entry(f[8], f[3].decode(), f[6].decode(), submodule=f[2].startswith(b"S"))
+                _Entry(
+                    f[8],
+                    f[3].decode(),
+                    f[6].decode(),
+                    # mW means something only if the index has the path (mI).
+                    wt_mode=f[5].decode() if f[4] != b"000000" else None,
+                    submodule=f[2].startswith(b"S"),
+                )
             )
         elif kind == b"2":
             # 2 XY sub mH mI mW hH hI Xscore path, then origPath as its own token.
@@ -131,10 +184,29 @@ def _parse_status(out: bytes) -> tuple[str, str | None, list[_Entry]]:
         elif kind == b"u":
             # u XY sub m1 m2 m3 mW h1 h2 h3 path: an unmerged path.
             f = tok.split(b" ", 10)
-            entries.append(_Entry(f[10], None, None, submodule=f[2].startswith(b"S")))
+            entries.append(
+                _Entry(f[10], None, None, wt_mode=f[6].decode(), submodule=f[2].startswith(b"S"))
+            )
         elif kind == b"?":
             entries.append(_Entry(tok[2:], _NOT_IN_TREE, "", tracked=False))
     return head, branch, entries
+
+
+def _select(entries: list[_Entry], untracked: bool) -> list[_Entry]:
+    """One entry per path, without MLflow's stores, and without untracked files if unwanted.
+
+    A path can be listed twice: ``git rm --cached f`` shows f deleted from the
+    index *and* untracked.  The tracked entry wins: it knows what HEAD has, so a
+    file still equal to HEAD is, rightly, no change.
+    """
+    chosen: dict[bytes, _Entry] = {}
+    for e in entries:
+        key = e.path.rstrip(b"/")
+        if git.is_excluded(key) or (not untracked and not e.tracked):
+            continue
+        if key not in chosen or (e.tracked and not chosen[key].tracked):
+            chosen[key] = e
+    return list(chosen.values())
 
 
 def _fill_head(repo: git.Repo, entries: list[_Entry]) -> None:
@@ -178,19 +250,36 @@ def _changes(
     repo: git.Repo, entries: list[_Entry], untracked: bool, cache: StatCache
 ) -> list[Change]:
     changes: list[Change] = []
+    file_mode: bool | None = None  # core.fileMode, read only if it matters
+    root = os.fsencode(repo.root) + b"/"
     for e in entries:
-        abspath = repo.root / os.fsdecode(e.path.rstrip(b"/"))
         key = e.path.rstrip(b"/")
-        got = worktree_entry(abspath, key, cache)
+        abspath = root + key  # bytes: no decoding, no Path objects for every change
+        # git saw no file there (mW 000000): trust it, even if lstat finds one
+        # through a symlinked parent directory, which git never follows.
+        got = None if e.wt_mode == _NOT_IN_TREE else worktree_entry(abspath, key, cache)
         if got is None:
             mode, oid = _NOT_IN_TREE, ""
         else:
             mode, oid = got
+        if mode in _REGULAR:
+            # The executable bit as git would record it: with core.fileMode=false
+            # (file systems without one) git keeps the recorded mode, and a new
+            # file is 100644; status's mW already applies that rule.
+            if e.wt_mode in _REGULAR:
+                mode = e.wt_mode
+            elif mode == "100755" and not e.tracked:
+                if file_mode is None:
+                    file_mode = git.config_bool(repo, "core.fileMode", True)
+                if not file_mode:
+                    mode = "100644"
         if mode == "040000":
             # A directory where git expects a file or a gitlink: a submodule, or
             # an untracked nested repository ("dir/" in status).  Any other
             # directory's files are listed one by one by -uall.
-            nested = _nested_version(abspath, untracked)
+            nested = _nested_version(Path(os.fsdecode(abspath)), untracked)
+            if nested is None and e.head_mode == _GITLINK:
+                continue  # a submodule that is not checked out: as after a plain clone
             if nested is None:
                 mode, oid = _NOT_IN_TREE, ""
             else:
@@ -205,27 +294,45 @@ def _changes(
 
 
 def digest_of(changes: list[Change] | tuple[Change, ...]) -> str:
-    h = hashlib.sha256(_DIGEST_SCHEME)
+    h = new_hash("sha256")
+    h.update(_DIGEST_SCHEME)
     for c in changes:
         h.update(c.digest_input())
     return h.hexdigest()
 
 
 def read_state(
-    start: Path | None = None, *, untracked: bool = True, keep_repo_env: bool = True
+    start: Path | None = None,
+    *,
+    untracked: bool | Callable[[git.Repo], bool] = True,
+    keep_repo_env: bool = True,
+    pending: git.PendingStatus | None = None,
 ) -> GitState:
-    """The state of the working tree containing ``start`` (default: the current directory)."""
-    repo = git.discover(start or Path.cwd(), keep_repo_env=keep_repo_env)
-    return state_of(repo, untracked=untracked)
+    """The state of the working tree containing ``start`` (default: the current directory).
+
+    ``untracked`` may be a function of the repository (its config says), so
+    that ``git status`` can start before the repository's root is known;
+    ``pending`` is such a status, started early (see ``commands/id_cmd.py``).
+    """
+    repo, out = git.discover_with_status(
+        start or Path.cwd(), keep_repo_env=keep_repo_env, pending=pending
+    )
+    want = untracked(repo) if callable(untracked) else untracked
+    return _state(repo, out, want)
 
 
 def state_of(repo: git.Repo, *, untracked: bool = True) -> GitState:
-    head, branch, entries = _parse_status(git.status_v2(repo, untracked=untracked))
+    return _state(repo, git.status_v2(repo, untracked=untracked), untracked)
+
+
+def _state(repo: git.Repo, status: bytes, untracked: bool) -> GitState:
+    head, branch, entries = _parse_status(status)
     if head in ("", "(initial)"):
         raise GitverError(
             f"{repo.root} has no commit yet (unborn branch {branch or 'HEAD'}); "
             "make a first commit, then run again"
         )
+    entries = _select(entries, untracked)
     _fill_head(repo, entries)
     cache = StatCache(repo.git_dir / STAT_CACHE_NAME, repo.object_format)
     changes = _changes(repo, entries, untracked, cache)

@@ -7,31 +7,62 @@ for importing MLflow.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _dist_version
 from pathlib import Path
-from typing import NoReturn
 
 from mlflow_gitver.error_handler import PROG, error_line, run_guarded
 from mlflow_gitver.errors import EXIT_USAGE
 
+TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: `id` need not import typing
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 CI_CHOICES = ("auto", "github", "gitlab", "azure", "circleci", "buildkite", "jenkins", "none")
 
 
+_WIDTH: list[int] = []
+
+
+def _help_width() -> int:
+    # argparse finds the terminal width with shutil, which imports zlib, bz2 and
+    # lzma (~4 ms on every run, `id` in every hook included); os does it too.
+    # Asked once: argparse makes a formatter for every add_argument().
+    if not _WIDTH:
+        try:
+            width = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size().columns
+        except (ValueError, OSError):
+            width = 80
+        _WIDTH.append(max(width - 2, 20))
+    return _WIDTH[0]
+
+
 class _Parser(argparse.ArgumentParser):
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        return argparse.HelpFormatter(prog=self.prog, width=_help_width())
+
     def error(self, message: str) -> NoReturn:
         # One line, not argparse's usage block: see '--help' for that.
         error_line(f"{message}; see '{self.prog} --help'")
         raise SystemExit(EXIT_USAGE)
 
 
-def _version() -> str:
-    try:
-        return _dist_version("mlflow-gitver")
-    except PackageNotFoundError:  # running from a source tree
-        return "unknown"
+class _VersionAction(argparse.Action):
+    """--version, importing importlib.metadata (~50 ms) only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("mlflow-gitver")
+        except PackageNotFoundError:  # running from a source tree
+            v = "unknown"
+        print(f"{PROG} {v}")
+        parser.exit(0)
 
 
 def _add_repo(p: argparse.ArgumentParser) -> None:
@@ -86,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Make every version of your code an MLflow LoggedModel.",
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -132,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("flush", help="register pending versions recorded by the hooks")
     _add_repo(p)
+    p.add_argument(
+        "--retry-failed", action="store_true", help="retry the failed ones too (cause fixed)"
+    )
 
     p = sub.add_parser("status", help="list pending and failed registrations")
     _add_repo(p)
@@ -178,6 +212,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    raw = sys.argv[1:] if argv is None else list(argv)
+    if raw[:1] == ["id"]:
+        # `git status` is most of what `id` costs: start it before building the parser.
+        from mlflow_gitver.commands import id_cmd
+
+        id_cmd.prestart(raw[1:])
     args = build_parser().parse_args(argv)
     code = run_guarded(lambda: _dispatch(args), debug=args.debug)
     sys.stdout.flush()

@@ -5,19 +5,22 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from mlflow_gitver.errors import EXIT_FAILURE, GitverError
+from mlflow_gitver.record import Record
 
 DEFAULT_TIMEOUT = 120.0
 
 
-@dataclass(frozen=True)
-class Completed:
+class Completed(Record):  # not a dataclass: see record.py
+    __slots__ = ("returncode", "stderr", "stdout")
     returncode: int
     stdout: bytes
     stderr: bytes
+
+    def __init__(self, returncode: int, stdout: bytes, stderr: bytes) -> None:
+        self._init(returncode=returncode, stdout=stdout, stderr=stderr)
 
 
 class CommandError(GitverError):

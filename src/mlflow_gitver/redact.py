@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
 
 # user@host:path, git's scp-like syntax for ssh remotes.
-_SCP = re.compile(r"^(?P<user>[^@/:]+)@(?P<rest>[^/:]+:.*)$")
+# The user part may hold "user:password" too.
+_SCP = re.compile(r"^(?P<user>[^@/]+)@(?P<rest>[^@/:]+:.*)$")
 
 
 def redact_url(url: str) -> str:
@@ -15,6 +15,9 @@ def redact_url(url: str) -> str:
     >>> redact_url("https://user:tok@example.com/o/r.git?x=1")
     'https://example.com/o/r.git'
     """
+    # Imported here: error_handler imports this module on every run, urllib does not need to.
+    from urllib.parse import urlsplit, urlunsplit
+
     m = _SCP.match(url)
     if m and "://" not in url:
         return m.group("rest")
@@ -24,20 +27,17 @@ def redact_url(url: str) -> str:
         return "<unparseable URL>"
     if not parts.scheme or not parts.netloc:
         return url  # a local path, or "databricks": nothing to hide
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    netloc = f"{host}:{port}" if port else host
+    # Everything after the last "@" (as urlsplit reads it): host, port, or a
+    # "databricks://profile:prefix", kept as written.
+    netloc = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+# Greedy up to the last "@" before the path: a password may contain a raw "@".
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s]*@")
+_QUERY = re.compile(r"(?P<url>[A-Za-z][A-Za-z0-9+.-]*://[^\s?#]*)[?#][^\s]*")
 
 
 def scrub(text: str) -> str:
-    """Remove ``user:password@`` from every URL inside free text (error messages)."""
-    return _USERINFO.sub(r"\g<scheme>", text)
+    """Remove ``user:password@`` and query strings (tokens) from every URL in free text."""
+    return _QUERY.sub(r"\g<url>", _USERINFO.sub(r"\g<scheme>", text))

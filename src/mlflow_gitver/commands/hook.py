@@ -1,11 +1,325 @@
-"""Placeholder: being written in this session (see issues)."""
+"""``mlflow-gitver hook post-commit|pre-push``: what the git hooks run.
+
+post-commit never waits on the network: it writes a durable record of the new
+commit's registration and starts ``flush`` detached.  pre-push registers what is
+pushed before anyone else can deploy it, and blocks only for what would fail in
+CI too (an invalid config) or when the config says the server is required.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from mlflow_gitver.errors import EXIT_FAILURE, GitverError
+from mlflow_gitver import git
+from mlflow_gitver.commands.queue_cmds import (
+    BUSY,
+    FAILED,
+    HOOK_WAIT_SECONDS,
+    PROG,
+    REGISTERED,
+    Flusher,
+    Outcome,
+    parse_record_config,
+    record_environ,
+    store_of,
+)
+from mlflow_gitver.context import open_repo
+from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, GitverError
+from mlflow_gitver.pending import DEFAULT_CONFIG, Entry, Record, Store, target_env_of
+
+if TYPE_CHECKING:
+    from mlflow_gitver.config import Config
+
+PROGRESS_ABOVE = 10  # print progress when registering more commits than this
+
+
+def _say(message: str) -> None:
+    print(f"{PROG}: {message}", file=sys.stderr)
+
+
+def new_record(
+    repo: git.Repo,
+    commit: str,
+    source: str,
+    environ: Mapping[str, str],
+    branch: str | None = None,
+) -> Record:
+    text = git.show_blob(repo, commit, DEFAULT_CONFIG)
+    return Record(
+        commit=commit,
+        config_path=DEFAULT_CONFIG,
+        config_text=None if text is None else text.decode("utf-8", "surrogateescape"),
+        source=source,
+        created=time.time(),
+        target_env=target_env_of(environ),
+        branch=branch,
+    )
+
+
+def _entry(store: Store, record: Record) -> Entry:
+    path, _new = store.add(record)
+    return Entry(path, record, store.read_state(path))
+
+
+# --- post-commit ------------------------------------------------------------------
+
+
+def post_commit(args: argparse.Namespace) -> int:
+    from mlflow_gitver.config import ConfigError
+
+    repo = open_repo(args.repo)
+    commit = git.resolve_commit(repo, "HEAD")
+    if commit is None:
+        raise GitverError(f"post-commit: HEAD names no commit in {repo.root}")
+    store = store_of(repo)
+    environ = os.environ
+    record = new_record(repo, commit, "post-commit", environ, git.current_branch(repo))
+    try:
+        cfg = parse_record_config(record, record_environ(record, environ))
+    except ConfigError as e:
+        # The commit is made; this version can never register as committed.
+        # Kept in failed/ for `status`; non-zero so pre-commit shows the line.
+        store.add_failed(record, e.message)
+        _say(f"commit {commit[:12]} is not registered: {e.message}")
+        return EXIT_FAILURE
+    entry = _entry(store, record)
+    sync = args.sync or environ.get("MLFLOW_GITVER_SYNC") == "1"
+    if sync or not cfg.post_commit_background:
+        return _post_commit_sync(repo, store, entry)
+    from mlflow_gitver.background import spawn_flush
+
+    spawn_flush(repo.root, store.log)
+    # Records that already failed an attempt mean the server has been away.
+    stuck = [e for e in store.list_pending() if e.state.attempts and e.path != entry.path]
+    if stuck:
+        _say(
+            f"{len(stuck)} earlier version(s) still pending ({stuck[-1].state.last_error}); "
+            f"retrying in the background, see '{PROG} status'"
+        )
+    return EXIT_OK
+
+
+def _post_commit_sync(repo: git.Repo, store: Store, entry: Entry) -> int:
+    # This commit first; then the earlier records, retried by this run too.
+    others = [e for e in store.list_pending() if e.path != entry.path]
+    flusher = Flusher(repo, store, wait=HOOK_WAIT_SECONDS)
+    mine = flusher.one(entry)
+    rest = flusher.flush(others)
+    if mine.status == REGISTERED:
+        print(f"{PROG}: registered {mine.commit[:12]} as {mine.message}")
+    elif mine.status == FAILED:
+        _say(f"commit {mine.commit[:12]} is not registered: {mine.message}")
+        return EXIT_FAILURE
+    elif mine.status != BUSY:
+        # Server trouble never fails a commit: the record stays for the next run.
+        _say(f"deferred {mine.commit[:12]}: {mine.message}; kept pending ('{PROG} flush')")
+    left = [o for o in rest if o.status not in (REGISTERED, BUSY)]
+    if left:
+        _say(f"{len(left)} earlier version(s) still pending; see '{PROG} status'")
+    return EXIT_OK
+
+
+# --- pre-push ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Push:
+    """One ref git is about to push."""
+
+    local_ref: str
+    local_sha: str
+    remote_ref: str
+    remote_sha: str | None  # None: the remote does not have the ref (a new branch)
+
+
+def _branch_of(ref: str) -> str | None:
+    return ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
+
+
+def _zero(sha: str) -> bool:
+    return set(sha) == {"0"}
+
+
+def parse_ref_lines(data: bytes) -> list[Push]:
+    """git's pre-push stdin: ``<local ref> <local sha> <remote ref> <remote sha>`` lines.
+    Deleted refs (local sha all zeros) are left out: there is nothing to register."""
+    out = []
+    for line in data.decode("utf-8", "surrogateescape").splitlines():
+        if not line.strip():
+            continue
+        parts = line.rsplit(maxsplit=3)
+        if len(parts) != 4:
+            raise GitverError(f"pre-push: unexpected line from git on stdin: {line!r}")
+        local_ref, local_sha, remote_ref, remote_sha = parts
+        if _zero(local_sha):
+            continue
+        out.append(
+            Push(local_ref, local_sha, remote_ref, None if _zero(remote_sha) else remote_sha)
+        )
+    return out
+
+
+def pushes_from_pre_commit(repo: git.Repo, environ: Mapping[str, str]) -> list[Push] | None:
+    """What pre-commit tells its pre-push hooks (pre_commit/commands/hook_impl.py):
+    only the first ref with something to push, and no stdin.  PRE_COMMIT_TO_REF and
+    _FROM_REF are unset when the pushed history includes a root commit; the local
+    branch names the tip then.  Deleted refs are skipped by pre-commit itself, and a
+    push with nothing to send runs no hook at all."""
+    to_ref = environ.get("PRE_COMMIT_TO_REF")
+    local = environ.get("PRE_COMMIT_LOCAL_BRANCH")
+    if not to_ref and not local:
+        return None
+    tip = git.resolve_commit(repo, to_ref or local or "HEAD")
+    if tip is None:
+        raise GitverError(f"pre-push: {to_ref or local!r} names no commit in {repo.root}")
+    return [
+        Push(
+            local_ref=local or to_ref or "HEAD",
+            local_sha=tip,
+            remote_ref=environ.get("PRE_COMMIT_REMOTE_BRANCH", ""),
+            remote_sha=environ.get("PRE_COMMIT_FROM_REF") or None,
+        )
+    ]
+
+
+def _rev_list(repo: git.Repo, args: Sequence[str]) -> list[str]:
+    out = git.git(["rev-list", "--reverse", *args], cwd=repo.root, env=repo.env())
+    return out.stdout.decode().split()
+
+
+def pushed_commits(repo: git.Repo, push: Push, remote: str | None) -> list[str]:
+    """Every commit the push sends that the remote does not have, oldest first."""
+    if push.remote_sha is not None and git.resolve_commit(repo, push.remote_sha):
+        return _rev_list(repo, [f"{push.remote_sha}..{push.local_sha}"])
+    if remote:
+        return _rev_list(repo, [push.local_sha, "--not", f"--remotes={remote}"])
+    return _rev_list(repo, [push.local_sha])
+
+
+@dataclass(frozen=True)
+class _Target:
+    push: Push
+    commit: str
+    tip: bool
+    cfg: Config
+
+
+def pre_push(args: argparse.Namespace) -> int:
+    from mlflow_gitver.config import ConfigError
+
+    repo = open_repo(args.repo)
+    environ = os.environ
+    remote: str | None = None
+    if args.hook_args:  # a plain git hook: <remote name> <remote url>, refs on stdin
+        remote = args.hook_args[0]
+        pushes = parse_ref_lines(sys.stdin.buffer.read())
+    else:
+        remote = environ.get("PRE_COMMIT_REMOTE_NAME")
+        found = pushes_from_pre_commit(repo, environ)
+        if found is None:  # run by hand: register HEAD
+            head = git.resolve_commit(repo, "HEAD")
+            if head is None:
+                raise GitverError(f"pre-push: HEAD names no commit in {repo.root}")
+            found = [Push("HEAD", head, "", None)]
+        pushes = found
+    store = store_of(repo)
+
+    # 1. Configs first: an invalid one at a pushed tip blocks before any network.
+    targets: list[_Target] = []
+    records: dict[str, Record] = {}
+    errors: list[str] = []
+    for push in pushes:
+        branch = _branch_of(push.local_ref)
+        record = new_record(repo, push.local_sha, "pre-push", environ, branch)
+        try:
+            cfg = parse_record_config(record, record_environ(record, environ))
+        except ConfigError as e:
+            errors.append(f"{push.local_ref} ({push.local_sha[:12]}): {e.message}")
+            continue
+        records[push.local_sha] = record
+        commits = [push.local_sha]
+        if args.all or cfg.pre_push_all:
+            commits = pushed_commits(repo, push, remote) or commits
+        for c in commits:
+            if c != push.local_sha:
+                rec = new_record(repo, c, "pre-push", environ, branch)
+                try:
+                    c_cfg = parse_record_config(rec, record_environ(rec, environ))
+                except ConfigError as e:
+                    # Not a tip: CI builds tips, so this one is reported, not blocking.
+                    store.add_failed(rec, e.message)
+                    _say(f"warning: {c[:12]} is not registered: {e.message}")
+                    continue
+                records[c] = rec
+                targets.append(_Target(push, c, False, c_cfg))
+        targets.append(_Target(push, push.local_sha, True, cfg))
+    if errors:
+        for line in errors:
+            _say(f"error: {line}")
+        _say(
+            "push blocked: fix the config, commit, and push again "
+            "(CI would fail on this commit too); 'git push --no-verify' skips this check"
+        )
+        return EXIT_FAILURE
+
+    # 2. What post-commit left pending, then what is pushed, each under its lock.
+    earlier = store.list_pending()
+    seen: set[str] = set()
+    entries = []
+    for t in targets:
+        if t.commit not in seen:
+            seen.add(t.commit)
+            entries.append(_entry(store, records[t.commit]))
+    total = len(entries)
+
+    def progress(done: int, n: int) -> None:
+        if n > PROGRESS_ABOVE and (done % PROGRESS_ABOVE == 0 or done == n):
+            _say(f"registered {done}/{n} pushed commits")
+
+    flusher = Flusher(repo, store, wait=HOOK_WAIT_SECONDS)
+    if total > PROGRESS_ABOVE:
+        _say(f"registering {total} pushed commits")
+    flusher.flush([e for e in earlier if e.path not in {x.path for x in entries}])
+    flusher.progress = progress
+    outcomes = {o.commit: o for o in flusher.flush(entries)}
+    return _report(targets, outcomes)
+
+
+def _report(targets: Sequence[_Target], outcomes: Mapping[str, Outcome]) -> int:
+    missing = [t for t in targets if outcomes[t.commit].status != REGISTERED]
+    for t in targets:
+        o = outcomes[t.commit]
+        if t.tip and o.status == REGISTERED:
+            print(f"{PROG}: {t.push.local_ref} {t.commit[:12]} is {o.message}")
+        elif o.status == BUSY:
+            # Still held after the wait: its holder will register it, or leave it pending.
+            _say(f"warning: {t.commit[:12]} is being registered by another process")
+    blocking = [t for t in missing if t.cfg.pre_push_required and outcomes[t.commit].status != BUSY]
+    if blocking:
+        o = outcomes[blocking[0].commit]
+        _say(
+            f"error: push blocked: {len(blocking)} pushed version(s) not registered ({o.message}); "
+            f"hooks.pre_push.required is true in {blocking[0].cfg.source}; start the server or "
+            "fix the cause, or bypass once with 'git push --no-verify'"
+        )
+        return EXIT_FAILURE
+    failed = [t for t in missing if outcomes[t.commit].status not in (BUSY,)]
+    if failed:
+        o = outcomes[failed[0].commit]
+        _say(
+            f"warning: {len(failed)} pushed version(s) kept pending ({o.message}); "
+            f"the push goes on; '{PROG} flush' registers them later"
+        )
+    return EXIT_OK
 
 
 def run(args: argparse.Namespace) -> int:
-    raise GitverError(f"'{args.command}' is not implemented yet", EXIT_FAILURE)
+    if args.hook_type == "post-commit":
+        return post_commit(args)
+    return pre_push(args)

@@ -1,18 +1,50 @@
-"""``mlflow-gitver id``: the identifier of the working tree."""
+"""``mlflow-gitver id``: the identifier of the working tree.
+
+Speed matters here (hooks run it on every commit): ``main`` calls
+:func:`prestart` before it even builds the argument parser, so that ``git
+status``, most of the cost, runs while Python parses arguments and imports the
+rest.  This module imports only ``git`` at the top for the same reason.
+"""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from pathlib import Path
 
-from mlflow_gitver.context import open_repo, untracked_setting
-from mlflow_gitver.gitstate import state_of
+from mlflow_gitver import git
+
+_pending: list[git.PendingStatus] = []
+
+
+def prestart(args: Sequence[str]) -> None:
+    """Start ``git status`` for the current directory, if that is where ``id`` will look."""
+    if any(a.startswith("--repo") or a in ("-h", "--help") for a in args):
+        return  # the repository is elsewhere (or nothing runs): start nothing
+    try:
+        _pending.append(git.PendingStatus(Path.cwd(), keep_repo_env=True))
+    except OSError:
+        return  # no current directory: run() reports it
 
 
 def run(repo_arg: Path | None, config_arg: Path | None, *, as_json: bool) -> int:
-    repo = open_repo(repo_arg)
-    state = state_of(repo, untracked=untracked_setting(repo, config_arg))
+    from mlflow_gitver.context import untracked_setting
+    from mlflow_gitver.gitstate import read_state
+
+    # Like context.open_repo: an explicit --repo wins over GIT_DIR/GIT_WORK_TREE.
+    start = Path.cwd() if repo_arg is None else repo_arg.resolve()
+
+    def untracked(repo: git.Repo) -> bool:
+        return untracked_setting(repo, config_arg)
+
+    state = read_state(
+        start,
+        untracked=untracked,
+        keep_repo_env=repo_arg is None,
+        pending=_pending.pop() if _pending else None,
+    )
     if as_json:
+        import json
+
         print(json.dumps(state.as_json(), indent=2))
     else:
         print(state.version_id)

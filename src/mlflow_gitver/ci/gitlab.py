@@ -1,0 +1,29 @@
+"""GitLab CI: run facts from ``CI_*``; the export is the dotenv file (``reports: dotenv``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from mlflow_gitver.ci import common
+from mlflow_gitver.ci.common import get
+
+PROVIDER = "gitlab"
+
+
+def detect(environ: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
+    # In merge request pipelines CI_COMMIT_BRANCH is unset and CI_COMMIT_REF_NAME is the
+    # source branch; in tag pipelines CI_COMMIT_REF_NAME is the tag, not a branch.
+    branch = get(environ, "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_COMMIT_BRANCH")
+    if branch is None and not get(environ, "CI_COMMIT_TAG"):
+        branch = get(environ, "CI_COMMIT_REF_NAME")
+    tags = common.make_tags(
+        provider=PROVIDER,
+        run_url=get(environ, "CI_PIPELINE_URL"),
+        job_url=get(environ, "CI_JOB_URL"),
+        workflow=get(environ, "CI_PIPELINE_NAME", "CI_PROJECT_PATH"),
+        event=get(environ, "CI_PIPELINE_SOURCE"),
+        ref=get(environ, "CI_COMMIT_REF_NAME"),
+        actor=get(environ, "GITLAB_USER_LOGIN"),
+        pr_number=get(environ, "CI_MERGE_REQUEST_IID"),
+    )
+    return branch, tags

@@ -1,0 +1,332 @@
+"""The durable store of registrations that have not reached MLflow yet.
+
+One JSON file per pending registration under ``<git common dir>/mlflow-gitver/pending/``
+(the common dir, so that every worktree of a clone shares one queue).  A record
+holds everything a later process needs to register the version: the commit, the
+config text as committed, and the credential-free MLflow target variables of the
+process that recorded it.
+
+Concurrency, without a daemon:
+
+- A record file is created once, atomically (temp file, fsync, ``link`` so that an
+  existing record is never replaced), and never rewritten.  Attempts and the last
+  error live in a sidecar ``<key>.state`` replaced atomically by the lock holder.
+- Whoever registers a record holds ``flock`` on the record file itself.  After
+  taking the lock it checks that the path still names the inode it locked: the
+  previous holder may have deleted the record (registered) or moved it to
+  ``failed/`` (can never succeed) in the meantime.  So a version is never
+  registered by two processes at once, and a record is removed only by the
+  process that registered it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from mlflow_gitver.redact import redact_url, scrub
+
+FORMAT_VERSION = 1
+STORE_DIR = "mlflow-gitver"
+_SUFFIX = ".json"
+DEFAULT_CONFIG = ".mlflow-gitver.yaml"
+_STATE_SUFFIX = ".state"
+
+# The MLflow target a record remembers from the recording process's environment.
+# Nothing else: other variables may hold credentials, and those are read again
+# from the environment of whichever process registers.
+TARGET_VARS = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One registration to do: immutable once written."""
+
+    commit: str
+    config_path: str  # relative to the repository root, posix
+    config_text: str | None  # the config as committed; None: no config in that commit
+    source: str  # "post-commit", "pre-push", ...
+    created: float
+    # MLflow target variables at recording time; None: unset then.
+    target_env: dict[str, str | None] = field(default_factory=dict)
+    tracking_uri: str | None = None
+    experiment: str | None = None
+    branch: str | None = None  # the branch the commit was made on, or pushed from
+    version: int = FORMAT_VERSION
+
+    @property
+    def key(self) -> str:
+        """One file per commit and target: recording the same thing twice is a no-op."""
+        target = sorted((k, v) for k, v in self.target_env.items() if v is not None)
+        extra = [self.config_path, self.tracking_uri, self.experiment, target]
+        if extra == [DEFAULT_CONFIG, None, None, []]:
+            return self.commit
+        digest = hashlib.sha256(json.dumps(extra).encode()).hexdigest()[:12]
+        return f"{self.commit}-{digest}"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Record:
+        data = json.loads(text)
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class State:
+    """What happened so far to a record (written only by the lock holder)."""
+
+    attempts: int = 0
+    last_error: str | None = None
+    last_attempt: float | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A record as listed: where it is and what happened to it."""
+
+    path: Path
+    record: Record
+    state: State
+
+
+def safe_target(value: str | None) -> str | None:
+    """``value`` if it can be stored: a URI with a user, password or query is not."""
+    if value is None or value == "":
+        return None
+    return value if redact_url(value) == value else None
+
+
+def target_env_of(environ: Mapping[str, str]) -> dict[str, str | None]:
+    """The MLflow target variables to remember; one holding a credential is left
+    out, so the registering process's own value applies to it."""
+    out: dict[str, str | None] = {}
+    for name in TARGET_VARS:
+        value = environ.get(name) or None
+        if value is None or safe_target(value) is not None:
+            out[name] = value
+    return out
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, data: str, *, replace: bool) -> bool:
+    """Write ``data`` to ``path`` durably.  With ``replace=False`` an existing file
+    is left alone (returns False): ``link`` fails instead of overwriting."""
+    tmp = path.with_name(f".tmp-{os.getpid()}-{os.urandom(4).hex()}-{path.name}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if replace:
+            os.replace(tmp, path)
+            created = True
+        else:
+            try:
+                os.link(tmp, path)
+                created = True
+            except FileExistsError:
+                created = False
+            os.unlink(tmp)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+    return created
+
+
+class Store:
+    """The pending and failed records of one repository."""
+
+    def __init__(self, common_dir: Path) -> None:
+        self.root = common_dir / STORE_DIR
+        self.pending = self.root / "pending"
+        self.failed = self.root / "failed"
+        self.log = self.root / "hook.log"
+
+    def _ensure(self) -> None:
+        self.pending.mkdir(parents=True, exist_ok=True)
+        self.failed.mkdir(parents=True, exist_ok=True)
+
+    def add(self, record: Record) -> tuple[Path, bool]:
+        """Record a pending registration; (path, False) if the same one was pending."""
+        self._ensure()
+        path = self.pending / (record.key + _SUFFIX)
+        return path, _write_atomic(path, record.to_json(), replace=False)
+
+    def add_failed(self, record: Record, error: str) -> Path:
+        """Record a registration that can never succeed, with why."""
+        self._ensure()
+        path = self.failed / (record.key + _SUFFIX)
+        _write_atomic(path, record.to_json(), replace=True)
+        self._write_state(path, State(attempts=0, last_error=scrub(error)))
+        return path
+
+    # --- listing -------------------------------------------------------------
+    def _list(self, directory: Path) -> list[Entry]:
+        try:
+            names = sorted(os.listdir(directory))
+        except FileNotFoundError:
+            return []
+        out = []
+        for name in names:
+            if not name.endswith(_SUFFIX) or name.startswith("."):
+                continue
+            path = directory / name
+            try:
+                record = Record.from_json(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:  # registered by another process meanwhile
+                continue
+            except (ValueError, TypeError) as e:
+                # Not written by us (our writes are atomic): say so, keep the others going.
+                print(
+                    f"mlflow-gitver: warning: {path} is not a valid record ({e}); "
+                    "delete it or move it aside",
+                    file=sys.stderr,
+                )
+                continue
+            out.append(Entry(path, record, self.read_state(path)))
+        out.sort(key=lambda e: (e.record.created, e.path.name))
+        return out
+
+    def list_pending(self) -> list[Entry]:
+        return self._list(self.pending)
+
+    def list_failed(self) -> list[Entry]:
+        return self._list(self.failed)
+
+    # --- state sidecars ------------------------------------------------------
+    @staticmethod
+    def _state_path(path: Path) -> Path:
+        return path.with_name(path.name + _STATE_SUFFIX)
+
+    def read_state(self, path: Path) -> State:
+        try:
+            data = json.loads(self._state_path(path).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return State()
+        return State(**{k: v for k, v in data.items() if k in State.__dataclass_fields__})
+
+    def _write_state(self, path: Path, state: State) -> None:
+        _write_atomic(self._state_path(path), json.dumps(asdict(state)), replace=True)
+
+    def retry_failed(self) -> int:
+        """Move every failed record back to pending (after the user fixed the cause)."""
+        moved = 0
+        for entry in self.list_failed():
+            with claim(entry.path, wait=0) as held:
+                if held is None:
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    self._state_path(entry.path).unlink()
+                # link, not replace: never overwrite a pending record another
+                # process may hold (the same version recorded again meanwhile).
+                with contextlib.suppress(FileExistsError):
+                    os.link(entry.path, self.pending / entry.path.name)
+                entry.path.unlink()
+                moved += 1
+        if moved:
+            _fsync_dir(self.pending)
+        return moved
+
+
+class Claim:
+    """The lock on one record, held while registering it."""
+
+    def __init__(self, store: Store, path: Path, record: Record, state: State) -> None:
+        self.store = store
+        self.path = path
+        self.record = record
+        self.state = state
+
+    def done(self) -> None:
+        """Registered: forget the record (state first, so no orphan record is left)."""
+        with contextlib.suppress(FileNotFoundError):
+            Store._state_path(self.path).unlink()
+        self.path.unlink()
+        _fsync_dir(self.path.parent)
+
+    def retry_later(self, error: str) -> None:
+        self.state = State(self.state.attempts + 1, scrub(error), time.time())
+        self.store._write_state(self.path, self.state)
+
+    def give_up(self, error: str) -> Path:
+        """Can never succeed: keep it in failed/ with the reason, for ``status``."""
+        target = self.store.failed / self.path.name
+        self.store._ensure()
+        state = State(self.state.attempts + 1, scrub(error), time.time())
+        _write_atomic(Store._state_path(target), json.dumps(asdict(state)), replace=True)
+        with contextlib.suppress(FileNotFoundError):
+            Store._state_path(self.path).unlink()
+        os.replace(self.path, target)
+        _fsync_dir(self.path.parent)
+        _fsync_dir(target.parent)
+        return target
+
+
+@contextlib.contextmanager
+def claim(path: Path, *, wait: float) -> Iterator[int | None]:
+    """Hold ``flock`` on the record at ``path``; yields None if it is gone or, after
+    ``wait`` seconds, still held by another process."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        yield None
+        return
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as e:
+                if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+                if time.monotonic() >= deadline:
+                    yield None
+                    return
+                time.sleep(0.05)
+        # The previous holder may have registered it (deleted) or moved it away.
+        try:
+            now = os.stat(path)
+        except FileNotFoundError:
+            yield None
+            return
+        mine = os.fstat(fd)
+        if (now.st_dev, now.st_ino) != (mine.st_dev, mine.st_ino):
+            yield None
+            return
+        yield fd
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def claim_record(store: Store, entry: Entry, *, wait: float = 0) -> Iterator[Claim | None]:
+    """Claim a listed record: None if another process holds it or has finished it."""
+    with claim(entry.path, wait=wait) as fd:
+        if fd is None:
+            yield None
+            return
+        # Re-read the state under the lock: the listing may be stale.
+        yield Claim(store, entry.path, entry.record, store.read_state(entry.path))

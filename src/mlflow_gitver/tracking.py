@@ -1,0 +1,184 @@
+"""Where versions go: the tracking URI, MLflow's HTTP policy, and the experiment.
+
+Importing this module does not import MLflow; only the functions that talk to a
+server do, and they receive an :class:`~mlflow_gitver.registry.Edge`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlflow_gitver.errors import EXIT_FAILURE, GitverError
+from mlflow_gitver.redact import redact_url
+
+if TYPE_CHECKING:
+    from mlflow_gitver.registry import Edge
+
+DB_NAME = "mlflow.db"
+# MLflow's own variable for the artifact root of a SQL store created without one
+# (mlflow/tracking/_tracking_service/utils.py: _get_sqlalchemy_store).  Without it
+# the root is "./mlruns" of whatever directory the command runs in.
+_ARTIFACT_ROOT_VAR = "_MLFLOW_SERVER_ARTIFACT_ROOT"
+# MLflow retries every HTTP request itself (7 times, backoff factor 2: minutes
+# against a closed port) and waits 120 s for an answer.  We retry ourselves,
+# within MLFLOW_GITVER_RETRY_SECONDS, so MLflow must not.
+_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
+
+
+def default_uri(root: Path) -> str:
+    """The embedded store: ``sqlite:///<repo root>/mlflow.db``, absolute."""
+    return f"sqlite:///{root.resolve() / DB_NAME}"
+
+
+def resolve_uri(
+    cli: str | None,
+    environ: Mapping[str, str],
+    config_uri: str | None,
+    root: Path | None,
+) -> str:
+    """``--tracking-uri``, then ``MLFLOW_TRACKING_URI``, then the config, then the default."""
+    for value in (cli, environ.get("MLFLOW_TRACKING_URI"), config_uri):
+        if value:
+            return value
+    if root is None:
+        raise GitverError(
+            "no tracking URI: pass --tracking-uri or set MLFLOW_TRACKING_URI "
+            "(there is no repository to hold the embedded store)"
+        )
+    return default_uri(root)
+
+
+def display(uri: str) -> str:
+    """The URI as it may be shown or stored: no user name, password or token."""
+    return redact_url(uri)
+
+
+def _sqlite_artifact_root(uri: str) -> str | None:
+    if not uri.startswith("sqlite:///"):
+        return None
+    db = uri[len("sqlite:///") :].split("?", 1)[0]
+    if not db or db == ":memory:":
+        return None
+    return str(Path(db).resolve().parent / "mlruns")
+
+
+@contextlib.contextmanager
+def mlflow_env(uri: str, environ: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Set, for the duration of a registration, the variables MLflow reads per request.
+
+    Values the user set explicitly are kept.  The process environment is restored
+    afterwards, so the Python API leaves an application's MLflow settings alone.
+    """
+    env = os.environ if environ is None else environ
+    wanted = {k: v for k, v in _HTTP_DEFAULTS.items() if k not in env}
+    root = _sqlite_artifact_root(uri)
+    if root is not None and _ARTIFACT_ROOT_VAR not in env:
+        # Next to the database, as `mlflow ui` run in that directory expects.
+        wanted[_ARTIFACT_ROOT_VAR] = root
+    saved = {k: os.environ.get(k) for k in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for k, old in saved.items():
+            if old is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = old
+
+
+@contextlib.contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """Serialize the first use of a SQLite store between processes on this machine.
+
+    MLflow creates and migrates the tables on first use, and two processes doing it
+    at once fail ("table ... already exists", alembic version mismatch).  The lock
+    file lives in the temp directory, not next to the user's database.
+    """
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; first use is not serialized there
+        yield
+        return
+    import hashlib
+    import tempfile
+
+    key = hashlib.sha256(uri.encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"mlflow-gitver-{key}.lock"
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def experiment_choice(
+    cli: str | None, environ: Mapping[str, str], config_experiment: str | None
+) -> tuple[str, str] | None:
+    """("id" | "name", value) by precedence, or None for MLflow's default experiment."""
+    if cli:
+        return ("id", cli) if cli.isdigit() else ("name", cli)
+    if environ.get("MLFLOW_EXPERIMENT_ID"):
+        return ("id", environ["MLFLOW_EXPERIMENT_ID"])
+    if environ.get("MLFLOW_EXPERIMENT_NAME"):
+        return ("name", environ["MLFLOW_EXPERIMENT_NAME"])
+    if config_experiment:
+        kind = "id" if config_experiment.isdigit() else "name"
+        return (kind, config_experiment)
+    return None
+
+
+def resolve_experiment(edge: Edge, choice: tuple[str, str] | None) -> str:
+    """The experiment id for ``choice``; a named experiment is created if missing."""
+    from mlflow.exceptions import MlflowException
+
+    client = edge.client
+    if choice is None:
+        # MLflow's default experiment ("0" on SQL stores and servers).
+        exp = edge.call("reading the default experiment", client.get_experiment, "0")
+        return str(exp.experiment_id)
+    kind, value = choice
+    if kind == "id":
+        try:
+            exp = edge.call(f"reading experiment {value}", client.get_experiment, value)
+        except MlflowException as e:
+            raise GitverError(
+                f"experiment id {value} does not exist at {edge.display_uri}; "
+                "pass an existing id, or a name (created if missing)",
+                EXIT_FAILURE,
+            ) from e
+        return _active(exp, value, edge)
+    named = edge.call(f"reading experiment {value!r}", client.get_experiment_by_name, value)
+    if named is not None:
+        return _active(named, value, edge)
+    try:
+        return str(edge.call(f"creating experiment {value!r}", client.create_experiment, value))
+    except MlflowException as e:
+        # Another process created it between our read and our create.
+        if e.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    named = edge.call(f"reading experiment {value!r}", client.get_experiment_by_name, value)
+    if named is None:
+        raise GitverError(
+            f"experiment {value!r} exists but cannot be read at {edge.display_uri}",
+            EXIT_FAILURE,
+        )
+    return _active(named, value, edge)
+
+
+def _active(exp: object, value: str, edge: Edge) -> str:
+    if getattr(exp, "lifecycle_stage", "active") == "deleted":
+        raise GitverError(
+            f"experiment {value!r} is deleted at {edge.display_uri}; restore it "
+            "(mlflow experiments restore) or choose another experiment",
+            EXIT_FAILURE,
+        )
+    return str(getattr(exp, "experiment_id"))  # noqa: B009

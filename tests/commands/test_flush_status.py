@@ -1,0 +1,128 @@
+"""``flush`` and ``status`` against real repositories and the session's MLflow server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from mlflow_gitver import git as gitmod
+from mlflow_gitver.commands.hook import new_record
+from mlflow_gitver.main import main
+from mlflow_gitver.pending import Store
+from tests.conftest import free_port
+from tests.helpers import commit_all, write
+from tests.hooks.conftest import config_text, versions
+
+
+def _store(root: Path) -> Store:
+    return Store(root / ".git")
+
+
+def _record(root: Path, commit: str, environ: dict[str, str] | None = None) -> None:
+    repo = gitmod.discover(root)
+    _store(root).add(new_record(repo, commit, "test", environ or {}))
+
+
+def _setup(repo: Path, server_url: str) -> str:
+    experiment = f"flush-{uuid.uuid4().hex[:12]}"
+    write(repo / ".mlflow-gitver.yaml", config_text(server_url, experiment))
+    return experiment
+
+
+def test_status_when_nothing_is_pending(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--repo", str(repo)]) == 0
+    assert capsys.readouterr().out == "every recorded version is registered\n"
+    assert main(["flush", "--repo", str(repo)]) == 0
+
+
+@pytest.mark.server
+def test_flush_registers_and_status_shows_what_is_left(
+    repo: Path,
+    server_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLFLOW_GITVER_RETRY_SECONDS", "1")
+    experiment = _setup(repo, server_url)
+    good = [commit_all(repo, "one"), commit_all(repo, "two")]
+    for c in good:
+        _record(repo, c)
+    # One recorded with a server that is not there (a closed local port).
+    write(repo / "x.txt", "x\n")
+    away = commit_all(repo, "three")
+    closed = f"http://127.0.0.1:{free_port()}"
+    _record(repo, away, {"MLFLOW_TRACKING_URI": closed})
+
+    assert main(["status", "--repo", str(repo)]) == 1
+    out = capsys.readouterr().out
+    assert "pending: 3" in out and "0 attempt(s)" in out
+
+    assert main(["flush", "--repo", str(repo)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.count(" registered: app-git-") == 2
+    assert f"{away[:12]} pending:" in captured.err and "127.0.0.1" in captured.err
+
+    found = versions(server_url, experiment)
+    assert sorted(found) == sorted(good)
+    [m] = found[good[0]]
+    assert m.params == {"llm": "gpt-4o-mini", "retrieval.k": "5"}  # type: ignore[attr-defined]
+
+    assert main(["status", "--repo", str(repo), "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert [p["commit"] for p in data["pending"]] == [away]
+    assert data["pending"][0]["attempts"] == 1
+    assert closed.split("//")[1] in data["pending"][0]["last_error"]
+    assert data["failed"] == []
+
+
+@pytest.mark.server
+def test_an_invalid_config_fails_alone(
+    repo: Path, server_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    experiment = _setup(repo, server_url)
+    first = commit_all(repo, "ok")
+    good_text = (repo / ".mlflow-gitver.yaml").read_text()
+    write(repo / ".mlflow-gitver.yaml", good_text + "temperature: 0.7\n")
+    bad = commit_all(repo, "bad")
+    write(repo / ".mlflow-gitver.yaml", good_text)
+    last = commit_all(repo, "fixed")
+    for c in (first, bad, last):
+        _record(repo, c)
+    assert main(["flush", "--repo", str(repo)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad[:12]}:.mlflow-gitver.yaml:8:1: unknown key 'temperature'" in err
+    assert sorted(versions(server_url, experiment)) == sorted([first, last])
+    assert main(["status", "--repo", str(repo)]) == 1
+    out = capsys.readouterr().out
+    assert "failed: 1" in out and "unknown key 'temperature'" in out and "pending" not in out
+    # Retrying cannot help a commit's config: it fails again, and is kept.
+    assert main(["flush", "--repo", str(repo), "--retry-failed"]) == 1
+    assert len(_store(repo).list_failed()) == 1
+
+
+@pytest.mark.server
+def test_two_flushes_at_once_register_each_version_once(repo: Path, server_url: str) -> None:
+    experiment = _setup(repo, server_url)
+    commits = []
+    for i in range(8):
+        write(repo / f"f{i}.txt", f"{i}\n")
+        commits.append(commit_all(repo, f"c{i}"))
+        _record(repo, commits[-1])
+    cmd = [sys.executable, "-m", "mlflow_gitver", "flush", "--repo", str(repo)]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
+        for _ in range(2)
+    ]
+    for p in procs:
+        _out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    found = versions(server_url, experiment)
+    assert sorted(found) == sorted(commits)
+    assert all(len(models) == 1 for models in found.values())
+    assert _store(repo).list_pending() == []

@@ -1,0 +1,221 @@
+"""``mlflow-gitver id`` through the real CLI, in new processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import cli, commit_all, git, init_repo, write
+
+DIRTY = re.compile(r"^[0-9a-f]{32}-dirty-[0-9a-f]{8}$")
+
+
+def head(root: Path) -> str:
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def one_error_line(out: subprocess.CompletedProcess[str], fragment: str) -> None:
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert out.stdout == ""
+    lines = out.stderr.splitlines()
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("mlflow-gitver: error: ")
+    assert fragment in lines[0]
+    assert "Traceback" not in out.stderr
+
+
+def test_clean_prints_the_commit(repo: Path) -> None:
+    out = cli("id", cwd=repo)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == head(repo) + "\n"
+    assert out.stderr == ""
+
+
+def test_repo_flag_and_subdirectory(repo: Path, tmp_path: Path) -> None:
+    write(repo / "sub" / "x.py", "x\n")
+    from_root = cli("id", cwd=repo).stdout
+    assert DIRTY.match(from_root.strip())
+    assert cli("id", cwd=repo / "sub").stdout == from_root
+    assert cli("id", "--repo", str(repo / "sub"), cwd=tmp_path).stdout == from_root
+    assert cli("id", "--repo", "sub", cwd=repo).stdout == from_root
+
+
+def test_json_fields(repo: Path) -> None:
+    write(repo / "app.py", "print('changed')\n")
+    write(repo / "new file.py", "x\n")
+    (repo / "README.md").unlink()
+    out = cli("id", "--json", cwd=repo)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data == {
+        "version_id": data["version_id"],
+        "commit": head(repo),
+        "branch": "main",
+        "dirty": True,
+        "digest": data["digest"],
+        "changes": [
+            {"path": "README.md", "status": "deleted"},
+            {"path": "app.py", "status": "modified"},
+            {"path": "new file.py", "status": "untracked"},
+        ],
+        "root": str(repo),
+        "shallow": False,
+    }
+    assert re.fullmatch(r"[0-9a-f]{64}", data["digest"])
+    assert data["version_id"] == head(repo)[:32] + "-dirty-" + data["digest"][:8]
+    assert cli("id", cwd=repo).stdout.strip() == data["version_id"]
+
+
+def test_json_non_utf8_and_newline_names(repo: Path) -> None:
+    names = [b"caf\xe9.py", b"two\nlines.py", 'ünï "q".py'.encode()]
+    for name in names:
+        Path(os.fsdecode(os.fsencode(repo) + b"/" + name)).write_bytes(b"x")
+    out = cli("id", "--json", cwd=repo)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.isascii()  # non-UTF-8 bytes are escaped, never printed raw
+    paths = sorted(os.fsencode(c["path"]) for c in json.loads(out.stdout)["changes"])
+    assert paths == sorted(names)
+
+
+def test_json_clean_detached_shallow(repo: Path, tmp_path: Path) -> None:
+    shallow = tmp_path / "shallow"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", repo.as_uri(), str(shallow)],
+        check=True,
+        capture_output=True,
+    )
+    git(shallow, "checkout", "-q", "--detach")
+    data = json.loads(cli("id", "--json", cwd=shallow).stdout)
+    assert data["branch"] is None and data["shallow"] is True
+    assert data["dirty"] is False and data["digest"] is None and data["changes"] == []
+    assert data["version_id"] == data["commit"] == head(repo)
+
+
+def test_untracked_false_in_config(repo: Path) -> None:
+    write(repo / ".mlflow-gitver.yaml", "name: app\nuntracked: false\n")
+    commit_all(repo)
+    write(repo / "new.py", "x\n")
+    assert cli("id", cwd=repo).stdout.strip() == head(repo)
+    write(repo / ".mlflow-gitver.yaml", "name: app\nuntracked: true\n")
+    assert DIRTY.match(cli("id", cwd=repo).stdout.strip())
+
+
+def test_untracked_false_via_config_flag(repo: Path, tmp_path: Path) -> None:
+    cfg = write(tmp_path / "elsewhere.yaml", "name: app\nuntracked: false\n")
+    write(repo / "new.py", "x\n")
+    assert cli("id", "--config", str(cfg), cwd=repo).stdout.strip() == head(repo)
+    assert DIRTY.match(cli("id", cwd=repo).stdout.strip())
+
+
+def test_config_errors_surface_only_when_untracked_is_needed(repo: Path, tmp_path: Path) -> None:
+    # A config that mentions `untracked` is validated: a bad value is an error.
+    write(repo / ".mlflow-gitver.yaml", "name: app\nuntracked: maybe\n")
+    one_error_line(cli("id", cwd=repo), ".mlflow-gitver.yaml:2:12: untracked must be true or false")
+    one_error_line(
+        cli("id", "--config", str(tmp_path / "missing.yaml"), cwd=repo), "no config file"
+    )
+
+
+def test_unborn_branch(tmp_path: Path) -> None:
+    root = init_repo(tmp_path / "r")
+    write(root / "a.py", "a\n")
+    one_error_line(cli("id", cwd=root), "has no commit yet (unborn branch main)")
+
+
+def test_not_a_repository(tmp_path: Path) -> None:
+    one_error_line(cli("id", cwd=tmp_path), "is not inside a git repository")
+    one_error_line(cli("id", "--repo", str(tmp_path / "nope"), cwd=tmp_path), "no such directory")
+
+
+def test_no_git_on_path(repo: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    env = dict(os.environ, PATH=str(empty))
+    out = cli("id", cwd=repo, env=env)
+    one_error_line(out, "git not found on PATH")
+
+
+def test_hook_environment(repo: Path, tmp_path: Path) -> None:
+    write(repo / "app.py", "changed\n")
+    expected = cli("id", cwd=repo).stdout
+    env = dict(os.environ, GIT_DIR=".git", GIT_WORK_TREE=".", GIT_INDEX_FILE=".git/index")
+    assert cli("id", cwd=repo, env=env).stdout == expected
+    # --repo names another repository: the inherited variables must not win.
+    other = init_repo(tmp_path / "other")
+    write(other / "o.py", "o\n")
+    commit_all(other)
+    env = dict(os.environ, GIT_DIR=str(repo / ".git"), GIT_WORK_TREE=str(repo))
+    out = cli("id", "--repo", str(other), cwd=repo, env=env)
+    assert out.stdout.strip() == head(other)
+
+
+def test_no_writes_and_index_lock(repo: Path) -> None:
+    write(repo / "app.py", "changed\n")
+    write(repo / "new.py", "new\n")
+    index = repo / ".git" / "index"
+    objects = sorted(str(p) for p in (repo / ".git" / "objects").rglob("*"))
+    before = (index.read_bytes(), index.stat().st_mtime_ns)
+    lock = repo / ".git" / "index.lock"
+    lock.write_bytes(b"")
+    try:
+        os.utime(repo / "README.md", None)  # stat-dirty
+        out = cli("id", cwd=repo)
+        assert out.returncode == 0, out.stderr
+        assert DIRTY.match(out.stdout.strip())
+    finally:
+        lock.unlink()
+    assert (index.read_bytes(), index.stat().st_mtime_ns) == before
+    assert sorted(str(p) for p in (repo / ".git" / "objects").rglob("*")) == objects
+
+
+def test_id_imports_nothing_it_does_not_need(repo: Path) -> None:
+    # `id` runs in every git hook: MLflow (~1 s), YAML without a config, and
+    # typing/dataclasses/json (~5-10 ms each) stay out of it.
+    write(repo / "app.py", "changed\n")
+    code = (
+        "import sys\n"
+        "from mlflow_gitver.main import main\n"
+        "rc = main(['id'])\n"
+        "heavy = ('mlflow', 'yaml', 'typing', 'dataclasses', 'inspect', 'json', 'traceback')\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
+        "print(bad)\n"
+        "raise SystemExit(rc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_python_dash_m_and_console_script_agree(repo: Path, as_json: bool) -> None:
+    write(repo / "x.py", "x\n")
+    args = ["id", "--json"] if as_json else ["id"]
+    script = Path(sys.executable).parent / "mlflow-gitver"
+    a = subprocess.run([str(script), *args], cwd=repo, capture_output=True, text=True)
+    b = cli(*args, cwd=repo)
+    assert a.returncode == b.returncode == 0
+    assert a.stdout == b.stdout
+
+
+def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
+    """bench/bench_id.py --quick still works (it asserts nothing about times)."""
+    bench = Path(__file__).resolve().parents[2] / "bench" / "bench_id.py"
+    out = subprocess.run(
+        [sys.executable, str(bench), "--quick", "--runs", "1", "--work", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"; id [0-9a-f]{32}-dirty-[0-9a-f]{8}$", out.stdout.splitlines()[0])
+    for name in ("git status --porcelain -uall", "mlflow-gitver id", "snippet (reconstruction)"):
+        pattern = re.escape(name) + r"\s+wall\s+[\d.]+ ms\s+[\d.]+x\s+cpu\s+[\d.]+ ms\s+[\d.]+x"
+        assert re.search(pattern, out.stdout), out.stdout
+    assert "repeat runs with a 8 MB untracked file" in out.stdout

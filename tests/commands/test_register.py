@@ -1,0 +1,412 @@
+"""``mlflow-gitver register`` / ``env``: real CLI processes, a real server, real git."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+from tests.helpers import StatusServer, cli, commit_all, git, write
+
+CONFIG = """\
+name: demo-app
+model_type: agent
+params:
+  llm: gpt-4o-mini
+  temperature: 0.7
+  prompt: ${PROMPT_VERSION:-v3}
+tags:
+  team: support
+"""
+
+
+@pytest.fixture
+def app(repo: Path) -> Path:
+    write(repo / ".mlflow-gitver.yaml", CONFIG)
+    git(repo, "remote", "add", "origin", "https://user:s3cret@example.com/org/app.git")
+    commit_all(repo, "add config")
+    return repo
+
+
+def experiment() -> str:
+    return f"exp-{uuid.uuid4().hex[:10]}"
+
+
+def register(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return cli("register", *args, cwd=cwd, env=env)
+
+
+def register_json(cwd: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, object]:
+    out = register(cwd, "--format", "json", *args, env=env)
+    assert out.returncode == 0, out.stderr
+    return dict(json.loads(out.stdout))
+
+
+def models(uri: str, experiment_id: str, name: str | None = None) -> list[object]:
+    from mlflow import MlflowClient
+
+    flt = f"name = '{name}'" if name else None
+    return list(MlflowClient(uri).search_logged_models([experiment_id], filter_string=flt))
+
+
+def test_embedded_default_from_a_subdirectory(app: Path) -> None:
+    sub = app / "pkg" / "deep"
+    sub.mkdir(parents=True)
+    first = register_json(sub)
+    assert first["tracking_uri"] == f"sqlite:///{app.resolve()}/mlflow.db"
+    assert (app / "mlflow.db").exists() and not (sub / "mlflow.db").exists()
+    assert first["created"] is True
+    assert first["dirty"] is False  # the store and its artifacts never count as changes
+    assert first["branch"] == "main"
+    assert str(first["model_name"]).startswith("demo-app-git-")
+    again = register_json(app)
+    assert again["model_id"] == first["model_id"]
+    assert again["created"] is False
+
+    from mlflow import MlflowClient
+
+    uri = str(first["tracking_uri"])
+    assert len(models(uri, "0")) == 1
+    got = MlflowClient(uri).get_logged_model(str(first["model_id"]))
+    assert str(got.status) == "READY"
+    assert got.model_type == "agent"
+    assert got.params == {"llm": "gpt-4o-mini", "temperature": "0.7", "prompt": "v3"}
+    tags = got.tags
+    head = git(app, "rev-parse", "HEAD").strip()
+    assert tags["mlflow.source.git.commit"] == head
+    assert tags["mlflow.source.git.dirty"] == "false"
+    assert tags["mlflow.source.git.branch"] == "main"
+    # The origin remote, never with its credentials.
+    assert tags["mlflow.source.git.repoURL"] == "https://example.com/org/app.git"
+    assert tags["mlflow_gitver.version_id"] == head
+    assert tags["mlflow_gitver.commit.subject"] == "add config"
+    assert tags["mlflow_gitver.commit.author"] == "Test Author <author@example.com>"
+    assert tags["team"] == "support"
+    assert "s3cret" not in json.dumps(tags)
+
+
+def test_text_output_names_the_model(app: Path) -> None:
+    out = register(app)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("model id:   m-")
+    assert "status:     created" in out.stdout
+    assert out.stderr == ""  # MLflow's INFO lines (migrations) are silenced
+
+
+def test_env_format_and_env_command(app: Path, server_url: str) -> None:
+    exp = experiment()
+    out = register(app, "--format", "env", "--tracking-uri", server_url, "--experiment", exp)
+    assert out.returncode == 0, out.stderr
+    env_out = cli("env", "--tracking-uri", server_url, "--experiment", exp, cwd=app)
+    assert env_out.returncode == 0, env_out.stderr
+    assert env_out.stdout == out.stdout
+    # Evaluated by a real shell, it exports the id.
+    script = out.stdout + 'printf "%s %s" "$MLFLOW_ACTIVE_MODEL_ID" "$MLFLOW_TRACKING_URI"\n'
+    shown = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
+    model_id, uri = shown.stdout.split(" ")
+    assert model_id.startswith("m-") and uri == server_url
+
+
+def test_env_format_never_prints_a_password(app: Path, server_url: str) -> None:
+    uri = server_url.replace("http://", "http://user:pw-secret@")
+    out = register(app, "--format", "env", "--tracking-uri", uri, "--experiment", experiment())
+    assert out.returncode == 0, out.stderr
+    assert "pw-secret" not in out.stdout + out.stderr
+    assert "MLFLOW_ACTIVE_MODEL_ID=m-" in out.stdout
+
+
+def test_dry_run_touches_nothing(app: Path, server_url: str) -> None:
+    exp = experiment()
+    write(app / "new.txt", "new\n")
+    out = register(app, "--dry-run", "--tracking-uri", server_url, "--experiment", exp)
+    assert out.returncode == 0, out.stderr
+    assert "demo-app-git-" in out.stdout and "-dirty-" in out.stdout
+    assert "llm = gpt-4o-mini" in out.stdout
+    assert "patch artifact" in out.stdout
+    from mlflow import MlflowClient
+
+    assert MlflowClient(server_url).get_experiment_by_name(exp) is None
+    out = register(app, "--dry-run", "--format", "json")
+    assert json.loads(out.stdout)["dry_run"] is True
+    assert not (app / "mlflow.db").exists()
+
+
+def test_commit_reads_the_config_of_that_commit(app: Path, server_url: str) -> None:
+    old = git(app, "rev-parse", "HEAD").strip()
+    write(app / ".mlflow-gitver.yaml", CONFIG.replace("gpt-4o-mini", "gpt-5"))
+    commit_all(app, "new model")
+    write(app / "dirty.py", "x = 1\n")  # the working tree does not matter with --commit
+    exp = experiment()
+    got = register_json(
+        app, "--commit", old[:10], "--tracking-uri", server_url, "--experiment", exp
+    )
+    assert got["commit"] == old and got["version_id"] == old and got["dirty"] is False
+    from mlflow import MlflowClient
+
+    m = MlflowClient(server_url).get_logged_model(str(got["model_id"]))
+    assert m.params["llm"] == "gpt-4o-mini"
+    assert m.tags["mlflow.source.git.commit"] == old
+
+
+def test_dirty_version_stores_its_patch(app: Path, server_url: str) -> None:
+    write(app / "app.py", "print('changed')\n")
+    write(app / "blob.bin", bytes(range(256)))
+    write(app / ".env.local", "TOKEN=abc\n")
+    got = register_json(app, "--tracking-uri", server_url, "--experiment", experiment())
+    assert got["dirty"] is True and "-dirty-" in str(got["version_id"])
+    from mlflow import MlflowClient
+
+    client = MlflowClient(server_url)
+    m = client.get_logged_model(str(got["model_id"]))
+    assert "+print('changed')" in m.tags["mlflow.source.git.diff"]
+    assert "blob.bin" not in m.tags["mlflow.source.git.diff"]  # the tag is tracked changes only
+    paths = {f.path for f in client.list_logged_model_artifacts(m.model_id, "mlflow-gitver")}
+    assert paths == {"mlflow-gitver/changes.patch", "mlflow-gitver/manifest.json"}
+    import mlflow.artifacts
+
+    dest = app.parent / "download"
+    mlflow.artifacts.download_artifacts(
+        artifact_uri=f"{m.artifact_location}/mlflow-gitver", dst_path=str(dest),
+        tracking_uri=server_url,
+    )  # fmt: skip
+    manifest = json.loads((dest / "mlflow-gitver" / "manifest.json").read_text())
+    assert [o["path"] for o in manifest["omitted"]] == [".env.local"]
+    assert b"TOKEN=abc" not in (dest / "mlflow-gitver" / "changes.patch").read_bytes()
+    # The patch rebuilds the working tree on a fresh checkout of the commit.
+    clone = app.parent / "clone"
+    git(app.parent, "clone", "-q", str(app), str(clone))
+    git(clone, "apply", "--binary", str(dest / "mlflow-gitver" / "changes.patch"))
+    assert (clone / "app.py").read_text() == "print('changed')\n"
+    assert (clone / "blob.bin").read_bytes() == bytes(range(256))
+
+
+def test_conflicting_params_fail_with_both_values(app: Path, server_url: str) -> None:
+    exp = experiment()
+    args = ("--tracking-uri", server_url, "--experiment", exp)
+    first = register_json(app, *args, env={**os.environ, "PROMPT_VERSION": "v7"})
+    out = register(app, *args, env={**os.environ, "PROMPT_VERSION": "v8"})
+    assert out.returncode == 1
+    err = out.stderr.strip()
+    assert len(err.splitlines()) == 1
+    assert "prompt: registered 'v7', now 'v8'" in err
+    assert "{params_digest}" in err
+    assert str(first["model_id"]) in err
+    # Nothing was overwritten, nothing was added.
+    assert len(models(server_url, _exp_id(server_url, exp))) == 1
+    # The documented way out: a name per set of params.
+    write(
+        app / ".mlflow-gitver.yaml",
+        CONFIG + 'name_template: "{name}-{short_sha}-{params_digest}"\n',
+    )
+    commit_all(app, "template")
+    a = register_json(app, *args, env={**os.environ, "PROMPT_VERSION": "v7"})
+    b = register_json(app, *args, env={**os.environ, "PROMPT_VERSION": "v8"})
+    assert a["model_id"] != b["model_id"] and a["version_id"] == b["version_id"]
+
+
+def _exp_id(uri: str, name: str) -> str:
+    from mlflow import MlflowClient
+
+    exp = MlflowClient(uri).get_experiment_by_name(name)
+    assert exp is not None
+    return str(exp.experiment_id)
+
+
+def test_short_hash_collision_lengthens_the_name(app: Path, server_url: str) -> None:
+    from mlflow import MlflowClient
+
+    exp = experiment()
+    client = MlflowClient(server_url)
+    eid = client.create_experiment(exp)
+    head = git(app, "rev-parse", "HEAD").strip()
+    # Another version (or a hand-made model) already holds our 8-hex name.
+    other = client.create_logged_model(
+        eid, name=f"demo-app-git-{head[:8]}", tags={"mlflow_gitver.version_id": "f" * 40}
+    )
+    got = register_json(app, "--tracking-uri", server_url, "--experiment", exp)
+    assert got["model_name"] == f"demo-app-git-{head[:12]}"
+    assert got["model_id"] != other.model_id
+    again = register_json(app, "--tracking-uri", server_url, "--experiment", exp)
+    assert again["model_id"] == got["model_id"] and again["created"] is False
+    assert client.get_logged_model(other.model_id).tags["mlflow_gitver.version_id"] == "f" * 40
+
+
+def test_sixteen_processes_converge_on_one_model(app: Path, server_url: str) -> None:
+    exp = experiment()
+    cmd = [sys.executable, "-m", "mlflow_gitver", "register", "--format", "json"]
+    cmd += ["--tracking-uri", server_url, "--experiment", exp]
+    procs = [
+        subprocess.Popen(cmd, cwd=app, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(16)
+    ]
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err.decode()
+        results.append(json.loads(out))
+    ids = {r["model_id"] for r in results}
+    assert len(ids) == 1, ids
+    assert sum(r["created"] for r in results) == 1
+    remaining = models(server_url, _exp_id(server_url, exp))
+    assert [m.model_id for m in remaining] == list(ids)  # type: ignore[attr-defined]
+
+
+def test_racers_on_a_fresh_embedded_store(app: Path) -> None:
+    # No server: the first use of mlflow.db creates its tables, which MLflow cannot
+    # do from several processes at once; we serialize that step.
+    cmd = [sys.executable, "-m", "mlflow_gitver", "register", "--format", "json"]
+    procs = [
+        subprocess.Popen(cmd, cwd=app, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(6)
+    ]
+    ids = set()
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err.decode()
+        ids.add(json.loads(out)["model_id"])
+    assert len(ids) == 1
+    assert len(models(f"sqlite:///{app.resolve()}/mlflow.db", "0")) == 1
+
+
+def test_killed_registration_is_completed_not_duplicated(app: Path, server_url: str) -> None:
+    exp = experiment()
+    write(app / "wip.py", "work in progress\n")  # dirty: the patch artifact is part of it
+    args = ("--tracking-uri", server_url, "--experiment", exp)
+    # Injected fault: the process SIGKILLs itself right after creating the model,
+    # before the artifact, the tags check and READY (a real kill, at a chosen point).
+    out = register(app, *args, env={**os.environ, "MLFLOW_GITVER_FAULT": "after-create"})
+    assert out.returncode == -9
+    eid = _exp_id(server_url, exp)
+    (half,) = models(server_url, eid)
+    assert str(half.status) == "PENDING"  # type: ignore[attr-defined]
+    got = register_json(app, *args)
+    assert got["model_id"] == half.model_id  # type: ignore[attr-defined]
+    from mlflow import MlflowClient
+
+    client = MlflowClient(server_url)
+    m = client.get_logged_model(str(got["model_id"]))
+    assert str(m.status) == "READY"
+    files = {f.path for f in client.list_logged_model_artifacts(m.model_id, "mlflow-gitver")}
+    assert "mlflow-gitver/changes.patch" in files
+    assert len(models(server_url, eid)) == 1
+
+
+def test_later_call_repairs_duplicates(app: Path, server_url: str) -> None:
+    from mlflow import MlflowClient
+
+    exp = experiment()
+    args = ("--tracking-uri", server_url, "--experiment", exp)
+    got = register_json(app, *args)
+    client = MlflowClient(server_url)
+    first = client.get_logged_model(str(got["model_id"]))
+    # A duplicate as a killed racer would leave it (same name, same version).
+    dup = client.create_logged_model(
+        first.experiment_id, name=first.name, params=first.params, tags=first.tags
+    )
+    again = register_json(app, *args)
+    assert again["model_id"] == first.model_id
+    assert [m.model_id for m in models(server_url, first.experiment_id)] == [first.model_id]
+    from mlflow.exceptions import MlflowException
+
+    with pytest.raises(MlflowException, match="not found"):
+        client.get_logged_model(dup.model_id)  # deleted
+
+
+def test_unreachable_server_fails_fast_in_one_line(app: Path) -> None:
+    uri = f"http://alice:hunter2@127.0.0.1:{free_port()}"
+    out = register(app, "--tracking-uri", uri)
+    assert out.returncode == 1
+    assert out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert "cannot reach the MLflow tracking server" in lines[0]
+    assert "connection refused" in lines[0]
+    assert "hunter2" not in out.stderr and "alice" not in out.stderr
+    assert "127.0.0.1" in lines[0]
+
+
+def test_unauthorized_is_reported_at_once(app: Path) -> None:
+    with StatusServer(401, b"Unauthorized") as srv:
+        uri = f"http://bob:tok3n@127.0.0.1:{srv.port}"
+        out = register(app, "--tracking-uri", uri, "--experiment", "x")
+        assert srv.requests == 1  # not retried
+    assert out.returncode == 1
+    (line,) = out.stderr.strip().splitlines()
+    assert "HTTP 401" in line and f"http://127.0.0.1:{srv.port}" in line
+    assert "tok3n" not in out.stderr and "bob" not in out.stderr
+
+
+def test_server_errors_are_retried_within_the_budget(app: Path) -> None:
+    with StatusServer(503, b"busy") as srv:
+        env = {**os.environ, "MLFLOW_GITVER_RETRY_SECONDS": "1.5"}
+        out = register(app, "--tracking-uri", f"http://127.0.0.1:{srv.port}", env=env)
+        assert srv.requests > 1
+    assert out.returncode == 1
+    assert "server error" in out.stderr and "attempts" in out.stderr
+
+
+def test_deploy_job_links_traces_to_the_version(app: Path, server_url: str) -> None:
+    exp = experiment()
+    got = register_json(app, "--tracking-uri", server_url, "--experiment", exp)
+    # A deploy job: no repository, no config, only the id and the server.
+    job = app.parent / "deploy"
+    job.mkdir()
+    code = textwrap.dedent(
+        """
+        import mlflow
+
+        @mlflow.trace
+        def answer(q):
+            return q.upper()
+
+        answer("hello")
+        """
+    )
+    env = {
+        "MLFLOW_ACTIVE_MODEL_ID": str(got["model_id"]),
+        "MLFLOW_TRACKING_URI": server_url,
+        # Not about linking: keep the child off the network and out of $HOME.
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "HOME": str(job),
+        "PATH": os.environ["PATH"],
+    }
+    subprocess.run([sys.executable, "-c", code], cwd=job, env=env, check=True, timeout=300)
+    from mlflow import MlflowClient
+
+    # With no experiment in its environment the trace goes to the default one.
+    traces = MlflowClient(server_url).search_traces(
+        locations=["0", str(got["experiment_id"])],
+        filter_string=f"metadata.`mlflow.modelId` = '{got['model_id']}'",
+    )
+    assert len(traces) == 1
+
+
+def test_ci_branch_and_exports_on_a_detached_head(app: Path, server_url: str) -> None:
+    git(app, "checkout", "-q", "--detach", "HEAD")
+    out_file, env_file = app.parent / "gh-output", app.parent / "gh-env"
+    env = {
+        **os.environ,
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_REF_TYPE": "branch",
+        "GITHUB_REF_NAME": "release-1",
+        "GITHUB_REF": "refs/heads/release-1",
+        "GITHUB_OUTPUT": str(out_file),
+        "GITHUB_ENV": str(env_file),
+    }
+    got = register_json(app, "--tracking-uri", server_url, "--experiment", experiment(), env=env)
+    assert got["branch"] == "release-1"
+    from mlflow import MlflowClient
+
+    m = MlflowClient(server_url).get_logged_model(str(got["model_id"]))
+    assert m.tags["mlflow.source.git.branch"] == "release-1"
+    assert f"model-id={got['model_id']}" in out_file.read_text()
+    assert f"MLFLOW_ACTIVE_MODEL_ID={got['model_id']}" in env_file.read_text()

@@ -1,0 +1,234 @@
+"""Fixtures for end-to-end hook tests: the real pre-commit framework, real commits
+and pushes to a local bare remote, the session's real MLflow server.
+
+pre-commit installs a hook repository by cloning ``repo:`` at ``rev:``.  The
+tree under test is not committed at every change, so ``source_repo`` is a
+temporary repository holding a copy of the current working tree's package
+files, committed once per session: its sha (and so pre-commit's hook
+environment, built from it once, ~30 s) stays the same for every test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mlflow_gitver.naming import TAG_VERSION_ID
+from tests.helpers import git, init_repo, write
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PRE_COMMIT = str(BIN / "pre-commit")
+HOOKS_DIR = ROOT / "hooks"
+# What pre-commit needs to build the hook environment from a clone.
+SOURCE_FILES = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "src", "hooks")
+# A refused connection fails fast anyway; this bounds every other kind of outage.
+RETRY_SECONDS = "2"
+
+
+@dataclass(frozen=True)
+class SourceRepo:
+    path: Path
+    sha: str
+
+
+@pytest.fixture(scope="session")
+def source_repo(tmp_path_factory: pytest.TempPathFactory) -> SourceRepo:
+    path = tmp_path_factory.mktemp("source") / "mlflow-gitver"
+    path.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc")
+    for name in SOURCE_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, path / name, ignore=ignore)
+        else:
+            shutil.copy2(src, path / name)
+    env = _git_env(tmp_path_factory.mktemp("source-home"))
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "snapshot of the working tree under test"],
+    ):
+        subprocess.run(["git", *args], cwd=path, env=env, check=True, capture_output=True)
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=path, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    return SourceRepo(path, sha)
+
+
+def _git_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(
+        HOME=str(home),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@example.com",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@example.com",
+    )
+    return env
+
+
+def config_text(server_url: str, experiment: str, extra: str = "") -> str:
+    return (
+        "name: app\n"
+        f"experiment: {experiment}\n"
+        f"tracking_uri: {server_url}\n"
+        "params:\n"
+        "  llm: gpt-4o-mini\n"
+        "  retrieval:\n"
+        "    k: 5\n" + extra
+    )
+
+
+@dataclass
+class Work:
+    """A working repository with our hooks installed and a bare remote ``origin``."""
+
+    root: Path
+    remote: Path
+    experiment: str
+    server_url: str
+
+    @property
+    def store(self) -> Path:
+        return self.root / ".git" / "mlflow-gitver"
+
+    def pending(self) -> list[Path]:
+        return sorted((self.store / "pending").glob("*.json"))
+
+    def failed(self) -> list[Path]:
+        return sorted((self.store / "failed").glob("*.json"))
+
+    def run(
+        self, *args: str, check: bool = False, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            ["git", *args], cwd=self.root, capture_output=True, text=True, env=env, timeout=300
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"git {' '.join(args)}: {proc.returncode}\n{proc.stderr}")
+        return proc
+
+    def commit(self, name: str, content: str = "x\n") -> str:
+        write(self.root / name, content)
+        git(self.root, "add", "-A")
+        self.run("commit", "-q", "-m", f"change {name}", check=True)
+        return git(self.root, "rev-parse", "HEAD").strip()
+
+    def settle(self, timeout: float = 180) -> None:
+        """Wait until no background flush of this repository is running."""
+        deadline = time.monotonic() + timeout
+        while background_flushes(self.root):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"background flush still running after {timeout}s")
+            time.sleep(0.1)
+
+    def versions(self) -> dict[str, list[object]]:
+        """version id -> the READY/PENDING LoggedModels of this test's experiment."""
+        return versions(self.server_url, self.experiment)
+
+
+def background_flushes(root: Path) -> list[int]:
+    """Our detached ``flush --repo <root>`` processes still alive (read from /proc)."""
+    pids = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            argv = (p / "cmdline").read_bytes().split(b"\0")
+            state = (p / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and b"flush" in argv and str(root).encode() in argv:
+            pids.append(int(p.name))
+    return pids
+
+
+def versions(server_url: str, experiment: str) -> dict[str, list[object]]:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=server_url)
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        return {}
+    out: dict[str, list[object]] = {}
+    for m in client.search_logged_models(experiment_ids=[exp.experiment_id], max_results=1000):
+        out.setdefault((m.tags or {}).get(TAG_VERSION_ID, ""), []).append(m)
+    return out
+
+
+def install_pre_commit(root: Path, source: SourceRepo) -> None:
+    write(
+        root / ".pre-commit-config.yaml",
+        "repos:\n"
+        f"  - repo: {source.path}\n"
+        f"    rev: {source.sha}\n"
+        "    hooks:\n"
+        "      - id: mlflow-gitver-post-commit\n"
+        "      - id: mlflow-gitver-pre-push\n",
+    )
+    subprocess.run(
+        [PRE_COMMIT, "install", "--install-hooks", "-t", "post-commit", "-t", "pre-push"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
+
+
+def make_work(tmp_path: Path, server_url: str, *, extra_config: str = "") -> Work:
+    root = init_repo(tmp_path / "work")
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    git(root, "remote", "add", "origin", str(remote))
+    experiment = f"hooks-{uuid.uuid4().hex[:12]}"
+    write(root / ".mlflow-gitver.yaml", config_text(server_url, experiment, extra_config))
+    write(root / ".gitignore", "mlflow.db\nmlruns/\nmlartifacts/\n")
+    return Work(root, remote, experiment, server_url)
+
+
+@pytest.fixture
+def hook_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_GITVER_RETRY_SECONDS", RETRY_SECONDS)
+
+
+@pytest.fixture
+def work(
+    tmp_path: Path, server_url: str, source_repo: SourceRepo, hook_env: None
+) -> Iterator[Work]:
+    """Our hooks installed through pre-commit; one commit made (and registered)."""
+    w = make_work(tmp_path, server_url)
+    install_pre_commit(w.root, source_repo)
+    git(w.root, "add", "-A")
+    w.run("commit", "-q", "-m", "initial", check=True)
+    try:
+        yield w
+    finally:
+        w.settle()
+
+
+@pytest.fixture
+def plain(
+    tmp_path: Path, server_url: str, hook_env: None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Work]:
+    """Our plain hooks/ scripts through core.hooksPath, mlflow-gitver on PATH."""
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    w = make_work(tmp_path, server_url)
+    git(w.root, "config", "core.hooksPath", str(HOOKS_DIR))
+    git(w.root, "add", "-A")
+    w.run("commit", "-q", "-m", "initial", check=True)
+    try:
+        yield w
+    finally:
+        w.settle()

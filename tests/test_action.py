@@ -1,0 +1,433 @@
+"""Run the composite action (action.yml) as a GitHub runner would, against a real server.
+
+The runner part: each ``run:`` step gets its ``env:`` with ``${{ ... }}`` evaluated (in
+env values only, once, like GitHub), fresh GITHUB_ENV/GITHUB_OUTPUT/GITHUB_STEP_SUMMARY
+files, ``bash --noprofile --norc -eo pipefail`` in GITHUB_WORKSPACE; what a step writes
+to GITHUB_ENV reaches the later steps, its GITHUB_OUTPUT becomes ``steps.<id>.outputs``.
+
+Two steps do not run for real: the ``uses:`` steps (setup-python, cache: Python is
+already here), and pip. The install step runs, but ``python -m pip`` hits a shim that
+records its arguments: a real ``pip install`` of the action's path needs the network
+(build isolation fetches setuptools), and the package is already installed, editable,
+from this very tree (GITHUB_ACTION_PATH is the repository root), so the CLI the
+register step runs is the action's own code. The test asserts the recorded command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.ci import parse_github_file
+from tests.helpers import commit_all, git, init_repo, write
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+OUTPUT_NAMES = {
+    "model-id",
+    "model-name",
+    "version-id",
+    "commit",
+    "dirty",
+    "experiment-id",
+    "model-url",
+}
+_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+
+@dataclass
+class ActionRun:
+    returncode: int = 0
+    outputs: dict[str, str] = field(default_factory=dict)
+    steps: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> outputs
+    env_files: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> GITHUB_ENV
+    job_env: dict[str, str] = field(default_factory=dict)
+    summary: str = ""
+    log: str = ""
+    pip_args: list[str] = field(default_factory=list)
+
+
+def _evaluate(expr: str, inputs: dict[str, str], steps: dict[str, dict[str, str]]) -> str:
+    m = re.fullmatch(r"inputs\.([\w-]+)", expr)
+    if m:
+        return inputs[m.group(1)]
+    m = re.fullmatch(r"steps\.([\w-]+)\.outputs\.([\w-]+)", expr)
+    if m:
+        return steps.get(m.group(1), {}).get(m.group(2), "")
+    raise AssertionError(f"the test runner does not know ${{{{ {expr} }}}}")
+
+
+def _substitute(value: object, inputs: dict[str, str], steps: dict[str, dict[str, str]]) -> str:
+    # One pass: what an expression yields is never evaluated again (as on GitHub).
+    return _EXPR.sub(lambda m: _evaluate(m.group(1), inputs, steps), str(value))
+
+
+def _python_shim(bin_dir: Path, record: Path) -> None:
+    bin_dir.mkdir(parents=True)
+    shim = bin_dir / "python"
+    shim.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then\n'
+        f"  printf '%s\\0' \"$@\" > '{record}'\n"
+        "  exit 0\n"
+        "fi\n"
+        f'exec "{VENV_BIN / "python"}" "$@"\n'
+    )
+    shim.chmod(0o755)
+
+
+def run_action(
+    workspace: Path,
+    github_env: dict[str, str],
+    inputs: dict[str, str],
+    tmp: Path,
+    step_env: dict[str, str] | None = None,
+) -> ActionRun:
+    action: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text())
+    values = {k: str(v.get("default", "")) for k, v in action["inputs"].items()}
+    unknown = set(inputs) - set(values)
+    assert not unknown, unknown
+    values.update(inputs)
+    shim_dir, record = tmp / "shim", tmp / "pip-args"
+    _python_shim(shim_dir, record)
+    runner_temp = tmp / "runner-temp"
+    runner_temp.mkdir()
+    job_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_", "MLFLOW_"))
+    }
+    job_env.update(
+        PATH=os.pathsep.join([str(shim_dir), str(VENV_BIN), "/usr/bin", "/bin"]),
+        CI="true",
+        GITHUB_ACTIONS="true",
+        GITHUB_WORKSPACE=str(workspace),
+        GITHUB_ACTION_PATH=str(ROOT),
+        RUNNER_TEMP=str(runner_temp),
+        RUNNER_OS="Linux",
+        RUNNER_ARCH="X64",
+    )
+    job_env.update(github_env)
+    result = ActionRun()
+    logs = []
+    for n, step in enumerate(action["runs"]["steps"]):
+        if "uses" in step:
+            continue
+        step_dir = tmp / f"step-{n}"
+        step_dir.mkdir()
+        files = {
+            "GITHUB_ENV": step_dir / "env",
+            "GITHUB_OUTPUT": step_dir / "output",
+            "GITHUB_STEP_SUMMARY": step_dir / "summary",
+        }
+        for f in files.values():
+            f.write_text("")
+        env = dict(job_env)
+        env.update(step_env or {})
+        for k, v in step.get("env", {}).items():
+            env[k] = _substitute(v, values, result.steps)
+        env.update({k: str(v) for k, v in files.items()})
+        script = step_dir / "script.sh"
+        script.write_text(step["run"])
+        proc = subprocess.run(
+            [step["shell"], "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=workspace,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,  # one log, in order, as the runner shows it
+            text=True,
+            timeout=300,
+        )
+        logs.append(proc.stdout)
+        if "id" in step:
+            result.steps[step["id"]] = parse_github_file(files["GITHUB_OUTPUT"].read_text())
+        added = parse_github_file(files["GITHUB_ENV"].read_text())
+        result.env_files[step["name"]] = added
+        job_env.update(added)
+        result.summary += files["GITHUB_STEP_SUMMARY"].read_text()
+        if proc.returncode != 0:
+            result.returncode = proc.returncode
+            break
+    result.outputs = {
+        k: _substitute(v["value"], values, result.steps) for k, v in action["outputs"].items()
+    }
+    result.job_env = job_env
+    result.log = "".join(logs)
+    if record.exists():
+        result.pip_args = record.read_bytes().decode().split("\0")[:-1]
+    return result
+
+
+def workflow_commands(log: str) -> list[str]:
+    """The ``::command`` lines the runner would act on, honouring ``::stop-commands::``."""
+    commands, token = [], None
+    for line in log.splitlines():
+        if token is not None:
+            if line == f"::{token}::":
+                token = None
+            continue
+        if line.startswith("::stop-commands::"):
+            token = line[len("::stop-commands::") :]
+        elif line.startswith("::"):
+            commands.append(line)
+    return commands
+
+
+def make_origin(path: Path, config: str) -> Path:
+    root = init_repo(path)
+    write(root / "app.py", "print('hello')\n")
+    write(root / ".mlflow-gitver.yaml", config)
+    commit_all(root, "initial")
+    return root
+
+
+def shallow_clone(origin: Path, dest: Path, ref: str) -> Path:
+    """What actions/checkout does: fetch one commit (depth 1), check it out detached."""
+    init_repo(dest)
+    git(dest, "fetch", "-q", "--depth", "1", f"file://{origin}", f"+{ref}:refs/remotes/ci/head")
+    git(dest, "checkout", "-q", "--detach", "refs/remotes/ci/head")
+    assert (dest / ".git" / "shallow").exists()
+    return dest
+
+
+def push_env(tmp: Path, sha: str, branch: str = "main") -> dict[str, str]:
+    event = tmp / "event.json"
+    event.write_text(json.dumps({"ref": f"refs/heads/{branch}", "after": sha}))
+    return {
+        "GITHUB_EVENT_NAME": "push",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_REF": f"refs/heads/{branch}",
+        "GITHUB_REF_NAME": branch,
+        "GITHUB_REF_TYPE": "branch",
+        "GITHUB_SHA": sha,
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "octo/app",
+        "GITHUB_RUN_ID": "1001",
+        "GITHUB_RUN_ATTEMPT": "1",
+        "GITHUB_WORKFLOW": "version-then-deploy",
+        "GITHUB_ACTOR": "octocat",
+    }
+
+
+def inspect(server_url: str, model_id: str, experiment_id: str) -> dict[str, Any]:
+    """The model's tags and the number of traces linked to it, read back from the server."""
+    code = textwrap.dedent(
+        """
+        import json, sys
+        import mlflow
+        mlflow.set_tracking_uri(sys.argv[1])
+        model = mlflow.MlflowClient().get_logged_model(sys.argv[2])
+        traces = mlflow.search_traces(
+            experiment_ids=[sys.argv[3]],
+            filter_string=f"metadata.`mlflow.modelId` = '{sys.argv[2]}'",
+            return_type="list",
+        )
+        print(json.dumps({"tags": model.tags, "traces": len(traces)}))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    r = subprocess.run(
+        [sys.executable, "-c", code, server_url, model_id, experiment_id],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    data: dict[str, Any] = json.loads(r.stdout.strip().splitlines()[-1])
+    return data
+
+
+def deploy(job_env: dict[str, str], server_url: str, experiment_id: str, cwd: Path) -> None:
+    """A later step of the job: an @mlflow.trace app with the job's environment."""
+    code = textwrap.dedent(
+        """
+        import mlflow
+
+        @mlflow.trace
+        def answer(question: str) -> str:
+            return question.upper()
+
+        answer("which version am I?")
+        """
+    )
+    env = dict(job_env, MLFLOW_TRACKING_URI=server_url, MLFLOW_EXPERIMENT_ID=experiment_id)
+    r = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert r.returncode == 0, r.stderr
+
+
+def test_push_at_detached_shallow_head(tmp_path: Path, server_url: str) -> None:
+    exp = f"action-{uuid.uuid4().hex[:10]}"
+    origin = make_origin(tmp_path / "origin", f"name: app\nexperiment: {exp}\n")
+    sha = git(origin, "rev-parse", "HEAD").strip()
+    ws = shallow_clone(origin, tmp_path / "ws", "refs/heads/main")
+    run = run_action(
+        ws,
+        push_env(tmp_path, sha),
+        {"tracking-uri": server_url},
+        tmp_path / "run",
+        step_env={"MLFLOW_TRACKING_TOKEN": "not-a-real-token"},
+    )
+    assert run.returncode == 0, run.log
+    # The install step installs the action's own checkout.
+    assert run.pip_args == [
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+        str(ROOT),
+    ]
+    out = run.steps["register"]
+    assert set(out) == OUTPUT_NAMES
+    assert run.outputs == out
+    assert re.fullmatch(r"m-[0-9a-f]+", out["model-id"])
+    assert out["commit"] == out["version-id"] == sha
+    assert out["dirty"] == "false"
+    assert out["model-name"] == f"app-git-{sha[:8]}"
+    assert out["model-url"].startswith(server_url) and out["model-id"] in out["model-url"]
+    # Exactly one variable for the later steps; none from the other steps.
+    assert run.env_files == {
+        "Compute the pip cache key": {},
+        "Install mlflow-gitver": {},
+        "Register the version": {"MLFLOW_ACTIVE_MODEL_ID": out["model-id"]},
+    }
+    assert set(run.steps["pip-cache"]) == {"dir", "key"}
+    assert out["model-id"] in run.summary and out["model-url"] in run.summary
+    # The CLI's output is framed by stop-commands: nothing in it can act as a command.
+    assert workflow_commands(run.log) == []
+    assert "not-a-real-token" not in run.log + run.summary
+
+    # A later "deploy" step: its traces link to the version.
+    deploy(run.job_env, server_url, out["experiment-id"], ws)
+    seen = inspect(server_url, out["model-id"], out["experiment-id"])
+    assert seen["traces"] == 1
+    tags = seen["tags"]
+    assert tags["mlflow.source.git.branch"] == "main"  # detached HEAD: from GITHUB_REF_NAME
+    assert tags["mlflow_gitver.ci.provider"] == "github"
+    assert tags["mlflow_gitver.ci.event"] == "push"
+    assert tags["mlflow_gitver.ci.ref"] == "refs/heads/main"
+    assert tags["mlflow_gitver.ci.run_url"] == "https://github.com/octo/app/actions/runs/1001"
+
+
+def test_pull_request_registers_the_merge_commit(tmp_path: Path, server_url: str) -> None:
+    origin = make_origin(tmp_path / "origin", f"name: app\nexperiment: pr-{uuid.uuid4().hex}\n")
+    git(origin, "checkout", "-q", "-b", "feature/pr")
+    write(origin / "app.py", "print('feature')\n")
+    head = commit_all(origin, "feature")
+    git(origin, "checkout", "-q", "main")
+    write(origin / "other.py", "x = 1\n")
+    commit_all(origin, "main moves on")
+    # GitHub's refs/pull/N/merge: the PR merged into its base, a commit nobody pushed.
+    git(origin, "checkout", "-q", "--detach")
+    git(origin, "merge", "-q", "--no-ff", "-m", "Merge", "feature/pr")
+    merge = git(origin, "rev-parse", "HEAD").strip()
+    git(origin, "update-ref", "refs/pull/7/merge", merge)
+    git(origin, "checkout", "-q", "main")
+    ws = shallow_clone(origin, tmp_path / "ws", "refs/pull/7/merge")
+    event = tmp_path / "pr.json"
+    event.write_text(
+        json.dumps(
+            {
+                "number": 7,
+                "pull_request": {"number": 7, "head": {"sha": head, "ref": "feature/pr"}},
+            }
+        )
+    )
+    env = push_env(tmp_path, merge)
+    env.update(
+        GITHUB_EVENT_NAME="pull_request",
+        GITHUB_EVENT_PATH=str(event),
+        GITHUB_REF="refs/pull/7/merge",
+        GITHUB_REF_NAME="7/merge",
+        GITHUB_HEAD_REF="feature/pr",
+        GITHUB_BASE_REF="main",
+    )
+    run = run_action(
+        ws,
+        env,
+        {"tracking-uri": server_url, "export-env": "false", "summary": "false"},
+        tmp_path / "run",
+    )
+    assert run.returncode == 0, run.log
+    out = run.outputs
+    assert out["commit"] == merge != head  # the code checked out: the merge commit
+    assert run.env_files["Register the version"] == {}  # export-env: false
+    assert run.summary == ""  # summary: false
+    tags = inspect(server_url, out["model-id"], out["experiment-id"])["tags"]
+    assert tags["mlflow.source.git.branch"] == "feature/pr"
+    assert tags["mlflow_gitver.ci.pr_number"] == "7"
+    assert tags["mlflow_gitver.ci.head_sha"] == head
+    assert tags["mlflow_gitver.ci.event"] == "pull_request"
+
+
+NASTY = "$(touch {m})`touch {m}`'\"%0A%25\nEVIL=1\nghadelimiter_0\n::set-output name=x::y"
+
+
+def test_injection_in_branch_config_and_inputs_is_inert(tmp_path: Path, server_url: str) -> None:
+    marker = tmp_path / "pwned"
+    nasty = NASTY.format(m=marker)
+    config = (
+        "name: app\n"
+        f"experiment: inj-{uuid.uuid4().hex}\n"
+        'name_template: "{name}-{branch}-{short_sha}"\n'
+        f"tags:\n  note: {json.dumps(nasty)}\n"
+    )
+    origin = make_origin(tmp_path / "origin", config)
+    sha = git(origin, "rev-parse", "HEAD").strip()
+    ws = shallow_clone(origin, tmp_path / "ws", "refs/heads/main")
+    env = push_env(tmp_path, sha)
+    env.update(GITHUB_HEAD_REF="feat/" + nasty, GITHUB_EVENT_NAME="pull_request")
+    run = run_action(ws, env, {"tracking-uri": server_url, "experiment": ""}, tmp_path / "run")
+    assert run.returncode == 0, run.log
+    assert set(run.steps["register"]) == OUTPUT_NAMES
+    assert run.env_files["Register the version"] == {
+        "MLFLOW_ACTIVE_MODEL_ID": run.outputs["model-id"]
+    }
+    assert "$(touch" in run.outputs["model-name"]  # carried as data, never run
+    assert not marker.exists()
+    assert workflow_commands(run.log) == []
+
+
+@pytest.mark.parametrize("fail_on_error", ["true", "false"])
+def test_injection_in_inputs_of_a_failing_run(
+    tmp_path: Path, server_url: str, fail_on_error: str
+) -> None:
+    marker = tmp_path / "pwned"
+    nasty = NASTY.format(m=marker)
+    origin = make_origin(tmp_path / "origin", "name: app\n")
+    sha = git(origin, "rev-parse", "HEAD").strip()
+    ws = shallow_clone(origin, tmp_path / "ws", "refs/heads/main")
+    inputs = {
+        "config": "missing-" + nasty,  # no such file: registration fails
+        "experiment": nasty,
+        "tracking-uri": server_url,
+        "working-directory": ".",
+        "fail-on-error": fail_on_error,
+    }
+    run = run_action(ws, push_env(tmp_path, sha), inputs, tmp_path / "run")
+    assert not marker.exists()
+    assert run.steps["register"] == {}
+    assert run.env_files.get("Register the version", {}) == {}
+    commands = workflow_commands(run.log)
+    if fail_on_error == "true":
+        assert run.returncode == 2, run.log
+        assert commands == []
+    else:
+        assert run.returncode == 0, run.log
+        # One warning line; the error's newlines are escaped, so no command follows it.
+        assert len(commands) == 1 and commands[0].startswith("::warning title=mlflow-gitver::")
+        assert "%0AEVIL=1%0Aghadelimiter_0%0A::set-output" in commands[0]

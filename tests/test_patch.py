@@ -1,0 +1,146 @@
+"""The dirty-state patch: complete, binary-safe, capped, no secrets, no writes to git."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from mlflow_gitver import git as gitmod
+from mlflow_gitver import patch
+from mlflow_gitver.gitstate import read_state
+from tests.helpers import commit_all, git, write
+
+
+def _snapshot(repo: Path) -> tuple[bytes, list[str]]:
+    """The index bytes and the list of object files: what we must never write."""
+    objects = sorted(
+        str(p.relative_to(repo)) for p in (repo / ".git" / "objects").rglob("*") if p.is_file()
+    )
+    return (repo / ".git" / "index").read_bytes(), objects
+
+
+def _build(repo: Path, mode: str = "all") -> patch.Patch:
+    state = read_state(repo)
+    got = patch.build_patch(gitmod.discover(repo), state, mode)
+    assert got is not None
+    return got
+
+
+def _apply_on_clone(repo: Path, data: bytes) -> Path:
+    clone = repo.parent / "clone"
+    git(repo.parent, "clone", "-q", str(repo), str(clone))
+    git(clone, "apply", "--binary", "-", input=data)
+    return clone
+
+
+def test_patch_rebuilds_the_working_tree(repo: Path) -> None:
+    write(repo / "tool.sh", "#!/bin/sh\n", mode=0o644)
+    write(repo / "gone.txt", "bye\n")
+    commit_all(repo, "more")
+    write(repo / "app.py", "print('changed')\n")
+    (repo / "gone.txt").unlink()
+    (repo / "tool.sh").chmod(0o755)
+    write(repo / "staged.py", "staged = True\n")
+    git(repo, "add", "staged.py")
+    write(repo / "img.bin", bytes(range(256)) * 3)
+    write(repo / "sub dir" / "ünï cödé.txt", "naïve\n")
+    os.symlink("app.py", repo / "link")
+    before = _snapshot(repo)
+    got = _build(repo)
+    assert _snapshot(repo) == before  # neither the index nor the object db was written
+    clone = _apply_on_clone(repo, got.data)
+    assert (clone / "app.py").read_text() == "print('changed')\n"
+    assert not (clone / "gone.txt").exists()
+    assert os.access(clone / "tool.sh", os.X_OK)
+    assert (clone / "staged.py").read_text() == "staged = True\n"
+    assert (clone / "img.bin").read_bytes() == bytes(range(256)) * 3
+    assert (clone / "sub dir" / "ünï cödé.txt").read_text() == "naïve\n"
+    assert os.readlink(clone / "link") == "app.py"
+    assert "img.bin" not in got.tracked_diff and "+print('changed')" in got.tracked_diff
+    assert got.diff_tag == got.tracked_diff
+    assert got.omitted == ()
+
+
+def test_secret_looking_files_are_listed_by_hash_only(repo: Path) -> None:
+    write(repo / ".env.production", "API_TOKEN=abc\n")
+    write(repo / "certs" / "server.pem", "-----BEGIN-----\n")
+    write(repo / "id_rsa", "private\n")
+    write(repo / "aws_credentials.json", "{}\n")
+    write(repo / "ok.txt", "fine\n")
+    got = _build(repo)
+    assert b"API_TOKEN" not in got.data and b"private" not in got.data
+    assert got.included == ("ok.txt",)
+    omitted = {o.path: o for o in got.omitted}
+    assert set(omitted) == {".env.production", "certs/server.pem", "id_rsa", "aws_credentials.json"}
+    assert {o.reason for o in got.omitted} == {"secret"}
+    assert omitted["id_rsa"].sha256 == hashlib.sha256(b"private\n").hexdigest()
+
+
+def test_tracked_secret_changes_are_not_in_the_diff(repo: Path) -> None:
+    write(repo / "deploy.key", "old\n")
+    commit_all(repo, "key")
+    write(repo / "deploy.key", "new-secret\n")
+    write(repo / "app.py", "x = 2\n")
+    got = _build(repo)
+    assert b"new-secret" not in got.data and b"old" not in got.data
+    assert [o.path for o in got.omitted] == ["deploy.key"]
+
+
+def test_large_files_and_the_total_cap(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    big = os.urandom(patch.MAX_FILE_BYTES + 1)
+    write(repo / "big.bin", big)
+    # Small caps, so the test does not write 20 MB; the code reads them at call time.
+    monkeypatch.setattr(patch, "MAX_TOTAL_BYTES", 10)
+    write(repo / "a.txt", "123456\n")  # 7 bytes: fits
+    write(repo / "b.txt", "123456\n")  # 14 in all: over the total
+    got = _build(repo)
+    reasons = {o.path: o.reason for o in got.omitted}
+    assert reasons == {"big.bin": "too-large", "b.txt": "over-total"}
+    assert got.included == ("a.txt",)
+    big_entry = next(o for o in got.omitted if o.path == "big.bin")
+    assert big_entry.size == len(big) and big_entry.sha256 == hashlib.sha256(big).hexdigest()
+    manifest = got.manifest("v", "c")
+    assert manifest["included"] == ["a.txt"]
+
+
+def test_diff_modes(repo: Path) -> None:
+    write(repo / "app.py", "x = 3\n")
+    write(repo / "untracked.py", "u = 1\n")
+    assert b"untracked.py" in _build(repo, "all").data
+    tracked = _build(repo, "tracked")
+    assert b"untracked.py" not in tracked.data and b"app.py" in tracked.data
+    state = read_state(repo)
+    assert patch.build_patch(gitmod.discover(repo), state, "none") is None
+
+
+def test_clean_tree_has_no_patch(repo: Path) -> None:
+    state = read_state(repo)
+    assert patch.build_patch(gitmod.discover(repo), state, "all") is None
+
+
+def test_long_diff_is_not_a_tag(repo: Path) -> None:
+    write(repo / "app.py", "x = 1\n" * 3000)
+    got = _build(repo)
+    assert len(got.tracked_diff) > patch.MAX_DIFF_TAG
+    assert got.diff_tag is None
+
+
+def test_written_artifact(repo: Path, tmp_path: Path) -> None:
+    write(repo / "app.py", "x = 4\n")
+    got = _build(repo)
+    d = got.write(tmp_path / "out", "vid", "abc")
+    assert (d / patch.PATCH_NAME).read_bytes() == got.data
+    assert '"version_id": "vid"' in (d / patch.MANIFEST_NAME).read_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [(".env", True), (".ENV.local", True), ("x/y/tls.KEY", True), ("id_rsa.pub", True),
+     ("cert.p12", True), ("my-credentials.yaml", True), ("environment.py", False),
+     ("keys.py", False), ("app.py", False)],
+)  # fmt: skip
+def test_looks_secret(name: str, secret: bool) -> None:
+    assert patch.looks_secret(name) is secret

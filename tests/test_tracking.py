@@ -1,0 +1,98 @@
+"""Where versions go: tracking URI and experiment precedence, MLflow's HTTP policy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlflow_gitver import tracking
+from mlflow_gitver.errors import GitverError
+
+
+def test_uri_precedence(tmp_path: Path) -> None:
+    env = {"MLFLOW_TRACKING_URI": "http://env:5000"}
+    assert tracking.resolve_uri("http://cli", env, "http://cfg", tmp_path) == "http://cli"
+    assert tracking.resolve_uri(None, env, "http://cfg", tmp_path) == "http://env:5000"
+    assert tracking.resolve_uri(None, {}, "http://cfg", tmp_path) == "http://cfg"
+    assert (
+        tracking.resolve_uri(None, {}, None, tmp_path)
+        == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+    )
+    with pytest.raises(GitverError, match="--tracking-uri"):
+        tracking.resolve_uri(None, {}, None, None)
+
+
+def test_default_is_absolute_whatever_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert tracking.default_uri(Path(".")) == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+
+
+def test_experiment_precedence() -> None:
+    env = {"MLFLOW_EXPERIMENT_ID": "5", "MLFLOW_EXPERIMENT_NAME": "by-name"}
+    assert tracking.experiment_choice("12", env, "cfg") == ("id", "12")
+    assert tracking.experiment_choice("mine", env, "cfg") == ("name", "mine")
+    assert tracking.experiment_choice(None, env, "cfg") == ("id", "5")
+    assert tracking.experiment_choice(None, {"MLFLOW_EXPERIMENT_NAME": "n"}, "cfg") == ("name", "n")
+    assert tracking.experiment_choice(None, {}, "cfg") == ("name", "cfg")
+    assert tracking.experiment_choice(None, {}, "42") == ("id", "42")
+    assert tracking.experiment_choice(None, {}, None) is None
+
+
+def test_mlflow_env_turns_off_mlflow_retries_and_restores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "99")  # the user's choice is kept
+    with tracking.mlflow_env("sqlite:////tmp/x/mlflow.db"):
+        assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "0"
+        assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "99"
+        assert os.environ["_MLFLOW_SERVER_ARTIFACT_ROOT"] == "/tmp/x/mlruns"
+    assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ
+    assert "_MLFLOW_SERVER_ARTIFACT_ROOT" not in os.environ
+    assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "99"
+
+
+def test_display_hides_credentials() -> None:
+    assert tracking.display("https://u:p@host:8443/x") == "https://host:8443/x"
+    assert tracking.display("databricks") == "databricks"
+
+
+_CREATE = """
+import sys
+from mlflow_gitver import tracking
+from mlflow_gitver.service import connect
+uri, name = sys.argv[1], sys.argv[2]
+with tracking.mlflow_env(uri):
+    print(tracking.resolve_experiment(connect(uri), ("name", name)))
+"""
+
+
+def test_concurrent_creation_of_a_named_experiment(server_url: str) -> None:
+    # Four processes create the same missing experiment at once: all succeed, one id.
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CREATE, server_url, "raced-experiment"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(4)
+    ]
+    ids = set()
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err.decode()
+        ids.add(out.decode().strip())
+    assert len(ids) == 1
+
+
+def test_experiment_by_id_must_exist(server_url: str) -> None:
+    from mlflow_gitver.service import connect
+
+    with tracking.mlflow_env(server_url):
+        edge = connect(server_url)
+        assert tracking.resolve_experiment(edge, None) == "0"
+        with pytest.raises(GitverError, match="does not exist"):
+            tracking.resolve_experiment(edge, ("id", "987654"))
