@@ -166,3 +166,21 @@ def test_postgres_backend_race_and_idempotence(app: Path, pg_server: MlflowServe
     client = MlflowClient(url)
     eid = client.get_experiment_by_name(exp).experiment_id  # type: ignore[union-attr]
     assert [m.model_id for m in client.search_logged_models([eid])] == list(ids)
+
+
+def test_model_url_for_servers_and_databricks() -> None:
+    from mlflow_gitver.service import model_url
+
+    assert (
+        model_url("http://u:pw@127.0.0.1:5000/", "7", "m-1")
+        == "http://127.0.0.1:5000/#/experiments/7/models/m-1"
+    )
+    # Databricks: the workspace host from DATABRICKS_HOST, the UI under /ml; the
+    # host's credentials never reach the link.  (No network: the env is enough.)
+    env = {"DATABRICKS_HOST": "https://token:x@dbc-1.cloud.databricks.com/"}
+    assert (
+        model_url("databricks", "7", "m-1", env)
+        == "https://dbc-1.cloud.databricks.com/ml/experiments/7/models/m-1"
+    )
+    assert model_url("sqlite:////tmp/mlflow.db", "7", "m-1") is None
+    assert model_url("databricks", "7", "m-1", {"DATABRICKS_HOST": "http://plain"}) is None

@@ -10,13 +10,17 @@ commands would otherwise read from config.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
-from pathlib import Path
 
 from mlflow_gitver.errors import GitverError
-from mlflow_gitver.proc import CommandError, Completed, environ_without, run
+from mlflow_gitver.proc import CommandError, Completed, Spawned, environ_without, run
 from mlflow_gitver.record import Record
+
+TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True
+if TYPE_CHECKING:
+    # At run time pathlib is imported where a Path is made: importing it (and
+    # the `re` it pulls in) must not delay the `git status` that `id` starts first.
+    from pathlib import Path
 
 # Paths that never count as a change: MLflow's own local stores (registering a
 # version writes them, which must not change the version) and our dotenv export.
@@ -145,33 +149,25 @@ def discover(start: Path, *, keep_repo_env: bool = True) -> Repo:
 
 
 class PendingStatus:
-    """``git status`` (porcelain v2, all untracked files) running in a thread.
+    """``git status`` (porcelain v2, all untracked files) started ahead of time.
 
     ``git status`` is most of the cost of ``id``: it is started as early as
     possible, and runs while Python does the rest (imports, ``rev-parse``).  It
     needs no root: porcelain paths are always relative to the top level.
     """
 
-    def __init__(self, start: Path, keep_repo_env: bool) -> None:
+    def __init__(self, start: str, keep_repo_env: bool) -> None:
         self.start = start
         self.keep_repo_env = keep_repo_env
-        self._box: list[Completed | BaseException] = []
         env = git_env(keep_repo_env=keep_repo_env)
-        self._thread = threading.Thread(target=self._run, args=(env,), daemon=True)
-        self._thread.start()
-
-    def _run(self, env: dict[str, str]) -> None:
-        try:
-            self._box.append(git([*_STATUS, "-uall"], cwd=self.start, env=env))
-        except BaseException as e:  # re-raised in the caller's thread
-            self._box.append(e)
+        # posix_spawn has no cwd before Python 3.13: git's own -C does it.
+        self._proc = Spawned(["git", "-C", start, "--no-optional-locks", *_STATUS, "-uall"], env)
 
     def result(self) -> bytes:
-        self._thread.join()
-        got = self._box[0]
-        if isinstance(got, BaseException):
-            raise got
-        return got.stdout
+        return self._proc.wait().stdout
+
+    def discard(self) -> None:
+        self._proc.wait(check=False)
 
 
 def discover_with_status(
@@ -183,20 +179,23 @@ def discover_with_status(
     """
     if not start.is_dir():
         raise GitverError(f"{start}: no such directory; pass --repo a directory inside a git repo")
-    if pending is None or (pending.start, pending.keep_repo_env) != (start, keep_repo_env):
-        pending = PendingStatus(start, keep_repo_env)
+    if pending is None or (pending.start, pending.keep_repo_env) != (str(start), keep_repo_env):
+        if pending is not None:
+            pending.discard()
+        pending = PendingStatus(str(start), keep_repo_env)
     env = git_env(keep_repo_env=keep_repo_env)
     try:
         repo = _discovered(keep_repo_env, _run_rev_parse(start, env))
     except BaseException:
-        pending._thread.join()
+        pending.discard()
         raise
     return repo, pending.result()
 
 
 def _run_rev_parse(start: Path, env: dict[str, str]) -> Completed:
     try:
-        return git(_REV_PARSE, cwd=start, env=env)
+        # Spawned, not run(): `id` then never imports subprocess (see proc.Spawned).
+        return Spawned(["git", "-C", str(start), "--no-optional-locks", *_REV_PARSE], env).wait()
     except CommandError as e:
         msg = e.stderr.decode("utf-8", "replace")
         if "not a git repository" in msg:
@@ -211,6 +210,8 @@ def _run_rev_parse(start: Path, env: dict[str, str]) -> Completed:
 
 
 def _discovered(keep_repo_env: bool, out: Completed) -> Repo:
+    from pathlib import Path
+
     lines = out.stdout.decode("utf-8", "surrogateescape").splitlines()
     return Repo(
         root=Path(lines[0]),
@@ -287,6 +288,8 @@ def commit_info(repo: Repo, rev: str) -> tuple[str, str, str]:
 
 def common_dir(repo: Repo) -> Path:
     """The git directory shared by all worktrees (``.git`` of the main worktree)."""
+    from pathlib import Path
+
     out = git(
         ["rev-parse", "--path-format=absolute", "--git-common-dir"],
         cwd=repo.root,

@@ -97,12 +97,34 @@ class Plan:
         }
 
 
-def model_url(uri: str, experiment_id: str, model_id: str) -> str | None:
-    """The model's page in the MLflow UI, for a tracking server reached over HTTP."""
+def model_url(
+    uri: str, experiment_id: str, model_id: str, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The model's page in the MLflow UI, for an HTTP tracking server or Databricks."""
+    if uri == "databricks" or uri.startswith("databricks://"):
+        host = _databricks_host(uri, os.environ if environ is None else environ)
+        base = redact_url(host).rstrip("/") if host else ""
+        if not base.startswith("https://"):
+            return None
+        # Databricks serves the MLflow UI under /ml (as MLflow's own run links show).
+        return f"{base}/ml/experiments/{experiment_id}/models/{model_id}"
     shown = redact_url(uri)
     if not shown.startswith(("http://", "https://")):
         return None
     return f"{shown.rstrip('/')}/#/experiments/{experiment_id}/models/{model_id}"
+
+
+def _databricks_host(uri: str, environ: Mapping[str, str]) -> str | None:
+    if uri == "databricks" and environ.get("DATABRICKS_HOST"):
+        return environ["DATABRICKS_HOST"]
+    # A profile (databricks://name, or ~/.databrickscfg): MLflow's own resolution.
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.databricks_utils import get_databricks_host_creds
+
+    try:
+        return str(get_databricks_host_creds(uri).host)
+    except MlflowException:
+        return None  # not configured: no link; registering would have failed first
 
 
 class _Specs:

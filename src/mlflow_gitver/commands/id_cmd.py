@@ -8,10 +8,15 @@ rest.  This module imports only ``git`` at the top for the same reason.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+import os
 
 from mlflow_gitver import git
+from mlflow_gitver.errors import GitverError
+
+TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
 
 _pending: list[git.PendingStatus] = []
 
@@ -21,12 +26,14 @@ def prestart(args: Sequence[str]) -> None:
     if any(a.startswith("--repo") or a in ("-h", "--help") for a in args):
         return  # the repository is elsewhere (or nothing runs): start nothing
     try:
-        _pending.append(git.PendingStatus(Path.cwd(), keep_repo_env=True))
-    except OSError:
-        return  # no current directory: run() reports it
+        _pending.append(git.PendingStatus(os.getcwd(), keep_repo_env=True))
+    except (OSError, GitverError):
+        return  # no current directory, or no git: run() reports it, in one line
 
 
 def run(repo_arg: Path | None, config_arg: Path | None, *, as_json: bool) -> int:
+    from pathlib import Path
+
     from mlflow_gitver.context import untracked_setting
     from mlflow_gitver.gitstate import read_state
 
