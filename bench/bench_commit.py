@@ -28,13 +28,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
+
+from _server import start_server, stop_server  # bench/_server.py
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -128,36 +128,6 @@ def work_repo(
     run(["git", "commit", "-q", "-m", "initial"], path, env)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(root: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    root.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    cmd = [
-        sys.executable, "-m", "mlflow", "server",
-        "--backend-store-uri", f"sqlite:///{root}/mlflow.db",
-        "--artifacts-destination", str(root / "artifacts"),
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-    ]  # fmt: skip
-    with open(root / "server.log", "ab") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.25)
-    os.killpg(proc.pid, 15)
-    raise SystemExit(f"mlflow server did not start: {root / 'server.log'}")
-
-
 def timed_commit(repo: Path, i: int, env: dict[str, str]) -> tuple[float, float]:
     with open(repo / "app.py", "a") as f:
         f.write(f"# change {i}\n")
@@ -225,8 +195,7 @@ def main() -> int:
             visible.append(wait_registered(ours, env, t0))
         check_server(url, ours, env)
     finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=60)
+        stop_server(server)
     m_ours, m_noop, m_vis = (statistics.median(x) for x in (t_ours, t_noop, visible))
     print(f"git commit, do-nothing post-commit hook (pre-commit): median {m_noop * 1000:.0f} ms")
     print(f"git commit, mlflow-gitver post-commit hook (pre-commit): median {m_ours * 1000:.0f} ms")

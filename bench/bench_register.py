@@ -33,9 +33,10 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+
+from _server import start_server, stop_server  # bench/_server.py
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work" / "register"
@@ -62,48 +63,6 @@ def git(cwd: Path, *args: str) -> str:
     }
     out = subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
     return out.stdout.decode().strip()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(root: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    log = open(root / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
-         f"sqlite:///{root}/mlflow.db", "--artifacts-destination", str(root / "artifacts"),
-         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        cwd=root, env=env, stdout=log, stderr=log, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    stop_server(proc)
-    raise SystemExit(f"mlflow server did not start: see {root / 'server.log'}")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    import signal
-
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 def make_repo(root: Path, commits: int) -> tuple[Path, list[str]]:
