@@ -221,3 +221,41 @@ def test_a_foreign_file_does_not_stop_the_others(
     assert [e.record.commit for e in store.list_pending()] == ["a" * 40]
     err = capsys.readouterr().err
     assert "junk.json is not a valid record" in err and "other.json is not a valid record" in err
+
+
+def test_known_valid_configs_round_trip_and_are_bounded(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    assert store.known_valid("name: app\n") is None  # nothing remembered yet
+    store.remember_valid("name: app\n", True)
+    store.remember_valid("name: other\nhooks: {post_commit: {background: false}}\n", False)
+    assert store.known_valid("name: app\n") is True
+    assert store.known_valid("name: other\nhooks: {post_commit: {background: false}}\n") is False
+    assert store.known_valid("name: app\n ") is None  # any other text is checked again
+    for i in range(10):
+        store.remember_valid(f"name: app{i}\n", True)
+    assert store.known_valid("name: app9\n") is True
+    assert store.known_valid("name: app\n") is None  # the oldest were dropped
+    assert len(json.loads(store.validated.read_text())["configs"]) == 8
+    assert sorted(os.listdir(store.root)) == [store.validated.name]  # no temp file left
+
+
+def test_known_valid_needs_the_same_validator(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.remember_valid("name: app\n", True)
+    data = json.loads(store.validated.read_text())
+    # As if written by another release of mlflow-gitver (another config.py).
+    data["stamp"] = [data["stamp"][0] + 1, data["stamp"][1]]
+    store.validated.write_text(json.dumps(data))
+    assert store.known_valid("name: app\n") is None
+    store.remember_valid("name: new\n", True)  # starts over for this validator
+    assert json.loads(store.validated.read_text())["configs"] == [["name: new\n", True]]
+
+
+@pytest.mark.parametrize("damage", ["", "{", "[]", '{"stamp": 1}', '{"stamp": null, "configs": 3}'])
+def test_a_damaged_validated_file_is_ignored(tmp_path: Path, damage: str) -> None:
+    store = Store(tmp_path)
+    store.root.mkdir()
+    store.validated.write_text(damage)
+    assert store.known_valid("name: app\n") is None
+    store.remember_valid("name: app\n", False)
+    assert store.known_valid("name: app\n") is False

@@ -16,6 +16,19 @@ if TYPE_CHECKING:
 
 def main(argv: Sequence[str] | None = None) -> int:
     raw = sys.argv[1:] if argv is None else list(argv)
+    if raw[:2] == ["hook", "post-commit"]:
+        # After every commit: no argparse and no CLI module (~18 ms) for the
+        # usual arguments; anything else (--help, a typo) goes to argparse.
+        from mlflow_gitver.commands import post_commit
+        from mlflow_gitver.error_handler import run_guarded
+
+        fast = post_commit.fast_args(raw[2:])
+        if fast is not None:
+            repo, sync = fast
+            code = run_guarded(lambda: post_commit.run(repo, sync=sync), debug=False)
+            # The background case has nothing to tear down; a registration in
+            # the foreground (--sync) has MLflow's, so it exits normally.
+            return _exit(code) if argv is None and not sync else code
     if raw[:1] == ["id"]:
         from mlflow_gitver.commands import id_cmd
 
@@ -23,17 +36,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mlflow_gitver.cli import run
 
     code = run(argv)
-    if raw[:1] == ["id"] and argv is None:
-        # A real `mlflow-gitver id` process: skip the interpreter's finalization
-        # (module teardown, garbage collection: ~6 ms, 5% of `id` on a large repo).
-        # Nothing is left to clean up: the stat cache was replaced atomically,
-        # every child was waited for; only the standard streams need flushing.
-        import os
+    return _exit(code) if raw[:1] == ["id"] and argv is None else code
 
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
+
+def _exit(code: int) -> int:
+    """End a real process now: skip the interpreter's finalization (module teardown,
+    garbage collection: ~6 ms).  Only for runs with nothing left to clean up:
+    files were replaced atomically, every child was waited for or detached; only
+    the standard streams need flushing."""
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

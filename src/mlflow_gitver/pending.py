@@ -24,16 +24,21 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from mlflow_gitver import git
+from mlflow_gitver.record import Record as _Value
 from mlflow_gitver.redact import redact_url, scrub
+
+TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: no typing import at run time
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from mlflow_gitver.config import Config
 
 FORMAT_VERSION = 1
 STORE_DIR = "mlflow-gitver"
@@ -47,21 +52,62 @@ _STATE_SUFFIX = ".state"
 TARGET_VARS = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID")
 
 
-@dataclass(frozen=True)
-class Record:
-    """One registration to do: immutable once written."""
+class Record(_Value):
+    """One registration to do: immutable once written.
 
+    Not a dataclass: the post-commit hook writes one on every commit, and
+    ``dataclasses`` costs its start-up ~6 ms (see record.py).
+    """
+
+    __slots__ = (
+        "branch",
+        "commit",
+        "config_path",
+        "config_text",
+        "created",
+        "experiment",
+        "source",
+        "target_env",
+        "tracking_uri",
+        "version",
+    )
     commit: str
     config_path: str  # relative to the repository root, posix
     config_text: str | None  # the config as committed; None: no config in that commit
     source: str  # "post-commit", "pre-push", ...
     created: float
     # MLflow target variables at recording time; None: unset then.
-    target_env: dict[str, str | None] = field(default_factory=dict)
-    tracking_uri: str | None = None
-    experiment: str | None = None
-    branch: str | None = None  # the branch the commit was made on, or pushed from
-    version: int = FORMAT_VERSION
+    target_env: dict[str, str | None]
+    tracking_uri: str | None
+    experiment: str | None
+    branch: str | None  # the branch the commit was made on, or pushed from
+    version: int
+
+    def __init__(
+        self,
+        commit: str,
+        config_path: str,
+        config_text: str | None,
+        source: str,
+        created: float,
+        target_env: dict[str, str | None] | None = None,
+        tracking_uri: str | None = None,
+        experiment: str | None = None,
+        branch: str | None = None,
+        version: int = FORMAT_VERSION,
+    ) -> None:
+        self._init(
+            commit=commit,
+            config_path=config_path,
+            config_text=config_text,
+            source=source,
+            created=created,
+            target_env={} if target_env is None else target_env,
+            tracking_uri=tracking_uri,
+            experiment=experiment,
+            branch=branch,
+            version=version,
+        )
 
     @property
     def key(self) -> str:
@@ -70,35 +116,56 @@ class Record:
         extra = [self.config_path, self.tracking_uri, self.experiment, target]
         if extra == [DEFAULT_CONFIG, None, None, []]:
             return self.commit
+        import hashlib  # ~2 ms, and only a record with an explicit target needs it
+
         digest = hashlib.sha256(json.dumps(extra).encode()).hexdigest()[:12]
         return f"{self.commit}-{digest}"
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1, sort_keys=True)
+        return json.dumps(self._asdict(), indent=1, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Record:
         data = json.loads(text)
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return cls(**{k: v for k, v in data.items() if k in cls.__slots__})
 
 
-@dataclass(frozen=True)
-class State:
+class State(_Value):
     """What happened so far to a record (written only by the lock holder)."""
 
-    attempts: int = 0
-    last_error: str | None = None
-    last_attempt: float | None = None
+    __slots__ = ("attempts", "last_attempt", "last_error")
+    attempts: int
+    last_error: str | None
+    last_attempt: float | None
+
+    def __init__(
+        self, attempts: int = 0, last_error: str | None = None, last_attempt: float | None = None
+    ) -> None:
+        self._init(attempts=attempts, last_error=last_error, last_attempt=last_attempt)
+
+    def to_json(self) -> str:
+        return json.dumps(self._asdict())
+
+    @classmethod
+    def from_json(cls, text: str) -> State:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return cls(**{k: v for k, v in data.items() if k in cls.__slots__})
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(_Value):
     """A record as listed: where it is and what happened to it."""
 
+    __slots__ = ("path", "record", "state")
     path: Path
     record: Record
     state: State
+
+    def __init__(self, path: Path, record: Record, state: State) -> None:
+        self._init(path=path, record=record, state=state)
 
 
 def safe_target(value: str | None) -> str | None:
@@ -117,6 +184,53 @@ def target_env_of(environ: Mapping[str, str]) -> dict[str, str | None]:
         if value is None or safe_target(value) is not None:
             out[name] = value
     return out
+
+
+def new_record(
+    repo: git.Repo,
+    commit: str,
+    source: str,
+    environ: Mapping[str, str],
+    branch: str | None = None,
+) -> Record:
+    """The record of registering ``commit`` with its config as committed."""
+    text = git.show_blob(repo, commit, DEFAULT_CONFIG)
+    return Record(
+        commit=commit,
+        config_path=DEFAULT_CONFIG,
+        config_text=None if text is None else text.decode("utf-8", "surrogateescape"),
+        source=source,
+        created=time.time(),
+        target_env=target_env_of(environ),
+        branch=branch,
+    )
+
+
+def record_environ(record: Record, environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment to register ``record`` with: the MLflow target it was recorded
+    with wins over the current one (None in the record: it was unset then)."""
+    env = dict(environ)
+    for name in TARGET_VARS:
+        if name in record.target_env:
+            value = record.target_env[name]
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+    return env
+
+
+def parse_record_config(record: Record, environ: Mapping[str, str]) -> Config:
+    """The record's config as committed; ConfigError when it can never register."""
+    from mlflow_gitver.config import ConfigError, parse_config
+
+    source = f"{record.commit[:12]}:{record.config_path}"
+    if record.config_text is None:
+        raise ConfigError(
+            f"{source}: no config file in commit {record.commit[:12]}; commit a "
+            f"{record.config_path} (mlflow-gitver init writes one)"
+        )
+    return parse_config(record.config_text, source, environ)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -155,6 +269,19 @@ def _write_atomic(path: Path, data: str, *, replace: bool) -> bool:
     return created
 
 
+_VALIDATED_KEPT = 8  # config texts remembered as valid (branches may differ)
+
+
+def _validator_stamp() -> list[int] | None:
+    """What decides validity besides the text: our validation code.  Installing
+    another release (or editing a checkout) changes config.py's size or mtime."""
+    try:
+        st = os.stat(os.path.join(os.path.dirname(__file__), "config.py"))
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size]
+
+
 class Store:
     """The pending and failed records of one repository."""
 
@@ -163,6 +290,7 @@ class Store:
         self.pending = self.root / "pending"
         self.failed = self.root / "failed"
         self.log = self.root / "hook.log"
+        self.validated = self.root / "validated-configs.json"
 
     def _ensure(self) -> None:
         self.pending.mkdir(parents=True, exist_ok=True)
@@ -174,6 +302,11 @@ class Store:
         path = self.pending / (record.key + _SUFFIX)
         return path, _write_atomic(path, record.to_json(), replace=False)
 
+    def add_entry(self, record: Record) -> Entry:
+        """add(), listed: the same record pending already keeps its state."""
+        path, _new = self.add(record)
+        return Entry(path, record, self.read_state(path))
+
     def add_failed(self, record: Record, error: str) -> Path:
         """Record a registration that can never succeed, with why."""
         self._ensure()
@@ -181,6 +314,44 @@ class Store:
         _write_atomic(path, record.to_json(), replace=True)
         self._write_state(path, State(attempts=0, last_error=scrub(error)))
         return path
+
+    # --- configs known to be valid ------------------------------------------
+    # The post-commit hook checks the committed config before it returns, so an
+    # invalid one is reported by the commit that made it.  Loading YAML and the
+    # validator costs ~30 ms, more than the rest of the hook: a config text that
+    # validated before, read no environment variable, and was checked by this
+    # same validator (config.py) is not checked again.
+    def known_valid(self, config_text: str) -> bool | None:
+        """``hooks.post_commit.background`` of a config text that validated before;
+        None when it is not known to be valid."""
+        stamp = _validator_stamp()
+        try:
+            data = json.loads(self.validated.read_text(encoding="utf-8"))
+            if stamp is None or data["stamp"] != stamp:
+                return None
+            for text, background in data["configs"]:
+                if text == config_text and isinstance(background, bool):
+                    return background
+        except (OSError, ValueError, TypeError, KeyError):
+            pass  # missing or damaged: it is only a cache
+        return None
+
+    def remember_valid(self, config_text: str, background: bool) -> None:
+        stamp = _validator_stamp()
+        if stamp is None:
+            return
+        try:
+            data = json.loads(self.validated.read_text(encoding="utf-8"))
+            old = data["configs"] if data["stamp"] == stamp else []
+            configs = [[t, b] for t, b in old if t != config_text]
+        except (OSError, ValueError, TypeError, KeyError):
+            configs = []
+        configs = [[config_text, background], *configs][:_VALIDATED_KEPT]
+        self.root.mkdir(parents=True, exist_ok=True)
+        # Replaced atomically, not fsynced: a cache lost in a crash costs one check.
+        tmp = self.validated.with_name(f".tmp-{os.getpid()}-{self.validated.name}")
+        tmp.write_text(json.dumps({"stamp": stamp, "configs": configs}), encoding="utf-8")
+        os.replace(tmp, self.validated)
 
     # --- listing -------------------------------------------------------------
     def _list(self, directory: Path) -> list[Entry]:
@@ -222,13 +393,12 @@ class Store:
 
     def read_state(self, path: Path) -> State:
         try:
-            data = json.loads(self._state_path(path).read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
+            return State.from_json(self._state_path(path).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError, TypeError):
             return State()
-        return State(**{k: v for k, v in data.items() if k in State.__dataclass_fields__})
 
     def _write_state(self, path: Path, state: State) -> None:
-        _write_atomic(self._state_path(path), json.dumps(asdict(state)), replace=True)
+        _write_atomic(self._state_path(path), state.to_json(), replace=True)
 
     def retry_failed(self) -> int:
         """Move every failed record back to pending (after the user fixed the cause)."""
@@ -275,7 +445,7 @@ class Claim:
         target = self.store.failed / self.path.name
         self.store._ensure()
         state = State(self.state.attempts + 1, scrub(error), time.time())
-        _write_atomic(Store._state_path(target), json.dumps(asdict(state)), replace=True)
+        _write_atomic(Store._state_path(target), state.to_json(), replace=True)
         with contextlib.suppress(FileNotFoundError):
             Store._state_path(self.path).unlink()
         os.replace(self.path, target)

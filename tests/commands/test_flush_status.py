@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver import git as gitmod
-from mlflow_gitver.commands.hook import new_record
 from mlflow_gitver.main import main
-from mlflow_gitver.pending import Store
+from mlflow_gitver.pending import Store, new_record
 from tests.conftest import free_port
 from tests.helpers import commit_all, write
 from tests.hooks.conftest import config_text, versions

@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver.naming import TAG_VERSION_ID
-from tests.helpers import git, init_repo, write
+from mlflow_gitver.pending import Store
+from tests.helpers import commit_all, git, init_repo, write
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -91,6 +92,19 @@ def config_text(server_url: str, experiment: str, extra: str = "") -> str:
     )
 
 
+def configure(root: Path, server_url: str, extra: str = "") -> str:
+    """Commit a config for a fresh experiment on ``server_url``; the experiment's name."""
+    experiment = f"hook-{uuid.uuid4().hex[:12]}"
+    write(root / ".mlflow-gitver.yaml", config_text(server_url, experiment, extra))
+    commit_all(root, "config")
+    return experiment
+
+
+def store(root: Path) -> Store:
+    """The pending/failed records of the repository at ``root``."""
+    return Store(root / ".git")
+
+
 @dataclass
 class Work:
     """A working repository with our hooks installed and a bare remote ``origin``."""
@@ -127,16 +141,20 @@ class Work:
         return git(self.root, "rev-parse", "HEAD").strip()
 
     def settle(self, timeout: float = 180) -> None:
-        """Wait until no background flush of this repository is running."""
-        deadline = time.monotonic() + timeout
-        while background_flushes(self.root):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"background flush still running after {timeout}s")
-            time.sleep(0.1)
+        settle(self.root, timeout)
 
     def versions(self) -> dict[str, list[object]]:
         """version id -> the READY/PENDING LoggedModels of this test's experiment."""
         return versions(self.server_url, self.experiment)
+
+
+def settle(root: Path, timeout: float = 180) -> None:
+    """Wait until no background flush of the repository at ``root`` is running."""
+    deadline = time.monotonic() + timeout
+    while background_flushes(root):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"background flush still running after {timeout}s")
+        time.sleep(0.1)
 
 
 def background_flushes(root: Path) -> list[int]:

@@ -1,7 +1,7 @@
 """``mlflow-gitver hook post-commit|pre-push``: what the git hooks run.
 
-post-commit never waits on the network: it writes a durable record of the new
-commit's registration and starts ``flush`` detached.  pre-push registers what is
+post-commit is in post_commit.py (kept apart: it runs on every commit, and must
+not import what pre-push needs).  pre-push registers what is
 pushed before anyone else can deploy it, and blocks only for what would fail in
 CI too (an invalid config) or when the config says the server is required.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,19 +18,16 @@ from typing import TYPE_CHECKING
 from mlflow_gitver import git
 from mlflow_gitver.commands.queue_cmds import (
     BUSY,
-    FAILED,
     HOOK_WAIT_SECONDS,
     PROG,
     REGISTERED,
     Flusher,
     Outcome,
-    parse_record_config,
-    record_environ,
     store_of,
 )
 from mlflow_gitver.context import open_repo
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, GitverError
-from mlflow_gitver.pending import DEFAULT_CONFIG, Entry, Record, Store, target_env_of
+from mlflow_gitver.pending import Record, new_record, parse_record_config, record_environ
 
 if TYPE_CHECKING:
     from mlflow_gitver.config import Config
@@ -41,88 +37,6 @@ PROGRESS_ABOVE = 10  # print progress when registering more commits than this
 
 def _say(message: str) -> None:
     print(f"{PROG}: {message}", file=sys.stderr)
-
-
-def new_record(
-    repo: git.Repo,
-    commit: str,
-    source: str,
-    environ: Mapping[str, str],
-    branch: str | None = None,
-) -> Record:
-    text = git.show_blob(repo, commit, DEFAULT_CONFIG)
-    return Record(
-        commit=commit,
-        config_path=DEFAULT_CONFIG,
-        config_text=None if text is None else text.decode("utf-8", "surrogateescape"),
-        source=source,
-        created=time.time(),
-        target_env=target_env_of(environ),
-        branch=branch,
-    )
-
-
-def _entry(store: Store, record: Record) -> Entry:
-    path, _new = store.add(record)
-    return Entry(path, record, store.read_state(path))
-
-
-# --- post-commit ------------------------------------------------------------------
-
-
-def post_commit(args: argparse.Namespace) -> int:
-    from mlflow_gitver.config import ConfigError
-
-    repo = open_repo(args.repo)
-    commit = git.resolve_commit(repo, "HEAD")
-    if commit is None:
-        raise GitverError(f"post-commit: HEAD names no commit in {repo.root}")
-    store = store_of(repo)
-    environ = os.environ
-    record = new_record(repo, commit, "post-commit", environ, git.current_branch(repo))
-    try:
-        cfg = parse_record_config(record, record_environ(record, environ))
-    except ConfigError as e:
-        # The commit is made; this version can never register as committed.
-        # Kept in failed/ for `status`; non-zero so pre-commit shows the line.
-        store.add_failed(record, e.message)
-        _say(f"commit {commit[:12]} is not registered: {e.message}")
-        return EXIT_FAILURE
-    entry = _entry(store, record)
-    sync = args.sync or environ.get("MLFLOW_GITVER_SYNC") == "1"
-    if sync or not cfg.post_commit_background:
-        return _post_commit_sync(repo, store, entry)
-    from mlflow_gitver.background import spawn_flush
-
-    spawn_flush(repo.root, store.log)
-    # Records that already failed an attempt mean the server has been away.
-    stuck = [e for e in store.list_pending() if e.state.attempts and e.path != entry.path]
-    if stuck:
-        _say(
-            f"{len(stuck)} earlier version(s) still pending ({stuck[-1].state.last_error}); "
-            f"retrying in the background, see '{PROG} status'"
-        )
-    return EXIT_OK
-
-
-def _post_commit_sync(repo: git.Repo, store: Store, entry: Entry) -> int:
-    # This commit first; then the earlier records, retried by this run too.
-    others = [e for e in store.list_pending() if e.path != entry.path]
-    flusher = Flusher(repo, store, wait=HOOK_WAIT_SECONDS)
-    mine = flusher.one(entry)
-    rest = flusher.flush(others)
-    if mine.status == REGISTERED:
-        print(f"{PROG}: registered {mine.commit[:12]} as {mine.message}")
-    elif mine.status == FAILED:
-        _say(f"commit {mine.commit[:12]} is not registered: {mine.message}")
-        return EXIT_FAILURE
-    elif mine.status != BUSY:
-        # Server trouble never fails a commit: the record stays for the next run.
-        _say(f"deferred {mine.commit[:12]}: {mine.message}; kept pending ('{PROG} flush')")
-    left = [o for o in rest if o.status not in (REGISTERED, BUSY)]
-    if left:
-        _say(f"{len(left)} earlier version(s) still pending; see '{PROG} status'")
-    return EXIT_OK
 
 
 # --- pre-push ---------------------------------------------------------------------
@@ -275,7 +189,7 @@ def pre_push(args: argparse.Namespace) -> int:
     for t in targets:
         if t.commit not in seen:
             seen.add(t.commit)
-            entries.append(_entry(store, records[t.commit]))
+            entries.append(store.add_entry(records[t.commit]))
     total = len(entries)
 
     def progress(done: int, n: int) -> None:
@@ -321,5 +235,7 @@ def _report(targets: Sequence[_Target], outcomes: Mapping[str, Outcome]) -> int:
 
 def run(args: argparse.Namespace) -> int:
     if args.hook_type == "post-commit":
-        return post_commit(args)
+        from mlflow_gitver.commands import post_commit
+
+        return post_commit.run(args.repo, sync=args.sync)
     return pre_push(args)

@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING
 from mlflow_gitver import git
 from mlflow_gitver.context import open_repo
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, GitverError
-from mlflow_gitver.pending import TARGET_VARS, Entry, Record, Store, claim_record
+from mlflow_gitver.pending import (
+    Entry,
+    Record,
+    Store,
+    claim_record,
+    parse_record_config,
+    record_environ,
+)
 
 if TYPE_CHECKING:
     from mlflow_gitver.config import Config
@@ -52,33 +59,6 @@ class Outcome:
 
 def store_of(repo: git.Repo) -> Store:
     return Store(git.common_dir(repo))
-
-
-def record_environ(record: Record, environ: Mapping[str, str]) -> dict[str, str]:
-    """The environment to register ``record`` with: the MLflow target it was recorded
-    with wins over the current one (None in the record: it was unset then)."""
-    env = dict(environ)
-    for name in TARGET_VARS:
-        if name in record.target_env:
-            value = record.target_env[name]
-            if value is None:
-                env.pop(name, None)
-            else:
-                env[name] = value
-    return env
-
-
-def parse_record_config(record: Record, environ: Mapping[str, str]) -> Config:
-    """The record's config as committed; ConfigError when it can never register."""
-    from mlflow_gitver.config import ConfigError, parse_config
-
-    source = f"{record.commit[:12]}:{record.config_path}"
-    if record.config_text is None:
-        raise ConfigError(
-            f"{source}: no config file in commit {record.commit[:12]}; commit a "
-            f"{record.config_path} (mlflow-gitver init writes one)"
-        )
-    return parse_config(record.config_text, source, environ)
 
 
 def _server_key(record: Record, cfg: Config, env: Mapping[str, str]) -> tuple[str | None, ...]:

@@ -1,0 +1,205 @@
+"""``mlflow-gitver hook post-commit`` run directly, on real repositories."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mlflow_gitver.commands.post_commit import fast_args
+from mlflow_gitver.main import main
+from tests.conftest import free_port
+from tests.helpers import cli, commit_all, git, write
+from tests.hooks.conftest import background_flushes, configure, settle, store, versions
+
+
+@pytest.mark.server
+def test_post_commit_sync_registers_head(
+    repo: Path, server_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    experiment = configure(repo, server_url)
+    head = git(repo, "rev-parse", "HEAD").strip()
+    write(repo / "dirty.txt", "the working tree does not matter\n")
+    assert main(["hook", "post-commit", "--repo", str(repo), "--sync"]) == 0
+    assert f"registered {head[:12]} as app-git-{head[:8]}" in capsys.readouterr().out
+    [model] = versions(server_url, experiment)[head]
+    assert model.tags["mlflow.source.git.dirty"] == "false"  # type: ignore[attr-defined]
+    assert model.tags["mlflow.source.git.branch"] == "main"  # type: ignore[attr-defined]
+    assert store(repo).list_pending() == []
+
+
+def test_post_commit_server_down_exits_0_and_keeps_the_record(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A closed local port: the server is down, for real.
+    configure(repo, f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("MLFLOW_GITVER_SYNC", "1")
+    monkeypatch.setenv("MLFLOW_GITVER_RETRY_SECONDS", "1")
+    assert main(["hook", "post-commit", "--repo", str(repo)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "deferred" in err and "kept pending" in err
+    [entry] = store(repo).list_pending()
+    assert entry.record.commit == git(repo, "rev-parse", "HEAD").strip()
+    assert entry.record.branch == "main" and entry.record.source == "post-commit"
+    assert entry.state.attempts == 1 and "127.0.0.1" in (entry.state.last_error or "")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("name: app\nparams: {a: null}\n", ".mlflow-gitver.yaml:2:13: params.a is null"),
+        (None, "no config file in commit"),
+    ],
+)
+def test_post_commit_invalid_config_fails_that_version_only(
+    repo: Path, capsys: pytest.CaptureFixture[str], text: str | None, expected: str
+) -> None:
+    if text is not None:
+        write(repo / ".mlflow-gitver.yaml", text)
+        commit_all(repo, "bad config")
+    assert main(["hook", "post-commit", "--repo", str(repo)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err and "is not registered" in err
+    s = store(repo)
+    assert s.list_pending() == []
+    [failed] = s.list_failed()
+    assert expected in (failed.state.last_error or "")
+
+
+@pytest.mark.server
+def test_post_commit_background_registers_after_returning(repo: Path, server_url: str) -> None:
+    experiment = configure(repo, server_url)
+    head = git(repo, "rev-parse", "HEAD").strip()
+    # A real process, as git runs it: it must return without waiting for the flush.
+    proc = cli("hook", "post-commit", cwd=repo)
+    assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == ""
+    deadline = time.monotonic() + 120
+    while background_flushes(repo) or store(repo).list_pending():
+        assert time.monotonic() < deadline, "background registration did not finish"
+        time.sleep(0.1)
+    assert len(versions(server_url, experiment)[head]) == 1
+    log = (repo / ".git" / "mlflow-gitver" / "hook.log").read_text()
+    assert f"{head[:12]} registered: app-git-" in log
+
+
+def test_post_commit_on_a_detached_head_and_from_a_subdirectory(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(
+        repo, f"http://127.0.0.1:{free_port()}", "hooks: {post_commit: {background: false}}\n"
+    )
+    git(repo, "checkout", "-q", "--detach")
+    (repo / "sub").mkdir()
+    monkeypatch.chdir(repo / "sub")
+    monkeypatch.setenv("MLFLOW_GITVER_RETRY_SECONDS", "1")
+    assert main(["hook", "post-commit"]) == 0  # background: false: registered (deferred) here
+    [entry] = store(repo).list_pending()
+    assert entry.record.commit == git(repo, "rev-parse", "HEAD").strip()
+    assert entry.record.branch is None and entry.state.attempts == 1
+
+
+def test_post_commit_on_an_unborn_branch_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git(tmp_path, "init", "-q", "-b", "main")
+    assert main(["hook", "post-commit", "--repo", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "HEAD names no commit" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], (None, False)),
+        (["--sync"], (None, True)),
+        (["--repo", "x y"], ("x y", False)),
+        (["--repo=x", "--sync"], ("x", True)),
+        (["--help"], None),
+        (["--repo"], None),
+        (["--all"], None),
+        (["extra"], None),
+    ],
+)
+def test_fast_args_take_only_the_usual_arguments(
+    args: list[str], expected: tuple[str | None, bool] | None
+) -> None:
+    assert fast_args(args) == expected
+
+
+def test_other_arguments_go_to_argparse(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["hook", "post-commit", "--bogus"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unrecognized arguments: --bogus" in err
+
+
+def _hook_process_imports(repo: Path, env: dict[str, str]) -> set[str]:
+    """The modules a real ``hook post-commit`` process (as git starts it) imports."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mlflow_gitver", "hook", "post-commit"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    settle(repo)
+    return {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+
+
+def test_hook_process_imports_only_what_it_needs(repo: Path) -> None:
+    """The hook runs after every commit: it must not pay for the CLI parser,
+    subprocess or MLflow, nor for YAML once the committed config is known to be
+    valid.  Checked on the import log, not on wall time (bench/bench_commit.py)."""
+    configure(repo, f"http://127.0.0.1:{free_port()}")
+    env = {**os.environ, "MLFLOW_GITVER_RETRY_SECONDS": "1"}
+    first = _hook_process_imports(repo, env)
+    assert "mlflow_gitver.commands.post_commit" in first  # the log is the hook's
+    assert "yaml" in first  # a config not seen before is validated
+    write(repo / "app.py", "print('changed')\n")
+    commit_all(repo, "same config")
+    second = _hook_process_imports(repo, env)
+    assert "mlflow_gitver.commands.post_commit" in second
+    for heavy in ("argparse", "subprocess", "mlflow", "mlflow_gitver.cli", "yaml", "dataclasses"):
+        assert heavy not in second, heavy
+    assert len(store(repo).list_pending()) == 2
+
+
+def test_a_config_changed_to_invalid_is_caught_after_a_valid_one(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(repo, f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("MLFLOW_GITVER_RETRY_SECONDS", "1")
+    assert main(["hook", "post-commit", "--repo", str(repo)]) == 0
+    settle(repo)
+    assert store(repo).known_valid(git(repo, "show", "HEAD:.mlflow-gitver.yaml")) is True
+    write(repo / ".mlflow-gitver.yaml", "name: app\nparms: {}\n")
+    commit_all(repo, "typo")
+    capsys.readouterr()
+    assert main(["hook", "post-commit", "--repo", str(repo)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ".mlflow-gitver.yaml:2:1: unknown key 'parms'" in err
+
+
+def test_a_config_reading_the_environment_is_checked_at_every_commit(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(repo, f"http://127.0.0.1:{free_port()}", "tags: {team: '${TEAM}'}\n")
+    monkeypatch.setenv("MLFLOW_GITVER_RETRY_SECONDS", "1")
+    monkeypatch.setenv("TEAM", "search")
+    assert main(["hook", "post-commit", "--repo", str(repo)]) == 0
+    settle(repo)
+    assert not store(repo).validated.exists()  # valid now, but only with this environment
+    monkeypatch.delenv("TEAM")
+    write(repo / "app.py", "print('changed')\n")
+    commit_all(repo, "same config, TEAM unset")
+    capsys.readouterr()
+    assert main(["hook", "post-commit", "--repo", str(repo)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "environment variable TEAM is not set" in err
