@@ -1,8 +1,9 @@
 """The console entry point: ``mlflow-gitver`` and ``python -m mlflow_gitver``.
 
-Kept tiny on purpose: ``id`` runs in hooks, and ``git status`` is most of its
-cost, so for ``id`` that command is started before argparse and the rest of the
-CLI (``cli.py``) are even imported (~20 ms on every run).
+Kept tiny on purpose: two commands run in git hooks, on every commit.  For
+``id``, ``git status`` (most of its cost) is started before argparse and the rest
+of the CLI (``cli.py``) are even imported; ``hook post-commit`` with its usual
+arguments skips them altogether (~20 ms each time).
 """
 
 from __future__ import annotations
