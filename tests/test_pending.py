@@ -259,3 +259,12 @@ def test_a_damaged_validated_file_is_ignored(tmp_path: Path, damage: str) -> Non
     assert store.known_valid("name: app\n") is None
     store.remember_valid("name: app\n", False)
     assert store.known_valid("name: app\n") is False
+
+
+def test_a_validated_file_that_cannot_be_written_is_skipped(tmp_path: Path) -> None:
+    # A real fault: a directory where the file should be; os.replace refuses it.
+    store = Store(tmp_path)
+    store.validated.mkdir(parents=True)
+    store.remember_valid("name: app\n", True)  # no exception: it is only a cache
+    assert store.known_valid("name: app\n") is None
+    assert sorted(os.listdir(store.root)) == [store.validated.name]  # no temp file left

@@ -37,8 +37,11 @@ from mlflow_gitver.redact import redact_url, scrub
 TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: no typing import at run time
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
+    from typing import TypeVar
 
     from mlflow_gitver.config import Config
+
+    _J = TypeVar("_J", bound="_Json")
 
 FORMAT_VERSION = 1
 STORE_DIR = "mlflow-gitver"
@@ -52,7 +55,24 @@ _STATE_SUFFIX = ".state"
 TARGET_VARS = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID")
 
 
-class Record(_Value):
+class _Json(_Value):
+    """A value stored as a JSON object; keys it does not know are ignored on reading
+    (a record written by a later release stays readable)."""
+
+    __slots__ = ()
+
+    def to_json(self) -> str:
+        return json.dumps(self._asdict(), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls: type[_J], text: str) -> _J:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return cls(**{k: v for k, v in data.items() if k in cls.__slots__})
+
+
+class Record(_Json):
     """One registration to do: immutable once written.
 
     Not a dataclass: the post-commit hook writes one on every commit, and
@@ -121,18 +141,8 @@ class Record(_Value):
         digest = hashlib.sha256(json.dumps(extra).encode()).hexdigest()[:12]
         return f"{self.commit}-{digest}"
 
-    def to_json(self) -> str:
-        return json.dumps(self._asdict(), indent=1, sort_keys=True)
 
-    @classmethod
-    def from_json(cls, text: str) -> Record:
-        data = json.loads(text)
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
-        return cls(**{k: v for k, v in data.items() if k in cls.__slots__})
-
-
-class State(_Value):
+class State(_Json):
     """What happened so far to a record (written only by the lock holder)."""
 
     __slots__ = ("attempts", "last_attempt", "last_error")
@@ -144,16 +154,6 @@ class State(_Value):
         self, attempts: int = 0, last_error: str | None = None, last_attempt: float | None = None
     ) -> None:
         self._init(attempts=attempts, last_error=last_error, last_attempt=last_attempt)
-
-    def to_json(self) -> str:
-        return json.dumps(self._asdict())
-
-    @classmethod
-    def from_json(cls, text: str) -> State:
-        data = json.loads(text)
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
-        return cls(**{k: v for k, v in data.items() if k in cls.__slots__})
 
 
 class Entry(_Value):
@@ -321,37 +321,40 @@ class Store:
     # validator costs ~30 ms, more than the rest of the hook: a config text that
     # validated before, read no environment variable, and was checked by this
     # same validator (config.py) is not checked again.
-    def known_valid(self, config_text: str) -> bool | None:
-        """``hooks.post_commit.background`` of a config text that validated before;
-        None when it is not known to be valid."""
-        stamp = _validator_stamp()
+    def _validated_configs(self, stamp: list[int] | None) -> list[tuple[str, bool]]:
+        """The (text, background) pairs remembered for validator ``stamp``."""
         try:
             data = json.loads(self.validated.read_text(encoding="utf-8"))
             if stamp is None or data["stamp"] != stamp:
-                return None
-            for text, background in data["configs"]:
-                if text == config_text and isinstance(background, bool):
-                    return background
+                return []
+            return [(t, b) for t, b in data["configs"] if isinstance(b, bool)]
         except (OSError, ValueError, TypeError, KeyError):
-            pass  # missing or damaged: it is only a cache
+            return []  # missing or damaged: it is only a cache
+
+    def known_valid(self, config_text: str) -> bool | None:
+        """``hooks.post_commit.background`` of a config text that validated before;
+        None when it is not known to be valid."""
+        for text, background in self._validated_configs(_validator_stamp()):
+            if text == config_text:
+                return background
         return None
 
     def remember_valid(self, config_text: str, background: bool) -> None:
         stamp = _validator_stamp()
         if stamp is None:
             return
-        try:
-            data = json.loads(self.validated.read_text(encoding="utf-8"))
-            old = data["configs"] if data["stamp"] == stamp else []
-            configs = [[t, b] for t, b in old if t != config_text]
-        except (OSError, ValueError, TypeError, KeyError):
-            configs = []
-        configs = [[config_text, background], *configs][:_VALIDATED_KEPT]
-        self.root.mkdir(parents=True, exist_ok=True)
-        # Replaced atomically, not fsynced: a cache lost in a crash costs one check.
+        old = [c for c in self._validated_configs(stamp) if c[0] != config_text]
+        configs = [(config_text, background), *old][:_VALIDATED_KEPT]
+        # Replaced atomically, not fsynced: a cache lost in a crash costs one check,
+        # and one that cannot be written costs a check at every commit, no more.
         tmp = self.validated.with_name(f".tmp-{os.getpid()}-{self.validated.name}")
-        tmp.write_text(json.dumps({"stamp": stamp, "configs": configs}), encoding="utf-8")
-        os.replace(tmp, self.validated)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps({"stamp": stamp, "configs": configs}), encoding="utf-8")
+            os.replace(tmp, self.validated)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
     # --- listing -------------------------------------------------------------
     def _list(self, directory: Path) -> list[Entry]:
