@@ -57,17 +57,20 @@ def test_worktree_entry_modes(tmp_path: Path, repos: dict[str, Path]) -> None:
     os.symlink("target/path", tmp_path / "l")
     (tmp_path / "d").mkdir()
     os.mkfifo(tmp_path / "p")
-    assert worktree_entry(tmp_path / "f", b"f", cache) == ("100644", git_oid(repos["sha1"], b"x"))
-    assert worktree_entry(tmp_path / "x", b"x", cache)[0] == "100755"  # type: ignore[index]
+    assert _mo(tmp_path / "f", cache) == ("100644", git_oid(repos["sha1"], b"x"))
+    assert _mo(tmp_path / "x", cache)[0] == "100755"
     # A symlink's blob is its target, as git stores it.
-    assert worktree_entry(tmp_path / "l", b"l", cache) == (
-        "120000",
-        git_oid(repos["sha1"], b"target/path"),
-    )
-    assert worktree_entry(tmp_path / "d", b"d", cache) == ("040000", "")
-    assert worktree_entry(tmp_path / "p", b"p", cache) == ("000000", "")
+    assert _mo(tmp_path / "l", cache) == ("120000", git_oid(repos["sha1"], b"target/path"))
+    assert _mo(tmp_path / "d", cache) == ("040000", "")
+    assert _mo(tmp_path / "p", cache) == ("000000", "")
     assert worktree_entry(tmp_path / "missing", b"m", cache) is None
     assert worktree_entry(tmp_path / "f" / "under-a-file", b"u", cache) is None
+
+
+def _mo(path: Path, cache: StatCache) -> tuple[str, str]:
+    seen = worktree_entry(path, path.name.encode(), cache)
+    assert seen is not None
+    return seen.mode, seen.oid
 
 
 def _old(path: Path) -> os.stat_result:
@@ -82,12 +85,12 @@ def test_cache_round_trip_and_counts(tmp_path: Path) -> None:
     st = _old(f)
     cache_file = tmp_path / "gitdir" / "stat-cache"
     first = StatCache(cache_file, "sha1")
-    oid = first.oid(f, b"big", st)
+    oid = first.oid(f, b"big", st)[0]
     assert first.hashed == 1
     first.save()
-    assert cache_file.read_text().startswith("mlflow-gitver stat-cache 2 sha1\n")
+    assert cache_file.read_text().startswith("mlflow-gitver stat-cache 3 sha1\n")
     second = StatCache(cache_file, "sha1")
-    assert second.oid(f, b"big", os.lstat(f)) == oid
+    assert second.oid(f, b"big", os.lstat(f))[0] == oid
     assert second.hashed == 0  # served from the cache: the file was not read
     # Another algorithm never reads a sha1 cache.
     other = StatCache(cache_file, "sha256")
@@ -106,7 +109,7 @@ def test_cache_misses_on_any_stat_change(tmp_path: Path) -> None:
     f.write_bytes(b"b" * 10_000)  # same size
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))  # same mtime
     c2 = StatCache(cache_file, "sha1")
-    assert c2.oid(f, b"big", os.lstat(f)) == bytes_oid(b"b" * 10_000, "sha1")
+    assert c2.oid(f, b"big", os.lstat(f))[0] == bytes_oid(b"b" * 10_000, "sha1")
     assert c2.hashed == 1
     f.chmod(0o755)  # a mode change is a stat change too
     c3 = StatCache(cache_file, "sha1")

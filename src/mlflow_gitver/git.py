@@ -10,6 +10,7 @@ commands would otherwise read from config.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from mlflow_gitver.errors import GitverError
@@ -138,6 +139,49 @@ _STATUS = (
     "--no-renames",
     "--ignore-submodules=none",
 )
+# Settings that let `git status` trust something other than the bytes on disk
+# (issue 10), overridden for our own calls: a file-system monitor that may lag
+# or be broken, stat fields it is told to skip, an untracked cache that trusts
+# directory mtimes, case folding on a case-sensitive file system, and the
+# flag-setting core.ignoreStat.  Index entries flagged assume-unchanged or
+# skip-worktree cannot be overridden this way: gitstate hashes those itself.
+TRUST_NOTHING = (
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "core.useBuiltinFSMonitor=false",
+    "-c",
+    "core.untrackedCache=false",
+    "-c",
+    "core.trustctime=true",
+    "-c",
+    "core.checkStat=default",
+    "-c",
+    "core.ignoreCase=false",
+    "-c",
+    "core.ignoreStat=false",
+)
+# Every index entry with its flags (-v: lowercase tag = assume-unchanged, S =
+# skip-worktree), mode and blob id (-s), from the top level whatever the cwd.
+_LS_FILES = (
+    "-c",
+    "core.fsmonitor=false",
+    "ls-files",
+    "-z",
+    "-v",
+    "-s",
+    "--full-name",
+    "--",
+    ":/",
+)
+# The only settings the state depends on (what git would commit): read in one
+# call, alongside status.  Keys are matched in git's lowercase spelling.
+_CONFIG = (
+    "config",
+    "-z",
+    "--get-regexp",
+    r"^core\.(filemode|symlinks|autocrlf|attributesfile)$",
+)
 
 
 def discover(start: Path, *, keep_repo_env: bool = True) -> Repo:
@@ -148,32 +192,101 @@ def discover(start: Path, *, keep_repo_env: bool = True) -> Repo:
     return _discovered(keep_repo_env, _run_rev_parse(start, env))
 
 
+class Snapshot:
+    """What ``git status``, ``git ls-files`` and ``git config`` said, taken together."""
+
+    __slots__ = ("config", "index", "status", "status_err")
+
+    def __init__(self, status: bytes, status_err: bytes, index: bytes, config: bytes) -> None:
+        self.status = status  # porcelain v2 -z
+        self.status_err = status_err  # its warnings (unreadable directories)
+        self.index = index  # ls-files -z -v -s
+        self.config = config  # config -z --get-regexp
+
+    def setting(self, key: str) -> str | None:
+        """The last value of a ``_CONFIG`` key ("core.filemode"); "" for a bare key."""
+        value = None
+        for rec in self.config.split(b"\0"):
+            name, sep, raw = rec.partition(b"\n")
+            if name.decode("utf-8", "replace") == key:
+                value = raw.decode("utf-8", "replace") if sep else ""
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        """A boolean ``_CONFIG`` key, as git reads booleans."""
+        value = self.setting(key)
+        if value is None:
+            return default
+        value = value.strip().lower()
+        if value in ("", "true", "yes", "on"):
+            return True
+        if value in ("false", "no", "off"):
+            return False
+        try:
+            return int(value) != 0
+        except ValueError:
+            return default
+
+
 class PendingStatus:
-    """``git status`` (porcelain v2, all untracked files) started ahead of time.
+    """``git status`` (porcelain v2, all untracked files), ``git ls-files`` and
+    ``git config``, started ahead of time and run side by side.
 
     ``git status`` is most of the cost of ``id``: it is started as early as
     possible, and runs while Python does the rest (imports, ``rev-parse``).  It
-    needs no root: porcelain paths are always relative to the top level.
+    needs no root: porcelain paths are always relative to the top level.  The
+    index listing and the config run beside it, not after it.
     """
 
-    def __init__(self, start: str, keep_repo_env: bool) -> None:
+    def __init__(
+        self,
+        start: str,
+        keep_repo_env: bool,
+        untracked: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.start = start
         self.keep_repo_env = keep_repo_env
-        env = git_env(keep_repo_env=keep_repo_env)
+        if env is None:
+            env = git_env(keep_repo_env=keep_repo_env)
         # posix_spawn has no cwd before Python 3.13: git's own -C does it.
-        self._proc = Spawned(["git", "-C", start, "--no-optional-locks", *_STATUS, "-uall"], env)
+        base = ["git", "-C", start, "--no-optional-locks"]
+        mode = "-uall" if untracked else "-uno"
+        self._procs: list[Spawned | None] = [
+            Spawned([*base, *TRUST_NOTHING, *_STATUS, mode], env)
+        ]
+        try:
+            self._procs.append(Spawned([*base, *_LS_FILES], env))
+            self._procs.append(Spawned([*base, *_CONFIG], env))
+        except BaseException:
+            self.discard()
+            raise
 
-    def result(self) -> bytes:
-        return self._proc.wait().stdout
+    def _wait(self, i: int, check: bool = True) -> Completed:
+        proc, self._procs[i] = self._procs[i], None
+        assert proc is not None
+        return proc.wait(check=check)
+
+    def result(self) -> Snapshot:
+        try:
+            status = self._wait(0)
+            index = self._wait(1)
+        except BaseException:
+            self.discard()
+            raise
+        config = self._wait(2, check=False)  # exit 1: none of the keys is set
+        return Snapshot(status.stdout, status.stderr, index.stdout, config.stdout)
 
     def discard(self) -> None:
-        self._proc.wait(check=False)
+        for i, proc in enumerate(self._procs):
+            if proc is not None:
+                self._wait(i, check=False)
 
 
 def discover_with_status(
     start: Path, *, keep_repo_env: bool = True, pending: PendingStatus | None = None
-) -> tuple[Repo, bytes]:
-    """discover(), and ``status_v2(repo, untracked=True)`` run at the same time.
+) -> tuple[Repo, Snapshot]:
+    """discover(), and ``snapshot(repo, untracked=True)`` run at the same time.
 
     ``pending``: a status already started for the same ``start`` and environment.
     """
@@ -269,7 +382,35 @@ def open_head(start: Path, *, keep_repo_env: bool = True) -> Head:
 def status_v2(repo: Repo, *, untracked: bool) -> bytes:
     """``git status --porcelain=v2 -z --branch``: HEAD, branch, and every path
     that differs between HEAD, the index and the working tree."""
-    return git([*_STATUS, "-uall" if untracked else "-uno"], cwd=repo.root, env=repo.env()).stdout
+    args = [*TRUST_NOTHING, *_STATUS, "-uall" if untracked else "-uno"]
+    return git(args, cwd=repo.root, env=repo.env()).stdout
+
+
+def snapshot(repo: Repo, *, untracked: bool) -> Snapshot:
+    """``status_v2``, the index listing and the settings, run side by side."""
+    return PendingStatus(str(repo.root), repo.keep_repo_env, untracked, repo.env()).result()
+
+
+def check_attr(repo: Repo, attrs: Sequence[str], paths: Sequence[bytes]) -> bytes:
+    """``git check-attr -z --stdin ATTRS``: NUL-separated path, attribute, value."""
+    out = git(
+        ["check-attr", "-z", "--stdin", *attrs],
+        cwd=repo.root,
+        env=repo.env(),
+        input=b"".join(p + b"\0" for p in paths),
+    )
+    return out.stdout
+
+
+def hash_paths(repo: Repo, paths: Sequence[bytes]) -> list[str]:
+    """Blob ids of working-tree files as ``git add`` would store them (clean
+    filters and end-of-line conversion applied); writes no object."""
+    out: list[str] = []
+    for i in range(0, len(paths), 500):  # stay far below the argument-size limit
+        chunk = [os.fsdecode(p) for p in paths[i : i + 500]]
+        done = git(["hash-object", "--", *chunk], cwd=repo.root, env=repo.env())
+        out += done.stdout.decode().split()
+    return out
 
 
 def config_bool(repo: Repo, key: str, default: bool) -> bool:

@@ -66,6 +66,7 @@ def test_json_fields(repo: Path) -> None:
         ],
         "root": str(repo),
         "shallow": False,
+        "warnings": [],
     }
     assert re.fullmatch(r"[0-9a-f]{64}", data["digest"])
     assert data["version_id"] == head(repo)[:32] + "-dirty-" + data["digest"][:8]
