@@ -667,7 +667,7 @@ def test_damaged_cache_is_ignored(base: Path) -> None:
     big = write(base / "big.bin", os.urandom(4096))
     _age(big)
     expected = vid(base)
-    for junk in (b"", b"\xff\xfe garbage", b"mlflow-gitver stat-cache 2 sha1\nnot enough fields\n"):
+    for junk in (b"", b"\xff\xfe garbage", b"mlflow-gitver stat-cache 3 sha1\nnot enough fields\n"):
         (base / ".git" / STAT_CACHE_NAME).write_bytes(junk)
         assert vid(base) == expected
 
@@ -806,3 +806,489 @@ def test_submodule_not_checked_out_is_clean(
     # Even when the index moved the gitlink, an absent checkout is not a change.
     git(plain, "update-index", "--cacheinfo", f"160000,{'1' * 40},lib")
     assert vid(plain) == head(sup)
+
+
+# --- issue 10: the bytes on disk, whatever git is told to trust ------------------------
+
+
+def _edit_same_size_keep_mtime(path: Path, data: bytes) -> None:
+    """Rewrite a file in place (same inode, same size) and restore its mtime:
+    only the ctime shows the change."""
+    st = path.stat()
+    assert len(data) == st.st_size
+    with open(path, "r+b") as f:
+        f.write(data)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _git_sees_nothing(root: Path) -> bool:
+    """Whether the user's own `git status` (with their config) shows a clean tree."""
+    return git(root, "status", "--porcelain", "-uall") == ""
+
+
+def _refreshed(root: Path) -> None:
+    """Age every tracked file and let git record its stat data (no racy entries)."""
+    for p in root.rglob("*"):
+        if ".git" not in p.parts and p.is_file() and not p.is_symlink():
+            _age(p, 120)
+    git(root, "update-index", "-q", "--really-refresh")
+
+
+@pytest.fixture
+def twin(base: Path, tmp_path: Path) -> Path:
+    """An untouched clone of ``base``: the same edit there gives the expected id."""
+    return clone(base, tmp_path / "twin")
+
+
+def test_skip_worktree_edit_is_seen(base: Path, twin: Path) -> None:
+    git(base, "update-index", "--skip-worktree", "app.py")
+    for root in (base, twin):
+        write(root / "app.py", "print('local tweak')\n")
+    assert _git_sees_nothing(base)  # git is told not to look
+    assert vid(base) == vid(twin) != head(base)
+    write(base / "app.py", "print('hello')\n")  # back to HEAD's bytes: clean again
+    assert vid(base) == head(base)
+
+
+def test_skip_worktree_deleted_file_is_as_the_index_says(base: Path) -> None:
+    # skip-worktree means "not checked out": absent is not a deletion (sparse checkout).
+    git(base, "update-index", "--skip-worktree", "app.py")
+    (base / "app.py").unlink()
+    assert vid(base) == head(base)
+
+
+def test_assume_unchanged_edit_and_delete_are_seen(base: Path, twin: Path) -> None:
+    git(base, "update-index", "--assume-unchanged", "app.py", "pkg/mod.py")
+    for root in (base, twin):
+        write(root / "app.py", "print('edited')\n")
+        (root / "pkg" / "mod.py").unlink()
+    assert _git_sees_nothing(base)
+    assert vid(base) == vid(twin) != head(base)
+    assert {c.display_path: c.status for c in read_state(base).changes} == {
+        "app.py": "modified",
+        "pkg/mod.py": "deleted",
+    }
+
+
+def test_assume_unchanged_and_staged_edit(base: Path, twin: Path) -> None:
+    # Staged, then flagged, then edited again on disk: the disk wins.
+    write(base / "app.py", "print('staged')\n")
+    git(base, "add", "app.py")
+    git(base, "update-index", "--assume-unchanged", "app.py")
+    for root in (base, twin):
+        write(root / "app.py", "print('on disk')\n")
+    assert vid(base) == vid(twin)
+    write(base / "app.py", "print('hello')\n")
+    assert vid(base) == head(base)
+
+
+def test_core_ignorestat_flags_are_seen(base: Path, twin: Path) -> None:
+    # core.ignoreStat=true makes git mark entries assume-unchanged as it adds them.
+    git(base, "config", "core.ignoreStat", "true")
+    write(base / "app.py", "print('hello')\n")
+    git(base, "add", "app.py")
+    for root in (base, twin):
+        write(root / "app.py", "print('edited')\n")
+    assert vid(base) == vid(twin) != head(base)
+
+
+def test_fsmonitor_that_reports_nothing(base: Path, twin: Path) -> None:
+    hook = write(base / ".git" / "fsmonitor-says-nothing", "#!/bin/sh\nprintf 'token\\0'\n")
+    hook.chmod(0o755)
+    git(base, "config", "core.fsmonitor", str(hook))
+    _refreshed(base)
+    git(base, "status")  # writes the monitor's token into the index
+    git(base, "status")
+    for root in (base, twin):
+        write(root / "app.py", "print('unseen')\n")
+        write(root / "new.py", "n\n")
+    assert "app.py" not in git(base, "status", "--porcelain")  # the monitor hid it
+    assert vid(base) == vid(twin) != head(base)
+
+
+def _until_only_the_trusting_git_misses_it(
+    root: Path, setting: str, edit: Callable[[], None]
+) -> None:
+    """Edit until git with the user's ``setting`` misses the change while git
+    with the default sees it.  git compares whole seconds of ctime unless built
+    with USE_NSEC, so an edit in the second of the last refresh is invisible to
+    any git: such tries are made again (real work, never a sleep)."""
+    default = setting.split("=")[0] + "=" + {"core.trustctime": "true"}.get(
+        setting.split("=")[0], "default"
+    )
+    for _ in range(2000):
+        edit()
+        strict = git(root, "-c", default, "status", "--porcelain")
+        if "app.py" in strict and _git_sees_nothing(root):
+            return
+    pytest.fail(f"could not make git with {setting} miss an edit: the test's premise failed")
+
+
+def test_trustctime_false(base: Path, twin: Path) -> None:
+    git(base, "config", "core.trustctime", "false")
+    _refreshed(base)
+    data = [b"print('HELLO')\n", b"print('HeLLO')\n"]
+
+    def edit() -> None:
+        data.reverse()
+        _edit_same_size_keep_mtime(base / "app.py", data[0])
+
+    _until_only_the_trusting_git_misses_it(base, "core.trustctime=false", edit)
+    write(twin / "app.py", data[0])
+    assert vid(base) == vid(twin) != head(base)
+
+
+def test_checkstat_minimal(base: Path, twin: Path) -> None:
+    # minimal: no inode, no sub-second times.  A file replaced by a new one (a new
+    # inode) of the same size and mtime, within the second git last looked.
+    git(base, "config", "core.checkStat", "minimal")
+    target = base / "app.py"
+
+    def edit() -> None:
+        write(target, "print('hello')\n")
+        _refreshed(base)
+        st = target.stat()
+        write(base / "tmp-new", "print('HELLO')\n")
+        os.utime(base / "tmp-new", ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.replace(base / "tmp-new", target)
+
+    _until_only_the_trusting_git_misses_it(base, "core.checkStat=minimal", edit)
+    write(twin / "app.py", "print('HELLO')\n")
+    assert vid(base) == vid(twin) != head(base)
+
+
+def test_ignorecase_on_a_case_sensitive_file_system(base: Path, twin: Path) -> None:
+    git(base, "config", "core.ignorecase", "true")  # as in a repository copied from macOS
+    for root in (base, twin):
+        write(root / "APP.PY", "print('a different file')\n")
+        write(root / "PKG" / "MOD.PY", "y\n")
+    assert _git_sees_nothing(base)
+    assert vid(base) == vid(twin) != head(base)
+
+
+def test_untracked_cache_that_trusts_a_directory_mtime(base: Path, twin: Path) -> None:
+    for key, value in (("core.untrackedCache", "true"), ("core.trustctime", "false")):
+        git(base, "config", key, value)
+    _age(base / "pkg")  # a directory mtime in the past: not racy, so the cache trusts it
+    git(base, "status")  # builds and stores the untracked cache
+    git(base, "status")
+    for root in (base, twin):
+        st = (root / "pkg").stat()
+        write(root / "pkg" / "new.py", "n\n")
+        os.utime(root / "pkg", ns=(st.st_atime_ns, st.st_mtime_ns))
+    # The cache serves git's default listing (-unormal); ours (-uall) must not trust it.
+    assert "new.py" not in git(base, "status", "--porcelain")
+    assert vid(base) == vid(twin) != head(base)
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        ("core.splitIndex", "true"),
+        ("index.skipHash", "true"),
+        ("index.version", "4"),
+        ("feature.manyFiles", "true"),
+        ("core.preloadIndex", "false"),
+        ("core.sparseCheckout", "true"),
+    ],
+)
+def test_index_formats_and_settings(base: Path, twin: Path, setting: tuple[str, str]) -> None:
+    git(base, "config", *setting)
+    git(base, "update-index", "--really-refresh")
+    git(base, "update-index", "--force-write-index" if setting[0] != "core.sparseCheckout" else "-q")
+    _mutate(base)
+    _mutate(twin)
+    assert vid(base) == vid(twin)
+
+
+@pytest.mark.parametrize("sparse_index", [False, True])
+def test_sparse_checkout(base: Path, tmp_path: Path, sparse_index: bool) -> None:
+    write(base / "other" / "o.py", "o\n")
+    commit_all(base, "other dir")
+    root = clone(base, tmp_path / "sparse")
+    args = ["--sparse-index"] if sparse_index else ["--no-sparse-index"]
+    git(root, "sparse-checkout", "set", "--cone", *args, "pkg")
+    assert not (root / "other").exists()
+    assert vid(root) == head(base)  # what is not checked out is not deleted
+    twin = clone(base, tmp_path / "twin")
+    for r in (root, twin):
+        write(r / "pkg" / "mod.py", "X = 2\n")
+    assert vid(root) == vid(twin)
+    # A file put back where the sparse checkout leaves none: its bytes count.
+    write(root / "other" / "o.py", "changed\n")
+    write(twin / "other" / "o.py", "changed\n")
+    assert vid(root) == vid(twin)
+
+
+def test_symlinks_false_keeps_the_symlink_mode(base: Path, tmp_path: Path) -> None:
+    # core.symlinks=false checks a symlink out as a file holding its target.
+    plain = clone(base, tmp_path / "plain", "-c", "core.symlinks=false")
+    assert (plain / "link").is_file() and not (plain / "link").is_symlink()
+    twin = clone(base, tmp_path / "twin")
+    write(plain / "link", "run.sh")
+    os.remove(twin / "link")
+    os.symlink("run.sh", twin / "link")
+    assert vid(plain) == vid(twin) != head(base)
+
+
+# --- issue 10: staging never changes the id ----------------------------------------------
+
+
+@pytest.fixture
+def crlf_origin(tmp_path: Path) -> Path:
+    root = init_repo(tmp_path / "crlf-origin")
+    write(root / "a.txt", "one\ntwo\n")
+    write(root / "b.txt", "bee\n")
+    write(root / "data.bin", b"\0\r\n\xff")
+    commit_all(root)
+    return root
+
+
+EOL_SETUPS: dict[str, tuple[list[str], str | None]] = {
+    "eol=crlf attribute": ([], "*.txt eol=crlf\n"),
+    "text=auto eol=crlf": ([], "* text=auto eol=crlf\n"),
+    "text=auto, core.autocrlf=true": (["-c", "core.autocrlf=true"], "* text=auto\n"),
+    "core.autocrlf=true": (["-c", "core.autocrlf=true"], None),
+}
+
+
+def _eol_clone(origin: Path, tmp_path: Path, name: str, setup: str) -> Path:
+    args, attributes = EOL_SETUPS[setup]
+    root = clone(origin, tmp_path / name, *args)
+    if attributes is not None:
+        # Outside the tree (info/attributes): every clone holds the same files.
+        write(root / ".git" / "info" / "attributes", attributes)
+        for f in ("a.txt", "b.txt"):
+            (root / f).unlink()
+        git(root, "checkout", "--", "a.txt", "b.txt")
+    assert (root / "a.txt").read_bytes() == b"one\r\ntwo\r\n"
+    return root
+
+
+@pytest.mark.parametrize("setup", list(EOL_SETUPS))
+def test_eol_conversion_stage_and_restore_is_clean(
+    crlf_origin: Path, tmp_path: Path, setup: str
+) -> None:
+    root = _eol_clone(crlf_origin, tmp_path, "c", setup)
+    original = (root / "a.txt").read_bytes()
+    assert vid(root) == head(crlf_origin)
+    write(root / "a.txt", b"one\r\nTWO\r\n")
+    git(root, "add", "a.txt")
+    write(root / "a.txt", original)  # the bytes an untouched clone has
+    assert vid(root) == head(crlf_origin)
+
+
+@pytest.mark.parametrize("setup", list(EOL_SETUPS))
+def test_eol_conversion_id_is_what_git_would_commit(
+    crlf_origin: Path, tmp_path: Path, setup: str
+) -> None:
+    # The same edit, typed with CRLF under conversion and with LF without: git
+    # would commit the same blobs, so the ids agree.
+    root = _eol_clone(crlf_origin, tmp_path, "c", setup)
+    plain = clone(crlf_origin, tmp_path / "plain")
+    write(root / "a.txt", b"one\r\nTWO\r\n")
+    write(plain / "a.txt", b"one\nTWO\n")
+    write(root / "new.txt", b"n\r\n")
+    write(plain / "new.txt", b"n\n")
+    for r in (root, plain):
+        write(r / "data.bin", b"\0\r\n\xfe")  # binary: never converted
+    git(root, "add", "a.txt")  # staged or not: the same
+    assert vid(root) == vid(plain) != head(crlf_origin)
+
+
+def test_clean_filter_is_applied_as_git_would(crlf_origin: Path, tmp_path: Path) -> None:
+    # A clean filter that strips a local secret: git commits "token=", and so
+    # the id sees "token=" whatever the local value is.
+    write(crlf_origin / "app.cfg", "token=\n")
+    commit_all(crlf_origin)
+    root = clone(crlf_origin, tmp_path / "f")
+    write(root / ".git" / "info" / "attributes", "*.cfg filter=strip\n")
+    git(root, "config", "filter.strip.clean", "sed 's/^token=.*/token=/'")
+    write(root / "app.cfg", "token=abc\n")
+    write(root / "app.cfg", "token=\nnew=1\n")
+    git(root, "add", "app.cfg")
+    write(root / "app.cfg", "token=local-value\n")  # staged an edit, then restored
+    assert vid(root) == head(crlf_origin)
+    write(root / "app.cfg", "token=local-value\nnew=1\n")
+    plain = clone(crlf_origin, tmp_path / "plain")
+    write(plain / "app.cfg", "token=\nnew=1\n")
+    assert vid(root) == vid(plain) != head(crlf_origin)
+
+
+def test_filemode_false_rm_cached_and_add_n_do_not_change_the_id(
+    base: Path, tmp_path: Path
+) -> None:
+    root = clone(base, tmp_path / "nofm")
+    git(root, "config", "core.fileMode", "false")
+    for p in (root / "app.py", root / "pkg" / "mod.py"):
+        p.chmod(0o755)  # a file system that shows every file as executable
+    assert vid(root) == head(base)
+    git(root, "rm", "-q", "--cached", "app.py")
+    assert vid(root) == head(base)
+    write(root / "new.py", "n\n", mode=0o755)
+    untracked = vid(root)
+    git(root, "add", "-N", "new.py")
+    assert vid(root) == untracked
+    git(root, "add", "new.py", "app.py")
+    assert vid(root) == untracked
+    # And on a file system with the bit, the same files: new.py is 100644 there.
+    twin = clone(base, tmp_path / "twin")
+    write(twin / "new.py", "n\n")
+    assert vid(twin) == untracked
+
+
+# --- issue 10: the tree may change while id reads it --------------------------------------
+
+
+def test_fifo_socket_in_place_of_a_file_is_deleted(base: Path, twin: Path) -> None:
+    import socket
+
+    (base / "app.py").unlink()
+    os.mkfifo(base / "app.py")
+    (base / "pkg" / "mod.py").unlink()
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(base / "pkg" / "mod.py"))
+    try:
+        (twin / "app.py").unlink()
+        (twin / "pkg" / "mod.py").unlink()
+        assert vid(base) == vid(twin) != head(base)
+    finally:
+        sock.close()
+
+
+def test_over_long_name_in_the_index_is_consistent(base: Path) -> None:
+    # A path from another file system, too long for this one: nothing can be there.
+    blob = git(base, "hash-object", "-w", "app.py").strip()
+    long_name = "x" * 300
+    git(base, "update-index", "--add", "--cacheinfo", f"100644,{blob},{long_name}")
+    git(base, "commit", "-q", "-m", "long name")
+    assert vid(base) == head(base)  # git's view: unchanged
+    # Staged otherwise, git lists it and it is looked at (ENAMETOOLONG): absent.
+    other = git(base, "hash-object", "-w", "run.sh").strip()
+    git(base, "update-index", "--cacheinfo", f"100644,{other},{long_name}")
+    state = read_state(base)
+    assert [(c.status, len(c.path)) for c in state.changes] == [("deleted", 300)]
+    assert read_state(base).version_id == state.version_id
+
+
+def test_symlink_loop_in_a_parent(base: Path, twin: Path) -> None:
+    shutil.rmtree(base / "pkg")
+    os.symlink("pkg", base / "pkg")  # ELOOP for anything below it
+    shutil.rmtree(twin / "pkg")
+    os.symlink("pkg", twin / "pkg")
+    assert vid(base) == vid(twin) != head(base)
+
+
+@pytest.mark.timeout(120)
+def test_files_swapped_and_removed_while_id_reads(base: Path) -> None:
+    """A timing loop: another thread keeps replacing app.py by a removal, a FIFO,
+    a symlink or another file while the id is read.  Every id must be one of the
+    states that existed, and no read may block or fail."""
+    import threading
+
+    target = base / "app.py"
+    spare = base.parent / "spare"
+    spare.mkdir()
+    kinds = ("edit", "gone", "fifo", "link")
+    expected = {}
+    for kind in kinds:
+        _make(kind, target, spare)
+        expected[kind] = vid(base)
+    assert expected["fifo"] == expected["gone"]  # git cannot record a FIFO: no file
+    assert len(set(expected.values())) == 3
+    stop = threading.Event()
+
+    def churn() -> None:
+        i = 0
+        while not stop.is_set():
+            _make(kinds[i % 4], target, spare)
+            i += 1
+
+    t = threading.Thread(target=churn, daemon=True)
+    t.start()
+    try:
+        seen = {read_state(base).version_id for _ in range(40)}
+    finally:
+        stop.set()
+        t.join()
+    assert seen <= set(expected.values()), seen - set(expected.values())
+
+
+def _make(kind: str, target: Path, spare: Path) -> None:
+    """Put one kind of file at ``target``, atomically (rename over it)."""
+    tmp = spare / f"tmp-{kind}"
+    if kind == "gone":
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            pass
+        return
+    if kind == "edit":
+        tmp.write_bytes(b"print('edited')\n" * 2000)
+    elif kind == "fifo":
+        os.mkfifo(tmp)
+    else:
+        os.symlink("run.sh", tmp)
+    os.replace(tmp, target)
+
+
+def test_untracked_nested_repository_without_commit_counts_its_files(base: Path) -> None:
+    nested = init_repo(base / "vendor")
+    write(nested / "a.py", "a\n")
+    first = read_state(base)
+    assert first.dirty
+    assert any("vendor/" in w and "no commit yet" in w for w in first.warnings)
+    write(nested / "a.py", "b\n")  # an edit there changes the id
+    second = vid(base)
+    write(nested / "b.py", "b\n")
+    third = vid(base)
+    git(nested, "add", "b.py")  # staging in it changes nothing
+    assert vid(base) == third
+    assert len({first.version_id, second, third}) == 3
+    (nested / "a.py").unlink()
+    (nested / "b.py").unlink()
+    assert vid(base) not in (first.version_id, second, third)
+
+
+def test_files_in_a_submodule_that_is_not_checked_out(
+    superproject: tuple[Path, Path], tmp_path: Path
+) -> None:
+    sup, _sub = superproject
+    plain = clone(sup, tmp_path / "plain")  # lib/ is an empty directory
+    assert vid(plain) == head(sup)
+    write(plain / "lib" / "lib.py", "L = 99\n")
+    assert _git_sees_nothing(plain)
+    state = read_state(plain)
+    assert state.dirty and [c.display_path for c in state.changes] == ["lib/lib.py"]
+    assert len(state.warnings) == 1 and "lib/" in state.warnings[0]
+    write(plain / "lib" / "lib.py", "L = 100\n")
+    assert vid(plain) != state.version_id
+    assert vid(plain, untracked=False) == head(sup)
+
+
+# --- issue 9 item 7: an unusually large untracked part is named ----------------------------
+
+
+def test_large_untracked_part_warns_naming_the_biggest_directories(base: Path) -> None:
+    from mlflow_gitver.gitstate import LARGE_UNTRACKED_FILES
+
+    for i in range(LARGE_UNTRACKED_FILES + 1):
+        write(base / ".venv" / "lib" / f"m{i}.py", "x\n")
+    write(base / "notes" / "n.txt", "n\n")
+    state = read_state(base)
+    (warning,) = state.warnings
+    assert f"{LARGE_UNTRACKED_FILES + 2:,} files" in warning
+    assert f".venv/ {LARGE_UNTRACKED_FILES + 1:,} files" in warning
+    assert warning.index(".venv/") < warning.index("notes/")
+    assert read_state(base, untracked=False).warnings == ()
+
+
+def test_large_untracked_bytes_warn(base: Path) -> None:
+    from mlflow_gitver.gitstate import LARGE_UNTRACKED_BYTES
+
+    write(base / "models" / "weights.bin", b"\0" * (LARGE_UNTRACKED_BYTES + 1))
+    write(base / "small.txt", "s\n")
+    (warning,) = read_state(base).warnings
+    assert "models/ 1 files 10.0 MB" in warning
+    (base / "models" / "weights.bin").unlink()
+    assert read_state(base).warnings == ()

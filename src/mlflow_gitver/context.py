@@ -31,10 +31,12 @@ def config_path(repo: git.Repo, config_arg: Path | None) -> Path:
 
 
 def untracked_setting(repo: git.Repo, config_arg: Path | None) -> bool:
-    """Only the ``untracked`` key, without paying for YAML when it cannot be set.
+    """Only the top-level ``untracked`` key: nothing else in the file is read,
+    so an error elsewhere (an unset ``${VAR}``, a typo in ``params``) never
+    stops ``id``.
 
-    A file that does not mention ``untracked`` anywhere has the default; only
-    one that does is parsed (and validated) in full.
+    YAML is imported only when the file's top level may set the key; a file
+    that mentions ``untracked`` only in comments or nested keys has the default.
     """
     path = config_path(repo, config_arg)
     try:
@@ -42,12 +44,72 @@ def untracked_setting(repo: git.Repo, config_arg: Path | None) -> bool:
     except FileNotFoundError:
         if config_arg is None:
             return True
-        data = b"untracked"  # --config FILE that is missing: load_config says so
+        return load_worktree_config(repo, config_arg).untracked  # it says the file is missing
     except OSError:
-        data = b"untracked"  # unreadable: load_config says why
-    if b"untracked" not in data:
+        return load_worktree_config(repo, config_arg).untracked  # it says why it is unreadable
+    if not _may_set_untracked(data):
         return True
-    return load_worktree_config(repo, config_arg).untracked
+    return _untracked_key(data, str(path))
+
+
+def _may_set_untracked(data: bytes) -> bool:
+    """Whether the top level of a YAML file may hold an ``untracked`` key.
+
+    In block style a top-level key starts at column 0, so an occurrence in an
+    indented line, or after a ``#`` that starts a comment, cannot be it.  A
+    file whose top level is in flow style (``{...}``) or has a document marker
+    is left to YAML.
+    """
+    if b"untracked" not in data:
+        return False
+    for line in data.splitlines():
+        if line[:1] in (b"{", b"[", b"-", b"%", b"!", b"&", b"?"):
+            return True  # flow style, a document marker, a tag: let YAML decide
+        at = line.find(b"untracked")
+        if at < 0:
+            continue
+        code = line
+        for i, ch in enumerate(line):
+            if ch == 0x23 and (i == 0 or line[i - 1] in b" \t"):  # "#" starting a comment
+                code = line[:i]
+                break
+        if b"untracked" in code and line[:1] not in (b" ", b"\t"):
+            return True
+    return False
+
+
+def _untracked_key(data: bytes, source: str) -> bool:
+    """The value of the top-level ``untracked`` key; errors about that key only."""
+    import yaml
+
+    from mlflow_gitver.config import ConfigError, _Loader, parse_config
+
+    try:
+        root = yaml.compose(data, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        # The file is not YAML: say so the way `check` does (the same parser
+        # fails at the same place, before it looks at any value).
+        parse_config(data, source, {})
+        raise
+    if not isinstance(root, yaml.MappingNode):
+        return True  # no top-level keys at all: `check` says what is wrong
+    loader = _Loader(source, {})
+    found: list[yaml.Node] = []
+    value: object = True
+    for knode, vnode in root.value:
+        if isinstance(knode, yaml.ScalarNode) and knode.value == "untracked":
+            if found:
+                line = found[0].start_mark.line + 1
+                raise loader.fail(
+                    knode, f"duplicate key 'untracked' in the top level (first at line {line})"
+                )
+            found.append(knode)
+            value = loader.typed(vnode, "untracked", bool)
+    if not found:
+        return True
+    if not isinstance(value, bool):  # pragma: no cover - typed() checked it
+        raise ConfigError(f"{source}: untracked must be true or false")
+    return value
 
 
 def load_worktree_config(

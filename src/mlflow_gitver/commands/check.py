@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from mlflow_gitver.context import load_commit_config, load_worktree_config, open_repo
-from mlflow_gitver.gitstate import state_at_commit, state_of
+from mlflow_gitver.gitstate import print_warnings, state_at_commit, state_of
 from mlflow_gitver.naming import build_spec
 
 
@@ -18,6 +18,7 @@ def run(repo_arg: Path | None, config_arg: Path | None, *, commit: str | None, f
     else:
         cfg = load_worktree_config(repo, config_arg)
         state = state_of(repo, untracked=cfg.untracked)
+        print_warnings(state)
     spec = build_spec(cfg, state)
     if fmt == "json":
         out = {

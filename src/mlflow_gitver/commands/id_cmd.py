@@ -35,7 +35,7 @@ def run(repo_arg: Path | None, config_arg: Path | None, *, as_json: bool) -> int
     from pathlib import Path
 
     from mlflow_gitver.context import untracked_setting
-    from mlflow_gitver.gitstate import read_state
+    from mlflow_gitver.gitstate import print_warnings, read_state
 
     # Like context.open_repo: an explicit --repo wins over GIT_DIR/GIT_WORK_TREE.
     start = Path.cwd() if repo_arg is None else repo_arg.resolve()
@@ -49,6 +49,7 @@ def run(repo_arg: Path | None, config_arg: Path | None, *, as_json: bool) -> int
         keep_repo_env=repo_arg is None,
         pending=_pending.pop() if _pending else None,
     )
+    print_warnings(state)
     if as_json:
         import json
 

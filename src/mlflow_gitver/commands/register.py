@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from mlflow_gitver import ci
 from mlflow_gitver.context import load_commit_config, load_worktree_config, open_repo
 from mlflow_gitver.errors import EXIT_USAGE, GitverError
-from mlflow_gitver.gitstate import state_at_commit, state_of
+from mlflow_gitver.gitstate import print_warnings, state_at_commit, state_of
 from mlflow_gitver.redact import redact_url
 from mlflow_gitver.service import Plan, Registered, plan, register_state
 from mlflow_gitver.tracking import resolve_uri
@@ -114,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         cfg = load_worktree_config(repo, args.config)
         state = state_of(repo, untracked=cfg.untracked)
+        print_warnings(state)
     # CI checks out a detached HEAD; its variables know the branch.
     branch = ctx.branch if state.branch is None else None
     if args.dry_run:
