@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlflow_gitver.blobhash import StatCache, bytes_oid, file_oid, worktree_entry
+from mlflow_gitver.blobhash import Gone, StatCache, bytes_oid, file_oid, read_oid, worktree_entry
 from tests.helpers import git, init_repo
 
 
@@ -157,3 +157,45 @@ def test_unwritable_cache_leaves_nothing_behind(tmp_path: Path) -> None:
     c.oid(f, b"big", st)
     c.save()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big", "dir-in-the-way"]
+
+
+@pytest.mark.timeout(30)
+def test_a_fifo_never_blocks_a_read(tmp_path: Path) -> None:
+    # Without O_NONBLOCK, opening a FIFO with no writer waits forever.
+    fifo = tmp_path / "p"
+    os.mkfifo(fifo)
+    with pytest.raises(Gone):
+        read_oid(fifo, "sha1")
+    # lstat said "regular file", then a FIFO was swapped in before the read.
+    f = tmp_path / "f"
+    f.write_bytes(b"x")
+    st = os.lstat(f)
+    f.unlink()
+    os.mkfifo(f)
+    with pytest.raises(Gone):
+        StatCache(None, "sha1").oid(f, b"f", st)
+
+
+def test_a_file_gone_or_swapped_before_the_read(tmp_path: Path, repos: dict[str, Path]) -> None:
+    cache = StatCache(None, "sha1")
+    f = tmp_path / "f"
+    f.write_bytes(b"x")
+    st = os.lstat(f)
+    f.unlink()
+    with pytest.raises(Gone):  # not "cannot read ...; fix its permissions"
+        cache.oid(f, b"f", st)
+    os.symlink("elsewhere", f)  # a symlink swapped in is never followed
+    with pytest.raises(Gone):
+        cache.oid(f, b"f", st)
+    # worktree_entry looks again and reports what is there now.
+    seen = worktree_entry(f, b"f", cache)
+    assert seen is not None and seen.mode == "120000"
+    assert seen.oid == git_oid(repos["sha1"], b"elsewhere")
+
+
+def test_cr_is_noticed(tmp_path: Path) -> None:
+    f = tmp_path / "f"
+    f.write_bytes(b"a\r\nb")
+    assert read_oid(f, "sha1")[2] is True
+    f.write_bytes(b"a\nb")
+    assert read_oid(f, "sha1")[2] is False

@@ -220,3 +220,147 @@ def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
         pattern = re.escape(name) + r"\s+wall\s+[\d.]+ ms\s+[\d.]+x\s+cpu\s+[\d.]+ ms\s+[\d.]+x"
         assert re.search(pattern, out.stdout), out.stdout
     assert "repeat runs with a 8 MB untracked file" in out.stdout
+
+
+# --- issue 10: faults of the file system, and what git cannot see ----------------------
+
+
+def cli_without_root_powers(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The CLI without the power to read what permissions forbid.
+
+    Tests run as root, for whom chmod 000 stops nothing: setpriv drops the two
+    capabilities that bypass permissions, so the fault is real."""
+    import shutil
+
+    if os.geteuid() != 0:
+        return cli(*args, cwd=cwd)
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("needs setpriv (util-linux) to drop root's file-permission override")
+    caps = "-dac_override,-dac_read_search"
+    return subprocess.run(
+        [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}"]
+        + [sys.executable, "-m", "mlflow_gitver", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_unreadable_changed_file_is_one_line_exit_2(repo: Path) -> None:
+    write(repo / "app.py", "changed\n")
+    (repo / "app.py").chmod(0)
+    try:
+        out = cli_without_root_powers("id", cwd=repo)
+    finally:
+        (repo / "app.py").chmod(0o644)
+    one_error_line(out, "cannot read app.py: Permission denied")
+
+
+def test_unreadable_untracked_directory_counts_and_warns(repo: Path) -> None:
+    clean = cli("id", cwd=repo).stdout.strip()
+    write(repo / "private" / "secret.py", "s\n")
+    (repo / "private").chmod(0)
+    try:
+        out = cli_without_root_powers("id", cwd=repo)
+        again = cli_without_root_powers("id", cwd=repo)
+    finally:
+        (repo / "private").chmod(0o755)
+    assert out.returncode == 0, out.stderr
+    assert DIRTY.match(out.stdout.strip()) and out.stdout != clean
+    assert again.stdout == out.stdout
+    lines = out.stderr.splitlines()
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("mlflow-gitver: warning: could only partly be seen: private/")
+    assert "Permission denied" in lines[0]
+
+
+def test_nested_repository_without_commit_warns_once(repo: Path) -> None:
+    nested = init_repo(repo / "vendor")
+    write(nested / "v.py", "v\n")
+    first = cli("id", cwd=repo)
+    assert first.returncode == 0 and DIRTY.match(first.stdout.strip())
+    (warning,) = first.stderr.splitlines()
+    assert warning.startswith("mlflow-gitver: warning: ") and "vendor/" in warning
+    write(nested / "v.py", "w\n")
+    assert cli("id", cwd=repo).stdout != first.stdout
+
+
+def test_a_required_filter_that_fails_is_one_line(repo: Path) -> None:
+    write(repo / ".git" / "info" / "attributes", "*.py filter=broken\n")
+    git(repo, "config", "filter.broken.clean", "false")
+    git(repo, "config", "filter.broken.required", "true")
+    write(repo / "app.py", "changed\n")
+    one_error_line(cli("id", cwd=repo), "git cannot compute what it would store")
+
+
+# --- issue 10: id reads only the `untracked` key ---------------------------------------
+
+
+def test_unset_variable_elsewhere_does_not_stop_id(repo: Path) -> None:
+    write(
+        repo / ".mlflow-gitver.yaml",
+        "name: app  # untracked: false would hide new files\n"
+        "params:\n"
+        "  prompt: ${UNSET_PROMPT_VERSION}\n"
+        "  untracked: nested keys are not the top-level one\n",
+    )
+    commit_all(repo)
+    write(repo / "new.py", "x\n")
+    out = cli("id", cwd=repo)
+    assert out.returncode == 0, out.stderr
+    assert DIRTY.match(out.stdout.strip())  # the default: untracked files count
+
+
+def test_untracked_false_with_errors_elsewhere(repo: Path) -> None:
+    write(
+        repo / ".mlflow-gitver.yaml",
+        "name: app\nparams:\n  p: ${UNSET_VAR}\nunknown_key: 1\nuntracked: false\n",
+    )
+    commit_all(repo)
+    write(repo / "new.py", "x\n")
+    out = cli("id", cwd=repo)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == head(repo)
+    write(repo / ".mlflow-gitver.yaml", "name: app\nuntracked: false\nuntracked: true\n")
+    one_error_line(cli("id", cwd=repo), "duplicate key 'untracked'")
+    write(repo / ".mlflow-gitver.yaml", "{name: app, untracked: false}\n")  # flow style
+    commit_all(repo)
+    write(repo / "new.py", "x\n")
+    assert cli("id", cwd=repo).stdout.strip() == head(repo)
+    write(repo / ".mlflow-gitver.yaml", "name: [unclosed\nuntracked: false\n")
+    one_error_line(cli("id", cwd=repo), "YAML syntax error")
+
+
+def test_id_does_not_import_yaml_for_a_comment(repo: Path) -> None:
+    write(repo / ".mlflow-gitver.yaml", "name: app\n# untracked: false hides new files\n")
+    code = (
+        "import sys\n"
+        "from mlflow_gitver.main import main\n"
+        "rc = main(['id'])\n"
+        "print('yaml' in sys.modules)\n"
+        "raise SystemExit(rc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.splitlines()[-1] == "False"
+
+
+# --- issue 9 item 7: a large untracked part is named, by id and check -----------------
+
+
+def test_large_untracked_part_warns_in_id_and_check(repo: Path) -> None:
+    from mlflow_gitver.gitstate import LARGE_UNTRACKED_FILES
+
+    write(repo / ".mlflow-gitver.yaml", "name: app\n")
+    commit_all(repo)
+    for i in range(LARGE_UNTRACKED_FILES + 1):
+        write(repo / ".venv" / "lib" / f"m{i}.py", "x\n")
+    for command in (["id"], ["check"]):
+        out = cli(*command, cwd=repo)
+        assert out.returncode == 0, out.stderr
+        (line,) = out.stderr.splitlines()
+        assert line.startswith("mlflow-gitver: warning: the untracked part of this state")
+        assert ".venv/" in line and f"{LARGE_UNTRACKED_FILES + 1:,} files" in line
