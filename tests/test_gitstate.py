@@ -913,8 +913,10 @@ def _until_only_the_trusting_git_misses_it(
     with the default sees it.  git compares whole seconds of ctime unless built
     with USE_NSEC, so an edit in the second of the last refresh is invisible to
     any git: such tries are made again (real work, never a sleep)."""
-    default = setting.split("=")[0] + "=" + {"core.trustctime": "true"}.get(
-        setting.split("=")[0], "default"
+    default = (
+        setting.split("=")[0]
+        + "="
+        + {"core.trustctime": "true"}.get(setting.split("=")[0], "default")
     )
     for _ in range(2000):
         edit()
@@ -995,7 +997,9 @@ def test_untracked_cache_that_trusts_a_directory_mtime(base: Path, twin: Path) -
 def test_index_formats_and_settings(base: Path, twin: Path, setting: tuple[str, str]) -> None:
     git(base, "config", *setting)
     git(base, "update-index", "--really-refresh")
-    git(base, "update-index", "--force-write-index" if setting[0] != "core.sparseCheckout" else "-q")
+    git(
+        base, "update-index", "--force-write-index" if setting[0] != "core.sparseCheckout" else "-q"
+    )
     _mutate(base)
     _mutate(twin)
     assert vid(base) == vid(twin)

@@ -90,7 +90,9 @@ _OPEN_FLAGS = (
 )
 
 
-def read_oid(path: Path | bytes, algo: str, dir_fd: int | None = None) -> tuple[str, os.stat_result, bool]:
+def read_oid(
+    path: Path | bytes, algo: str, dir_fd: int | None = None
+) -> tuple[str, os.stat_result, bool]:
     """(blob id, fstat before reading, whether it holds a CR byte) of a regular file.
 
     Raises :class:`Gone` when ``path`` is not (or no longer) a regular file.

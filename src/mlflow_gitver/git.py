@@ -252,9 +252,7 @@ class PendingStatus:
         # posix_spawn has no cwd before Python 3.13: git's own -C does it.
         base = ["git", "-C", start, "--no-optional-locks"]
         mode = "-uall" if untracked else "-uno"
-        self._procs: list[Spawned | None] = [
-            Spawned([*base, *TRUST_NOTHING, *_STATUS, mode], env)
-        ]
+        self._procs: list[Spawned | None] = [Spawned([*base, *TRUST_NOTHING, *_STATUS, mode], env)]
         try:
             self._procs.append(Spawned([*base, *_LS_FILES], env))
             self._procs.append(Spawned([*base, *_CONFIG], env))

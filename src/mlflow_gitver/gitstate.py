@@ -150,7 +150,16 @@ def version_id(commit: str, digest: str | None) -> str:
 
 
 class _Entry:
-    __slots__ = ("flag", "head_mode", "head_oid", "index", "path", "submodule", "tracked", "wt_mode")
+    __slots__ = (
+        "flag",
+        "head_mode",
+        "head_oid",
+        "index",
+        "path",
+        "submodule",
+        "tracked",
+        "wt_mode",
+    )
 
     def __init__(
         self,
@@ -437,8 +446,8 @@ def _look(
     missing: set[bytes] = set()  # directories known absent (sparse checkouts)
     try:
         root_fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError as e:
-        raise unreadable(root, e) from e
+    except OSError as err:
+        raise unreadable(root, err) from err
     try:
         for e in entries:
             key = e.path.rstrip(b"/")
@@ -521,9 +530,7 @@ def _needs_git(attrs: dict[str, str], cr: bool, autocrlf: bool) -> bool:
     return autocrlf or attrs.get("eol", "unspecified") != "unspecified"
 
 
-def _apply_conversion(
-    repo: git.Repo, snap: git.Snapshot, index: _Index, rows: list[_Row]
-) -> None:
+def _apply_conversion(repo: git.Repo, snap: git.Snapshot, index: _Index, rows: list[_Row]) -> None:
     """Replace the raw blob id with the one git would store, where git may convert.
 
     Only for files whose attributes or core.autocrlf ask for conversion; git
@@ -559,7 +566,9 @@ def _apply_conversion(
             f"git cannot compute what it would store for {len(need)} changed file(s) "
             f"({os.fsdecode(need[0].key)}, ...): {e}; fix the file or its filter configuration"
         ) from e
-    for r, oid in zip(need, oids):
+    if len(oids) != len(need):
+        raise GitverError(f"git hash-object gave {len(oids)} ids for {len(need)} files; run again")
+    for r, oid in zip(need, oids, strict=True):
         r.oid = oid
 
 

@@ -238,9 +238,9 @@ def cli_without_root_powers(*args: str, cwd: Path) -> subprocess.CompletedProces
     if setpriv is None:
         pytest.skip("needs setpriv (util-linux) to drop root's file-permission override")
     caps = "-dac_override,-dac_read_search"
+    drop = [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}"]
     return subprocess.run(
-        [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}"]
-        + [sys.executable, "-m", "mlflow_gitver", *args],
+        [*drop, sys.executable, "-m", "mlflow_gitver", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
