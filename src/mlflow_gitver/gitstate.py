@@ -21,6 +21,7 @@ from pathlib import Path
 from mlflow_gitver import git
 from mlflow_gitver.blobhash import Seen, StatCache, new_hash, unreadable, worktree_entry
 from mlflow_gitver.errors import GitverError
+from mlflow_gitver.proc import CommandError
 from mlflow_gitver.record import Record
 
 # Bumped if the digest's input format ever changes: old and new ids must not meet.
@@ -182,34 +183,31 @@ class _Entry:
 
 
 class _Index:
-    """What ``git ls-files -v -s`` says that ``git status`` does not."""
+    """What ``git ls-files -v`` says that ``git status`` does not."""
 
-    __slots__ = ("attributes", "flagged", "gitlinks")
+    __slots__ = ("attributes", "flagged", "listing", "submodules")
 
     def __init__(self, out: bytes) -> None:
+        self.listing = out
         # A tracked .gitattributes anywhere: end-of-line conversion or filters may apply.
-        self.attributes = b"\t.gitattributes\0" in out or b"/.gitattributes\0" in out
-        self.flagged: dict[bytes, tuple[str, str, str]] = {}  # path -> (flag, mode, oid)
-        self.gitlinks: list[bytes] = []
-        # Usually every entry is a plain "H" one and there is no gitlink: two
-        # counts in C then spare splitting 50,000 records in Python.
-        plain = out.count(b"\0H ") + out.startswith(b"H ")
-        if plain == out.count(b"\0") and b" 160000 " not in out:
+        self.attributes = b".gitattributes\0" in out
+        self.submodules = b" .gitmodules\0" in out
+        self.flagged: dict[bytes, str] = {}  # path -> "skip" or "assume"
+        # Usually every entry is a plain "H" one: two counts in C then spare
+        # splitting 50,000 records in Python.
+        if out.count(b"\0H ") + out.startswith(b"H ") == out.count(b"\0"):
             return
         for rec in out.split(b"\0"):
-            if not rec or (rec[:2] == b"H " and rec[2:8] != b"160000"):
-                continue
-            meta, _tab, path = rec.partition(b"\t")
-            fields = meta.decode("ascii", "replace").split(" ")
-            if len(fields) != 4 or fields[3] != "0":
-                continue  # an unmerged stage: status reports those
-            tag, mode, oid = fields[0], fields[1], fields[2]
-            if mode == _GITLINK:
-                self.gitlinks.append(path)
-            if tag in ("S", "s"):
-                self.flagged[path] = ("skip", mode, oid)
+            tag, path = rec[:1], rec[2:]
+            if tag in (b"S", b"s"):
+                self.flagged[path] = "skip"
             elif tag.islower():
-                self.flagged[path] = ("assume", mode, oid)
+                self.flagged[path] = "assume"
+
+    def has(self, path: bytes) -> bool:
+        """Whether ``path`` is an index entry (any flag)."""
+        listing = b"\0" + self.listing
+        return any(b"\0%s %s\0" % (t, path) in listing for t in (b"H", b"S", b"h", b"s"))
 
 
 def _parse_status(out: bytes) -> tuple[str, str | None, list[_Entry]]:
@@ -279,15 +277,22 @@ def _select(entries: list[_Entry], untracked: bool) -> list[_Entry]:
     return list(chosen.values())
 
 
-def _add_flagged(entries: list[_Entry], index: _Index) -> None:
+def _add_flagged(repo: git.Repo, entries: list[_Entry], index: _Index) -> None:
     """Entries git was told not to look at (skip-worktree, assume-unchanged):
     looked at here, as ``git update-index --really-refresh`` would."""
-    if not index.flagged:
+    flagged = {p: f for p, f in index.flagged.items() if not git.is_excluded(p)}
+    if not flagged:
         return
+    # Their modes and ids in the index: by name when few, else all (a sparse checkout).
+    paths = list(flagged) if len(flagged) <= 100 else None
+    staged: dict[bytes, tuple[str, str]] = {}
+    for rec in git.ls_files_stage(repo, paths).split(b"\0"):
+        meta, _tab, path = rec.partition(b"\t")
+        fields = meta.decode("ascii", "replace").split(" ")
+        if path in flagged and len(fields) == 3 and fields[2] == "0":
+            staged[path] = (fields[0], fields[1])
     by_path = {e.path.rstrip(b"/"): e for e in entries if e.tracked}
-    for path, (flag, mode, oid) in index.flagged.items():
-        if git.is_excluded(path):
-            continue
+    for path, (mode, oid) in staged.items():
         e = by_path.get(path)
         if e is None:
             # Status compares HEAD with the index for flagged entries too: not
@@ -295,8 +300,26 @@ def _add_flagged(entries: list[_Entry], index: _Index) -> None:
             e = _Entry(path, mode, oid)
             entries.append(e)
         e.wt_mode = None  # status's view of this file is the index's, not the disk's
-        e.flag = flag
+        e.flag = flagged[path]
         e.index = (mode, oid)
+
+
+def _gitlinks(repo: git.Repo, index: _Index) -> list[bytes]:
+    """Paths of submodules (from .gitmodules) that are index entries."""
+    if not index.submodules:
+        return []
+    try:
+        text = (repo.root / ".gitmodules").read_bytes()
+    except OSError:
+        return []
+    out = []
+    for line in text.splitlines():
+        key, eq, value = line.strip().partition(b"=")
+        if eq and key.strip().lower() == b"path":
+            path = value.strip().strip(b'"').rstrip(b"/")
+            if path and index.has(path):
+                out.append(path)
+    return out
 
 
 def _walk(root: bytes, rel: bytes) -> tuple[list[bytes], list[tuple[bytes, str]]]:
@@ -332,7 +355,7 @@ def _unpopulated_submodules(
     are returned as changes."""
     root = os.fsencode(repo.root) + b"/"
     bad_dirs: list[Change] = []
-    for link in index.gitlinks:
+    for link in _gitlinks(repo, index):
         if git.is_excluded(link) or os.path.lexists(root + link + b"/.git"):
             continue  # checked out: status sees it
         try:
@@ -561,10 +584,12 @@ def _apply_conversion(repo: git.Repo, snap: git.Snapshot, index: _Index, rows: l
         return
     try:
         oids = git.hash_paths(repo, [r.key for r in need])
-    except GitverError as e:
+    except CommandError as e:
+        said = e.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitverError(
             f"git cannot compute what it would store for {len(need)} changed file(s) "
-            f"({os.fsdecode(need[0].key)}, ...): {e}; fix the file or its filter configuration"
+            f"({os.fsdecode(need[0].key)}, ...): {said[-1] if said else f'exit {e.returncode}'}; "
+            "fix the file or its filter configuration"
         ) from e
     if len(oids) != len(need):
         raise GitverError(f"git hash-object gave {len(oids)} ids for {len(need)} files; run again")
@@ -667,7 +692,7 @@ def _state(
         )
     entries = _select(entries, untracked)
     index = _Index(snap.index)
-    _add_flagged(entries, index)
+    _add_flagged(repo, entries, index)
     partial: list[str] = []
     extra: list[Change] = []
     if untracked:
