@@ -413,7 +413,7 @@ def _fill_head(repo: git.Repo, entries: list[_Entry], unborn: bool) -> None:
 
 def _nested_version(path: Path, untracked: bool, partial: list[str], key: bytes) -> str | None:
     """The version id of a submodule or nested repository checked out at ``path``."""
-    if not (path / ".git").exists():
+    if not os.path.lexists(os.path.join(path, ".git")):  # never raises (EACCES: no)
         return None
     name = os.fsdecode(key)
     try:

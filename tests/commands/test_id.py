@@ -364,3 +364,17 @@ def test_large_untracked_part_warns_in_id_and_check(repo: Path) -> None:
         (line,) = out.stderr.splitlines()
         assert line.startswith("mlflow-gitver: warning: the untracked part of this state")
         assert ".venv/" in line and f"{LARGE_UNTRACKED_FILES + 1:,} files" in line
+
+
+def test_tracked_file_replaced_by_an_unreadable_directory(repo: Path) -> None:
+    (repo / "app.py").unlink()
+    write(repo / "app.py" / "inner.py", "x\n")
+    (repo / "app.py").chmod(0)
+    try:
+        out = cli_without_root_powers("id", cwd=repo)
+    finally:
+        (repo / "app.py").chmod(0o755)
+    assert out.returncode == 0, out.stderr
+    assert DIRTY.match(out.stdout.strip())
+    (line,) = out.stderr.splitlines()
+    assert line.startswith("mlflow-gitver: warning: could only partly be seen: app.py/")
