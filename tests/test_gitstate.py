@@ -1299,3 +1299,13 @@ def test_large_untracked_bytes_warn(base: Path) -> None:
     assert "models/ 1 files 10.0 MB" in warning
     (base / "models" / "weights.bin").unlink()
     assert read_state(base).warnings == ()
+
+
+def test_gitmodules_ignore_all_does_not_hide_a_submodule_edit(
+    superproject: tuple[Path, Path],
+) -> None:
+    sup, sub = superproject
+    git(sup, "config", "-f", ".gitmodules", "submodule.lib.ignore", "all")
+    before = vid(sup)
+    write(sub / "lib.py", "L = 2\n")
+    assert vid(sup) != before
