@@ -407,6 +407,12 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def hook_types() -> list[str]:
+    """The hook types ``mlflow-gitver hook`` runs, as its parser knows them."""
+    hook = _subparser(build_parser(["hook"]), "hook")
+    return list(_subparsers_of(hook).choices)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     # Each branch imports only its own command module.
     cmd = args.command
@@ -470,9 +476,12 @@ def _first_commit_hint(args: argparse.Namespace, func: Callable[[], int]) -> int
         ) from e
 
 
+def _subparsers_of(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
 def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    chosen = sub.choices[name]
+    chosen = _subparsers_of(parser).choices[name]
     assert isinstance(chosen, argparse.ArgumentParser)
     return chosen
 
