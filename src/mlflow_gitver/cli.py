@@ -181,7 +181,7 @@ def _id(p: argparse.ArgumentParser) -> None:
         help="output format: text (the identifier alone, default) or json (the whole state)",
     )
     p.add_argument(
-        "--json", dest="format", action="store_const", const="json", help="the same as --format json"
+        "--json", dest="format", action="store_const", const="json", help="same as --format json"
     )
 
 
@@ -335,8 +335,8 @@ _COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]]
     "resolve": (
         "look a version up without creating it (exit 1: absent)",
         _resolve,
-        "  mlflow-gitver resolve --commit \"$GIT_SHA\" --name my-app --tracking-uri "
-        "\"$MLFLOW_TRACKING_URI\"",
+        '  mlflow-gitver resolve --commit "$GIT_SHA" --name my-app --tracking-uri '
+        '"$MLFLOW_TRACKING_URI"',
     ),
     "show": (
         "print one version: params, tags, link (exit 1: absent)",
@@ -476,7 +476,10 @@ def _first_commit_hint(args: argparse.Namespace, func: Callable[[], int]) -> int
         ) from e
 
 
-def _subparsers_of(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+_Subparsers = argparse._SubParsersAction  # argparse's own type for add_subparsers()
+
+
+def _subparsers_of(parser: argparse.ArgumentParser) -> _Subparsers[argparse.ArgumentParser]:
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
@@ -486,7 +489,9 @@ def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentP
     return chosen
 
 
-def _unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace, extras: list[str]) -> NoReturn:
+def _unrecognized(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, extras: list[str]
+) -> NoReturn:
     """Refuse what the command does not take, naming its help (and the option meant)."""
     chosen = _subparser(parser, args.command)
     if getattr(args, "hook_type", None):

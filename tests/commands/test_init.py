@@ -105,7 +105,7 @@ def test_source_unknown_gives_a_local_system_hook(direct_url: str | None, tmp_pa
     path = write(tmp_path / ".pre-commit-config.yaml", text)
     subprocess.run([str(BIN / "pre-commit"), "validate-config", str(path)], check=True)
     hooks = yaml.safe_load(text)["repos"][0]["hooks"]
-    assert [h["entry"] for h in hooks][0] == "mlflow-gitver hook post-commit"
+    assert hooks[0]["entry"] == "mlflow-gitver hook post-commit"
     assert {h["language"] for h in hooks} == {"system"}
 
 
