@@ -410,7 +410,12 @@ def _hooks(repo: git.Repo, checks: list[Check]) -> None:
     pc_config = repo.root / ".pre-commit-config.yaml"
     pc_text = pc_config.read_text(encoding="utf-8", errors="replace") if pc_config.is_file() else ""
     if hooks_path is not None:
-        ours_ignored = [s for s in _stages() if _runs_us(default_dir / s, s, pc_text)]
+        # Ours in .git/hooks, but git runs another script (or none) for that stage.
+        ours_ignored = [
+            s
+            for s in _stages()
+            if _runs_us(default_dir / s, s, pc_text) and not _runs_us(hooks_dir / s, s, pc_text)
+        ]
         if ours_ignored and hooks_dir.resolve() != default_dir.resolve():
             checks.append(
                 Check(
