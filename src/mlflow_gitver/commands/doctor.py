@@ -255,6 +255,17 @@ def _schema(path: Path) -> tuple[str | None, str | None]:
     return (str(row[0]) if row else None), head
 
 
+def _tls_context(uri: str) -> Any:
+    """The TLS settings MLflow's client would use (its MLFLOW_TRACKING_* variables)."""
+    if not uri.startswith("https://"):
+        return None
+    import ssl
+
+    if os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true":
+        return ssl._create_unverified_context()  # what the user asked MLflow for, too
+    return ssl.create_default_context(cafile=os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH"))
+
+
 def _health(uri: str, shown: str, source: str, checks: list[Check]) -> bool:
     """GET /health of an MLflow server: it answers before any API call needs auth."""
     import urllib.error
@@ -264,7 +275,9 @@ def _health(uri: str, shown: str, source: str, checks: list[Check]) -> bool:
 
     base = redact_url(uri).rstrip("/")
     try:
-        with urllib.request.urlopen(f"{base}/health", timeout=_HTTP_TIMEOUT) as r:
+        with urllib.request.urlopen(
+            f"{base}/health", timeout=_HTTP_TIMEOUT, context=_tls_context(uri)
+        ) as r:
             status = int(r.status)
     except urllib.error.HTTPError as e:
         status = int(e.code)
