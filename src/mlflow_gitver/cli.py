@@ -460,8 +460,10 @@ def _first_commit_hint(args: argparse.Namespace, func: Callable[[], int]) -> int
     try:
         return func()
     except GitverError as e:
-        if args.commit is not None or e.exit_code != EXIT_USAGE:
-            raise
+        from mlflow_gitver.config import ConfigError
+
+        if args.commit is not None or e.exit_code != EXIT_USAGE or isinstance(e, ConfigError):
+            raise  # a config error says more than "no commit yet"
         from mlflow_gitver.commands.check import unborn_repo
 
         repo = unborn_repo(args.repo)

@@ -208,3 +208,5 @@ def test_before_the_first_commit_register_says_it_needs_one(tmp_path: Path, comm
         f"git commit -m 'first version'), then run 'mlflow-gitver {command}' again",
     )
     assert not (root / "mlflow.db").exists()
+    path = write(root / ".mlflow-gitver.yaml", "name: a\nparam: {}\n")
+    one_error_line(cli(command, cwd=root), f"{path}:2:1: unknown key 'param'")
