@@ -38,12 +38,15 @@ def _plain_hooks(repo: Path) -> None:
 
 
 @pytest.mark.server
-def test_all_ok(repo: Path, server_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_all_ok(
+    repo: Path, server_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     write(
         repo / ".mlflow-gitver.yaml", f"name: app\nexperiment: doc-ok\ntracking_uri: {server_url}\n"
     )
     commit_all(repo, "config")
     _plain_hooks(repo)
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")
     code, checks = _doctor(capsys, repo)
     assert all(line.startswith("ok      ") for line in checks.values()), checks
     assert code == 0
@@ -64,8 +67,9 @@ def test_all_ok(repo: Path, server_url: str, capsys: pytest.CaptureFixture[str])
 
 
 def test_core_hooks_path_that_disables_git_hooks(
-    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")
     write(repo / ".mlflow-gitver.yaml", "name: app\n")
     _plain_hooks(repo)
     other = tmp_path / "husky"
@@ -80,6 +84,12 @@ def test_core_hooks_path_that_disables_git_hooks(
     git(repo, "config", "core.hooksPath", str(ROOT / "hooks"))
     code, checks = _doctor(capsys, repo)
     assert "hooks" not in checks and checks["post-commit hook"].startswith("ok      ")
+    # ... when mlflow-gitver is on PATH: the plain hooks run it from there.
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    _code, checks = _doctor(capsys, repo)
+    assert checks["post-commit hook"].endswith(
+        "is not on PATH here; fix: install mlflow-gitver where git runs, or put it on PATH"
+    )
 
 
 def test_pre_commit_shims_and_missing_hooks(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

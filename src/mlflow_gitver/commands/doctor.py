@@ -471,6 +471,16 @@ def _hook(hooks_dir: Path, stage: str, pc_text: str) -> Check:
     if not os.access(path, os.X_OK):
         return Check(name, ERROR, f"{path} is not executable: git skips it", f"chmod +x {path}")
     if f"mlflow-gitver hook {stage}" in text or f"mlflow_gitver hook {stage}" in text:
+        import shutil
+
+        if shutil.which("mlflow-gitver") is None:
+            # Our plain hooks then try python3 -m mlflow_gitver, else skip quietly.
+            return Check(
+                name,
+                WARNING,
+                f"{path} runs mlflow-gitver, which is not on PATH here",
+                "install mlflow-gitver where git runs, or put it on PATH",
+            )
         return Check(name, OK, f"{path} runs mlflow-gitver")
     if _is_pre_commit(text):
         if f"mlflow-gitver-{stage}" in pc_text:
