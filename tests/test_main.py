@@ -18,4 +18,16 @@ def test_unknown_command_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) 
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith("mlflow-gitver: error: argument COMMAND: invalid choice: 'frobnicate'")
+    assert err.startswith("mlflow-gitver: error: argument COMMAND: invalid command 'frobnicate'")
+    assert "(choose from id, check, register," in err
+
+
+def test_mistyped_command_suggests_the_right_one(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["regster"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "mlflow-gitver: error: argument COMMAND: invalid command 'regster' "
+        "(did you mean 'register'?); see 'mlflow-gitver --help'\n"
+    )

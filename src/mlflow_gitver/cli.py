@@ -1,7 +1,9 @@
 """Command-line parsing, and dispatch to one module per command.
 
 Command modules are imported only when their command runs: ``id`` must not pay
-for importing MLflow.  The entry point is ``main.py``.
+for importing MLflow.  Only the command being run gets its options built (the
+others are listed by name and summary): ``id`` runs in hooks, and every
+``add_argument`` costs.  The entry point is ``main.py``.
 """
 
 from __future__ import annotations
@@ -13,14 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mlflow_gitver.error_handler import PROG, error_line, run_guarded
-from mlflow_gitver.errors import EXIT_USAGE
+from mlflow_gitver.errors import EXIT_USAGE, GitverError
 
 TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: `id` need not import typing
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import NoReturn
 
 CI_CHOICES = ("auto", "github", "gitlab", "azure", "circleci", "buildkite", "jenkins", "none")
-
 
 _WIDTH: list[int] = []
 
@@ -38,9 +40,30 @@ def _help_width() -> int:
     return _WIDTH[0]
 
 
+def _close(word: str, choices: Sequence[str], cutoff: float = 0.6) -> str | None:
+    """The choice ``word`` was probably meant to be (a typo), if any."""
+    import difflib  # only on an error: `id` need not pay for it
+
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
+    return found[0] if found else None
+
+
 class _Parser(argparse.ArgumentParser):
     def _get_formatter(self) -> argparse.HelpFormatter:
-        return argparse.HelpFormatter(prog=self.prog, width=_help_width())
+        # Raw description: the epilogs hold examples whose lines must stay as written.
+        return argparse.RawDescriptionHelpFormatter(prog=self.prog, width=_help_width())
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        # argparse's own check, plus "did you mean" for a mistyped choice (the command
+        # name above all).  Python 3.14 has suggest_on_error; we support 3.10.
+        choices = action.choices
+        if choices is not None and isinstance(value, str) and value not in choices:
+            names = [str(c) for c in choices]
+            guess = _close(value, names)
+            hint = f" (did you mean {guess!r}?)" if guess else f" (choose from {', '.join(names)})"
+            what = "command" if action.dest == "command" else "choice"
+            raise argparse.ArgumentError(action, f"invalid {what} {value!r}{hint}")
+        super()._check_value(action, value)
 
     def error(self, message: str) -> NoReturn:
         # One line, not argparse's usage block: see '--help' for that.
@@ -65,6 +88,9 @@ class _VersionAction(argparse.Action):
         parser.exit(0)
 
 
+# --- options shared by several commands --------------------------------------------
+
+
 def _add_repo(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--repo",
@@ -83,9 +109,31 @@ def _add_config(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_format(p: argparse.ArgumentParser, *choices: str) -> None:
+    listed = ", ".join(choices[1:])
+    p.add_argument(
+        "--format",
+        choices=choices,
+        default="text",
+        help=f"output format: text (default, for people) or {listed}",
+    )
+
+
+TRACKING_URI_HELP = (
+    "MLflow tracking URI (http(s)://host:port, databricks, sqlite:///path.db, ...); "
+    "wins over MLFLOW_TRACKING_URI, which wins over the config's tracking_uri "
+    "(default: sqlite:///<repository root>/mlflow.db)"
+)
+EXPERIMENT_HELP = (
+    "experiment name (created if missing) or numeric id; wins over "
+    "MLFLOW_EXPERIMENT_ID/MLFLOW_EXPERIMENT_NAME, which win over the config's "
+    "experiment (default: MLflow's default experiment)"
+)
+
+
 def _add_target(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (see README)")
-    p.add_argument("--experiment", metavar="NAME_OR_ID", help="experiment name or numeric id")
+    p.add_argument("--tracking-uri", metavar="URI", help=TRACKING_URI_HELP)
+    p.add_argument("--experiment", metavar="NAME_OR_ID", help=EXPERIMENT_HELP)
 
 
 def _add_register_options(p: argparse.ArgumentParser) -> None:
@@ -97,84 +145,272 @@ def _add_register_options(p: argparse.ArgumentParser) -> None:
         help="register this commit (clean), with the config as it is in that commit",
     )
     _add_target(p)
-    p.add_argument("--dry-run", action="store_true", help="print what would be sent; touch nothing")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what would be sent (name, params, tags, patch); contact nothing, write nothing",
+    )
     p.add_argument(
         "--ci",
         choices=CI_CHOICES,
         default=None,
-        help="write the CI system's export files (default: auto, from the environment)",
+        help="write this CI system's export files (default: auto, detected from the environment; "
+        "none: export nothing)",
     )
     p.add_argument(
         "--dotenv",
         type=Path,
         metavar="FILE",
-        help="dotenv file for --ci gitlab/buildkite/jenkins (default: mlflow-gitver.env)",
+        help="also write the outputs to this dotenv file (gitlab, buildkite and jenkins write "
+        "mlflow-gitver.env by default)",
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+# --- one builder per command ----------------------------------------------------------
+# Each adds the options its command reads, and nothing else: an option a command
+# would ignore is refused by argparse, not silently dropped.
+
+
+def _id(p: argparse.ArgumentParser) -> None:
+    _add_repo(p)
+    _add_config(p)
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="output format: text (the identifier alone, default) or json (the whole state)",
+    )
+    p.add_argument(
+        "--json", dest="format", action="store_const", const="json", help="same as --format json"
+    )
+
+
+def _check(p: argparse.ArgumentParser) -> None:
+    _add_repo(p)
+    _add_config(p)
+    p.add_argument("--commit", metavar="REV", help="check the config as it is in this commit")
+    _add_format(p, "text", "json")
+
+
+def _register(p: argparse.ArgumentParser) -> None:
+    _add_register_options(p)
+    _add_format(p, "text", "json", "env")
+
+
+def _exec(p: argparse.ArgumentParser) -> None:
+    _add_register_options(p)
+    p.add_argument(
+        "cmd",
+        nargs=argparse.REMAINDER,
+        metavar="-- CMD [ARGS...]",
+        help="the command to run, after '--'",
+    )
+
+
+def _resolve(p: argparse.ArgumentParser) -> None:
+    _add_repo(p)
+    _add_config(p)
+    _add_target(p)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--commit", metavar="REV", help="a commit (a full hash needs no checkout; default: HEAD)"
+    )
+    g.add_argument(
+        "--version-id",
+        metavar="ID",
+        help="a version identifier, as 'mlflow-gitver id' prints it (needs no checkout)",
+    )
+    p.add_argument(
+        "--name",
+        metavar="APP",
+        help="the application's name, when there is no config to read it from",
+    )
+    _add_format(p, "text", "json", "env")
+
+
+def _hook(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="hook_type", metavar="HOOK", parser_class=_Parser)
+    sub.required = True
+    h = sub.add_parser(
+        "post-commit",
+        help="record the new commit; register it in the background",
+        description="Record HEAD's registration and register it in the background; never "
+        "fails a commit (exit 1 only when that commit's config is invalid).",
+        epilog="example:\n  mlflow-gitver hook post-commit          # in .git/hooks/post-commit",
+    )
+    _add_repo(h)
+    h.add_argument(
+        "--sync", action="store_true", help="register in the foreground (MLFLOW_GITVER_SYNC=1)"
+    )
+    h = sub.add_parser(
+        "pre-push",
+        help="register pending versions and the pushed tips; block on an invalid config",
+        description="Register what post-commit left pending, then each pushed ref's tip "
+        "(refs read from stdin when git passes REMOTE and URL).",
+        epilog='example:\n  mlflow-gitver hook pre-push "$@"         # in .git/hooks/pre-push',
+    )
+    _add_repo(h)
+    h.add_argument(
+        "--all",
+        action="store_true",
+        help="register every pushed commit the remote lacks, not only the tips",
+    )
+    h.add_argument("hook_args", nargs="*", metavar="REMOTE URL", help="what git passes to the hook")
+
+
+def _flush(p: argparse.ArgumentParser) -> None:
+    _add_repo(p)
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="move failed registrations back to pending first (once their cause is fixed)",
+    )
+
+
+def _status(p: argparse.ArgumentParser) -> None:
+    _add_repo(p)
+    _add_format(p, "text", "json")
+
+
+def _init(p: argparse.ArgumentParser) -> None:
+    _add_repo(p)
+    p.add_argument(
+        "--name", metavar="APP", help="the application's name (default: the repository's)"
+    )
+
+
+def _show(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "version",
+        nargs="?",
+        metavar="VERSION",
+        help="a model id (m-...), a model name, a commit, or a version id "
+        "(default: the working tree's version)",
+    )
+    _add_repo(p)
+    _add_config(p)
+    _add_target(p)
+    p.add_argument(
+        "--web", action="store_true", help="open the version's page in a web browser, if it has one"
+    )
+    _add_format(p, "text", "json")
+
+
+def _doctor(p: argparse.ArgumentParser) -> None:
+    _add_repo(p)
+    _add_config(p)
+    p.add_argument("--tracking-uri", metavar="URI", help=TRACKING_URI_HELP)
+    _add_format(p, "text", "json")
+
+
+# name -> (summary, builder, example epilog)
+_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]] = {
+    "id": (
+        "print the version identifier of the working tree",
+        _id,
+        "  mlflow-gitver id\n  mlflow-gitver id --format json --repo path/to/repo",
+    ),
+    "check": (
+        "validate the config; print what would be registered",
+        _check,
+        "  mlflow-gitver check\n  mlflow-gitver check --commit HEAD~1 --format json",
+    ),
+    "register": (
+        "find or create the LoggedModel of this version",
+        _register,
+        "  mlflow-gitver register\n"
+        "  mlflow-gitver register --tracking-uri http://127.0.0.1:5000 --format json\n"
+        "  mlflow-gitver register --dry-run",
+    ),
+    "env": (
+        "register; print 'export MLFLOW_ACTIVE_MODEL_ID=...' lines",
+        _add_register_options,
+        '  eval "$(mlflow-gitver env)" && python app.py',
+    ),
+    "exec": (
+        "register, then run a command with MLFLOW_ACTIVE_MODEL_ID set",
+        _exec,
+        "  mlflow-gitver exec -- python app.py",
+    ),
+    "resolve": (
+        "look a version up without creating it (exit 1: absent)",
+        _resolve,
+        '  mlflow-gitver resolve --commit "$GIT_SHA" --name my-app --tracking-uri '
+        '"$MLFLOW_TRACKING_URI"',
+    ),
+    "show": (
+        "print one version: params, tags, link (exit 1: absent)",
+        _show,
+        "  mlflow-gitver show\n  mlflow-gitver show HEAD~2 --format json\n"
+        "  mlflow-gitver show m-0123456789abcdef --web",
+    ),
+    "hook": (
+        "run as a git hook (post-commit, pre-push)",
+        _hook,
+        '  mlflow-gitver hook post-commit\n  mlflow-gitver hook pre-push "$@"',
+    ),
+    "flush": (
+        "register pending versions recorded by the hooks",
+        _flush,
+        "  mlflow-gitver flush\n  mlflow-gitver flush --retry-failed",
+    ),
+    "status": (
+        "list pending and failed registrations",
+        _status,
+        "  mlflow-gitver status --format json",
+    ),
+    "doctor": (
+        "check the tracking URI, store, config, hooks and pending work",
+        _doctor,
+        "  mlflow-gitver doctor\n  mlflow-gitver doctor --format json",
+    ),
+    "init": (
+        "write a commented .mlflow-gitver.yaml and .gitignore lines",
+        _init,
+        "  mlflow-gitver init --name my-app",
+    ),
+}
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    # No global option takes a value, so the command is the first non-option word.
+    for a in argv:
+        if not a.startswith("-"):
+            return a
+        if a == "--":
+            return None
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the command it names gets its options built."""
     parser = _Parser(
         prog=PROG,
         description="Make every version of your code an MLflow LoggedModel.",
+        epilog="examples:\n  mlflow-gitver init\n  mlflow-gitver register\n"
+        "  mlflow-gitver COMMAND --help",
     )
     parser.add_argument("--version", action=_VersionAction)
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-
-    p = sub.add_parser("id", help="print the version identifier of the working tree")
-    _add_repo(p)
-    _add_config(p)
-    p.add_argument("--json", action="store_true", help="print the state as JSON")
-
-    p = sub.add_parser("check", help="validate the config; print what would be registered")
-    _add_repo(p)
-    _add_config(p)
-    p.add_argument("--commit", metavar="REV", help="check the config as it is in this commit")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-
-    p = sub.add_parser("register", help="find or create the LoggedModel of this version")
-    _add_register_options(p)
-    p.add_argument("--format", choices=("text", "json", "env"), default="text")
-
-    p = sub.add_parser("env", help="register; print 'export MLFLOW_ACTIVE_MODEL_ID=...' lines")
-    _add_register_options(p)
-
-    p = sub.add_parser("exec", help="register, then run a command with MLFLOW_ACTIVE_MODEL_ID set")
-    _add_register_options(p)
-    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]")
-
-    p = sub.add_parser("resolve", help="look a version up without creating it (exit 1: absent)")
-    _add_repo(p)
-    _add_config(p)
-    _add_target(p)
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--commit", metavar="REV", help="a commit (a full hash needs no checkout)")
-    g.add_argument("--version-id", metavar="ID", help="a version identifier (needs no checkout)")
-    p.add_argument("--name", help="the application's name, when there is no config to read")
-    p.add_argument("--format", choices=("text", "json", "env"), default="text")
-
-    p = sub.add_parser("hook", help="run as a git hook (post-commit, pre-push)")
-    p.add_argument("hook_type", choices=("post-commit", "pre-push"))
-    p.add_argument("hook_args", nargs="*", help="what git passes to the hook")
-    _add_repo(p)
-    p.add_argument("--sync", action="store_true", help="register in the foreground")
-    p.add_argument("--all", action="store_true", help="pre-push: every pushed commit, not tips")
-
-    p = sub.add_parser("flush", help="register pending versions recorded by the hooks")
-    _add_repo(p)
-    p.add_argument(
-        "--retry-failed", action="store_true", help="retry the failed ones too (cause fixed)"
-    )
-
-    p = sub.add_parser("status", help="list pending and failed registrations")
-    _add_repo(p)
-    p.add_argument("--format", choices=("text", "json"), default="text")
-
-    p = sub.add_parser("init", help="write a commented .mlflow-gitver.yaml and .gitignore lines")
-    _add_repo(p)
-    p.add_argument("--name", help="the application's name (default: the repository's)")
+    wanted = None if argv is None else _command_of(argv)
+    for name, (summary, build, example) in _COMMANDS.items():
+        if argv is not None and name != wanted:
+            sub.add_parser(name, help=summary)  # listed in --help; never parsed
+            continue
+        p = sub.add_parser(
+            name, help=summary, description=summary[0].upper() + summary[1:] + ".",
+            epilog="examples:\n" + example if "\n" in example else "example:\n" + example,
+        )  # fmt: skip
+        build(p)
     return parser
+
+
+def hook_types() -> list[str]:
+    """The hook types ``mlflow-gitver hook`` runs, as its parser knows them."""
+    hook = _subparser(build_parser(["hook"]), "hook")
+    return list(_subparsers_of(hook).choices)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -183,7 +419,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if cmd == "id":
         from mlflow_gitver.commands import id_cmd
 
-        return id_cmd.run(args.repo, args.config, as_json=args.json)
+        return id_cmd.run(args.repo, args.config, as_json=args.format == "json")
     if cmd == "check":
         from mlflow_gitver.commands import check
 
@@ -191,11 +427,15 @@ def _dispatch(args: argparse.Namespace) -> int:
     if cmd in ("register", "env", "exec"):
         from mlflow_gitver.commands import register
 
-        return register.run(args)
+        return _first_commit_hint(args, lambda: register.run(args))
     if cmd == "resolve":
         from mlflow_gitver.commands import resolve
 
         return resolve.run(args)
+    if cmd == "show":
+        from mlflow_gitver.commands import show
+
+        return show.run(args)
     if cmd == "hook":
         from mlflow_gitver.commands import hook
 
@@ -204,6 +444,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from mlflow_gitver.commands import queue_cmds
 
         return queue_cmds.run(args)
+    if cmd == "doctor":
+        from mlflow_gitver.commands import doctor
+
+        return doctor.run(args)
     if cmd == "init":
         from mlflow_gitver.commands import init
 
@@ -211,8 +455,63 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(cmd)
 
 
+def _first_commit_hint(args: argparse.Namespace, func: Callable[[], int]) -> int:
+    """``register`` before the first commit: say what it needs and what to do."""
+    try:
+        return func()
+    except GitverError as e:
+        from mlflow_gitver.config import ConfigError
+
+        if args.commit is not None or e.exit_code != EXIT_USAGE or isinstance(e, ConfigError):
+            raise  # a config error says more than "no commit yet"
+        from mlflow_gitver.commands.check import unborn_repo
+
+        repo = unborn_repo(args.repo)
+        if repo is None:
+            raise
+        raise GitverError(
+            f"{args.command} needs a commit: {repo.root} has none yet; commit your code "
+            "(git add -A && git commit -m 'first version'), then run "
+            f"'mlflow-gitver {args.command}' again ('mlflow-gitver check' shows what the "
+            "first commit will be registered as)",
+            EXIT_USAGE,
+        ) from e
+
+
+_Subparsers = argparse._SubParsersAction  # argparse's own type for add_subparsers()
+
+
+def _subparsers_of(parser: argparse.ArgumentParser) -> _Subparsers[argparse.ArgumentParser]:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    chosen = _subparsers_of(parser).choices[name]
+    assert isinstance(chosen, argparse.ArgumentParser)
+    return chosen
+
+
+def _unrecognized(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, extras: list[str]
+) -> NoReturn:
+    """Refuse what the command does not take, naming its help (and the option meant)."""
+    chosen = _subparser(parser, args.command)
+    if getattr(args, "hook_type", None):
+        chosen = _subparser(chosen, args.hook_type)
+    hint = ""
+    if extras[0].startswith("--"):
+        options = [o for a in chosen._actions for o in a.option_strings if o.startswith("--")]
+        guess = _close(extras[0].split("=", 1)[0], options, cutoff=0.75)
+        hint = f" (did you mean {guess!r}?)" if guess else ""
+    chosen.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+
+
 def run(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    raw = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(raw)
+    args, extras = parser.parse_known_args(raw)
+    if extras:
+        _unrecognized(parser, args, extras)
     code = run_guarded(lambda: _dispatch(args), debug=args.debug)
     sys.stdout.flush()
     return code

@@ -168,3 +168,45 @@ def test_tracking_uri_credentials_not_printed(repo: Path) -> None:
     out = cli("check", cwd=repo, env=dict(os.environ, PW="hunter2"))
     assert out.returncode == 0, out.stderr
     assert "hunter2" not in out.stdout + out.stderr
+
+
+def test_before_the_first_commit_check_says_what_the_first_commit_becomes(
+    tmp_path: Path,
+) -> None:
+    from tests.helpers import init_repo
+
+    root = init_repo(tmp_path / "new", branch="trunk")
+    write(root / ".mlflow-gitver.yaml", CONFIG)
+    out = cli("check", cwd=root)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == f"config: {root / '.mlflow-gitver.yaml'}: valid"
+    assert lines[1] == f"no commit yet in {root}: the first commit will be registered as"
+    assert lines[2].startswith("model name: support-agent-git-<short sha> ")
+    assert "  temperature = 0.7" in lines
+    data = json.loads(cli("check", "--format", "json", cwd=root).stdout)
+    assert data["commit"] is None and data["model_name"] == "support-agent-git-<short sha>"
+    assert data["params"]["llm"] == "gpt-4o-mini"
+    # name_template fields are filled in where they are known.
+    write(root / ".mlflow-gitver.yaml", "name: a\nname_template: '{name}-{branch}-{sha}'\n")
+    data = json.loads(cli("check", "--format", "json", cwd=root).stdout)
+    assert data["model_name"] == "a-trunk-<commit>"
+    # An invalid config is still the usual one-line error.
+    path = write(root / ".mlflow-gitver.yaml", "name: a\nparam: {}\n")
+    one_error_line(cli("check", cwd=root), f"{path}:2:1: unknown key 'param'")
+
+
+@pytest.mark.parametrize("command", ["register", "env"])
+def test_before_the_first_commit_register_says_it_needs_one(tmp_path: Path, command: str) -> None:
+    from tests.helpers import init_repo
+
+    root = init_repo(tmp_path / "new")
+    write(root / ".mlflow-gitver.yaml", CONFIG)
+    one_error_line(
+        cli(command, cwd=root),
+        f"{command} needs a commit: {root} has none yet; commit your code (git add -A && "
+        f"git commit -m 'first version'), then run 'mlflow-gitver {command}' again",
+    )
+    assert not (root / "mlflow.db").exists()
+    path = write(root / ".mlflow-gitver.yaml", "name: a\nparam: {}\n")
+    one_error_line(cli(command, cwd=root), f"{path}:2:1: unknown key 'param'")

@@ -1,13 +1,28 @@
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from mlflow_gitver.commands.init import GITIGNORE_HEADER, gitignore_text, snippet, source_of
 from mlflow_gitver.config import load_config
 from mlflow_gitver.main import main
-from tests.helpers import init_repo, write
+from tests.helpers import cli, commit_all, git, init_repo, write
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+ENV_AND_CACHES = [".venv/", "venv/", "__pycache__/", "*.egg-info/", ".pytest_cache/"]
+
+
+def _snippet(out: str) -> dict[str, object]:
+    data = yaml.safe_load(out[out.index("# .pre-commit-config.yaml") : out.index("then run")])
+    assert isinstance(data, dict)
+    return data
 
 
 def test_init_writes_a_valid_commented_config(
@@ -20,23 +35,148 @@ def test_init_writes_a_valid_commented_config(
     assert cfg.name == "my-support-agent"  # MLflow refuses '.' and spaces in names
     text = cfg_path.read_text()
     assert text.count("\n# ") > 5  # commented, every optional key explained
-    assert (root / ".gitignore").read_text() == "mlflow.db\nmlruns/\nmlartifacts/\n"
+    lines = (root / ".gitignore").read_text().splitlines()
+    assert lines[:4] == [GITIGNORE_HEADER, "mlflow.db", "mlruns/", "mlartifacts/"]
     out = capsys.readouterr().out
-    # The snippet printed is valid YAML naming both hooks.
-    snippet = out[out.index("# .pre-commit-config.yaml") : out.index("then run")]
-    data = yaml.safe_load(snippet)
-    ids = [h["id"] for h in data["repos"][0]["hooks"]]
-    assert ids == ["mlflow-gitver-post-commit", "mlflow-gitver-pre-push"]
-    assert "post-commit" in data["default_install_hook_types"]
-    assert "pre-push" in data["default_install_hook_types"]
+    # The snippet printed is valid YAML naming the hooks this installation has.
+    data = _snippet(out)
+    repos = data["repos"]
+    assert isinstance(repos, list)
+    ids = [h["id"] for h in repos[0]["hooks"]]
+    assert ids[0] == "mlflow-gitver-post-commit" and ids[-1] == "mlflow-gitver-pre-push"
+    types = data["default_install_hook_types"]
+    assert isinstance(types, list)
+    assert types[0] == "pre-commit" and types[1:] == [i.removeprefix("mlflow-gitver-") for i in ids]
+
+
+def test_init_snippet_points_at_the_checkout_this_was_installed_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The test venv has mlflow-gitver installed in editable mode from ROOT (pip
+    # wrote file://ROOT to direct_url.json): the snippet names ROOT and its HEAD.
+    root = init_repo(tmp_path / "r")
+    assert main(["init", "--repo", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "<owner>" not in out and "rev: v" not in out
+    assert "no release on a package index yet" in out
+    assert "pip install /path/to/mlflow-gitver" in out and "git+<URL>@<commit>" in out
+    repo = _snippet(out)["repos"][0]  # type: ignore[index]
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if head.returncode != 0 or not (ROOT / ".pre-commit-hooks.yaml").exists():
+        pytest.skip(f"{ROOT} is not a git checkout with the hook manifest")
+    assert repo["repo"] == str(ROOT)
+    assert repo["rev"] == head.stdout.strip()
+    # pre-commit finds every hook id at that commit.
+    manifest = yaml.safe_load(git(ROOT, "show", f"{repo['rev']}:.pre-commit-hooks.yaml"))
+    assert {h["id"] for h in repo["hooks"]} <= {h["id"] for h in manifest}
+
+
+def test_source_of_a_git_url_install_uses_its_commit() -> None:
+    # direct_url.json as pip writes it for `pip install git+https://...@<rev>` (PEP 610).
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    info = {
+        "url": "https://git.example.test/team/mlflow-gitver.git",
+        "vcs_info": {"vcs": "git", "commit_id": sha, "requested_revision": "main"},
+    }
+    src = source_of(json.dumps(info))
+    assert (src.repo, src.rev) == (info["url"], sha)
+    data = yaml.safe_load(snippet(src))
+    assert data["repos"][0] == {
+        "repo": info["url"],
+        "rev": sha,
+        "hooks": [{"id": f"mlflow-gitver-{t}"} for t in src.hooks],
+    }
+
+
+@pytest.mark.parametrize(
+    "direct_url",
+    [
+        None,  # installed from a package index (or not installed)
+        '{"url": "file:///tmp/mlflow_gitver-0.1.0-py3-none-any.whl", "archive_info": {}}',
+        "not json",
+    ],
+)
+def test_source_unknown_gives_a_local_system_hook(direct_url: str | None, tmp_path: Path) -> None:
+    src = source_of(direct_url)
+    assert src.repo is None
+    text = snippet(src)
+    path = write(tmp_path / ".pre-commit-config.yaml", text)
+    subprocess.run([str(BIN / "pre-commit"), "validate-config", str(path)], check=True)
+    hooks = yaml.safe_load(text)["repos"][0]["hooks"]
+    assert hooks[0]["entry"] == "mlflow-gitver hook post-commit"
+    assert {h["language"] for h in hooks} == {"system"}
+
+
+def test_source_of_a_directory_that_is_no_checkout(tmp_path: Path) -> None:
+    plain = tmp_path / "copy"
+    plain.mkdir()
+    src = source_of(json.dumps({"url": plain.as_uri(), "dir_info": {}}))
+    assert src.repo is None
+
+
+@pytest.mark.server
+def test_local_snippet_registers_a_commit_when_copied(tmp_path: Path, server_url: str) -> None:
+    """The fallback snippet, copied literally, registers the next commit."""
+    root = init_repo(tmp_path / "work")
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    write(root / ".pre-commit-config.yaml", snippet(source_of(None)))
+    write(root / ".mlflow-gitver.yaml", f"name: app\ntracking_uri: {server_url}\n")
+    subprocess.run(
+        [str(BIN / "pre-commit"), "install"], cwd=root, env=env, check=True, capture_output=True
+    )
+    assert (root / ".git" / "hooks" / "post-commit").exists()  # default_install_hook_types
+    git(root, "add", "-A")
+    subprocess.run(
+        ["git", "commit", "-q", "-m", "first"],
+        cwd=root,
+        env=dict(env, MLFLOW_GITVER_SYNC="1"),
+        check=True,
+        capture_output=True,
+    )
+    sha = git(root, "rev-parse", "HEAD").strip()
+    out = cli("resolve", "--format", "json", cwd=root, env=env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["version_id"] == sha
 
 
 def test_init_adds_only_missing_gitignore_lines(tmp_path: Path) -> None:
     root = init_repo(tmp_path / "r")
-    write(root / ".gitignore", "*.pyc\nmlruns/")  # no final newline
+    write(root / ".gitignore", "*.pyc\nmlruns/\n/.venv\n__pycache__")  # no final newline
+    (root / ".gitignore").chmod(0o600)
     assert main(["init", "--repo", str(root), "--name", "agent"]) == 0
-    assert (root / ".gitignore").read_text() == "*.pyc\nmlruns/\nmlflow.db\nmlartifacts/\n"
+    lines = (root / ".gitignore").read_text().splitlines()
+    assert lines[:5] == ["*.pyc", "mlruns/", "/.venv", "__pycache__", GITIGNORE_HEADER]
+    assert lines.count("mlruns/") == 1 and "mlflow.db" in lines and "mlartifacts/" in lines
+    assert ".venv/" not in lines and "__pycache__/" not in lines  # present, spelled otherwise
+    assert "venv/" in lines and "*.egg-info/" in lines
+    assert (root / ".gitignore").stat().st_mode & 0o777 == 0o600  # replaced, mode kept
+    assert [p.name for p in root.iterdir() if p.name.startswith(".gitignore")] == [".gitignore"]
     assert load_config(root / ".mlflow-gitver.yaml", {}).name == "agent"
+
+
+def test_gitignore_text_never_duplicates() -> None:
+    once, added = gitignore_text("")
+    assert added and once.splitlines().count(GITIGNORE_HEADER) == 1
+    assert gitignore_text(once) == (once, [])
+    # A user who removed one line gets it back, without a second header.
+    fewer = once.replace("venv/\n", "", 1).replace(".venv/\n", "")
+    again, added = gitignore_text(fewer)
+    assert added == [".venv/", "venv/"] and again.count(GITIGNORE_HEADER) == 1
+
+
+def test_an_untracked_virtualenv_does_not_make_the_version_dirty(repo: Path) -> None:
+    venv = repo / ".venv"
+    for i in range(50):
+        write(venv / "lib" / f"mod{i}.py", "x\n")
+    write(repo / "pkg" / "__pycache__" / "m.cpython-311.pyc", b"\0")
+    write(repo / "pkg" / "m.py", "x\n")
+    assert cli("init", cwd=repo).returncode == 0
+    sha = commit_all(repo, "config")
+    assert git(repo, "ls-files", ".venv", "pkg/__pycache__") == ""
+    out = cli("id", cwd=repo)
+    assert out.stdout.strip() == sha, out.stderr
 
 
 def test_init_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,288 @@
+"""``mlflow-gitver show [VERSION]``: one version, its params, tags and links.
+
+VERSION is a model id (``m-...``), a version id (as ``id`` prints it), a commit
+(anything git resolves, in a checkout), or a model name; by default the working
+tree's version.  Exit 1 when it is not registered.  Creates nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlflow_gitver import git
+from mlflow_gitver.context import CONFIG_NAME, open_repo
+from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, GitverError
+
+_VERSION_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{32}-dirty-[0-9a-f]{8})$")
+_MODEL_ID = re.compile(r"^m-[0-9a-f]{8,}$")
+TRACES_COUNTED = 100  # count linked traces up to this many: one cheap call
+
+
+def _repo_or_none(repo_arg: Path | None) -> git.Repo | None:
+    try:
+        return open_repo(repo_arg)
+    except GitverError:
+        if repo_arg is not None:
+            raise
+        return None  # `show m-...` needs no checkout
+
+
+def _what(version: str | None, repo: git.Repo | None, untracked: bool) -> tuple[str, str]:
+    """("model_id" | "version_id" | "name", value) that VERSION stands for."""
+    from mlflow_gitver.gitstate import state_of
+
+    if version is None:
+        if repo is None:
+            raise GitverError(
+                "show needs a VERSION outside a git checkout: a model id, version id or "
+                "model name (or run it in the repository, or pass --repo DIR)"
+            )
+        return "version_id", state_of(repo, untracked=untracked).version_id
+    if _MODEL_ID.match(version):
+        return "model_id", version
+    if _VERSION_ID.match(version.lower()):
+        return "version_id", version.lower()
+    if repo is not None:
+        full = git.resolve_commit(repo, version)
+        if full is not None:
+            return "version_id", full
+    return "name", version
+
+
+def run(args: argparse.Namespace) -> int:
+    from mlflow_gitver.config import Config, load_config
+    from mlflow_gitver.tracking import display, experiment_choice, resolve_uri
+
+    repo = _repo_or_none(args.repo)
+    cfg: Config | None = None
+    cfg_path = args.config
+    if cfg_path is None and repo is not None:
+        cfg_path = repo.root / CONFIG_NAME
+        cfg_path = cfg_path if cfg_path.exists() else None
+    if cfg_path is not None:
+        cfg = load_config(cfg_path)
+    kind, value = _what(args.version, repo, cfg.untracked if cfg else True)
+    uri = resolve_uri(
+        args.tracking_uri,
+        os.environ,
+        cfg.tracking_uri if cfg else None,
+        repo.root if repo is not None else None,
+    )
+    choice = experiment_choice(args.experiment, os.environ, cfg.experiment if cfg else None)
+    app = cfg.name if cfg is not None and kind == "version_id" else None
+
+    from mlflow_gitver.commands.register import quiet_mlflow
+
+    quiet_mlflow()
+    info = _fetch(kind, value, uri, choice, app)
+    if info is None:
+        what = {"model_id": "model", "version_id": "version", "name": "model named"}[kind]
+        raise GitverError(
+            f"{what} {value} is not registered at {display(uri)}; check VERSION, "
+            "--tracking-uri and --experiment ('mlflow-gitver register' registers the "
+            "working tree)",
+            EXIT_FAILURE,
+        )
+    if args.format == "json":
+        print(json.dumps(info, indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(text_lines(info, uri)))
+    if args.web:
+        _open(info.get("model_url"))
+    return EXIT_OK
+
+
+def _fetch(
+    kind: str, value: str, uri: str, choice: tuple[str, str] | None, app: str | None
+) -> dict[str, Any] | None:
+    from mlflow.exceptions import MlflowException
+
+    from mlflow_gitver import registry, service, tracking
+
+    shown = tracking.display(uri)
+    if kind == "version_id":
+        # READY models of that version (of this app, when a config names it).
+        found = service.lookup(value, uri, experiment=choice, app_name=app)
+        if found is None:
+            return None
+        kind, value = "model_id", found.model_id
+    with tracking.mlflow_env(uri):
+        edge = service.connect(uri)
+        try:
+            model = _find_model(edge, kind, value, choice)
+            if model is None:
+                return None
+            exp = edge.call(
+                "reading the experiment", edge.client.get_experiment, str(model.experiment_id)
+            )
+            traces = _count_traces(edge, model)
+        except MlflowException as e:
+            raise registry.mlflow_error(e, f"reading {value}", shown) from e
+    return _as_json(model, exp, traces, uri)
+
+
+def _experiments(edge: Any, choice: tuple[str, str] | None) -> list[str]:
+    from mlflow_gitver import registry
+
+    if choice is None:
+        return registry.all_experiment_ids(edge)
+    kind, value = choice
+    if kind == "id":
+        return [value]
+    exp = edge.call(f"reading experiment {value!r}", edge.client.get_experiment_by_name, value)
+    return [] if exp is None else [str(exp.experiment_id)]
+
+
+def _find_model(edge: Any, kind: str, value: str, choice: tuple[str, str] | None) -> Any:
+    from mlflow.exceptions import MlflowException
+
+    from mlflow_gitver import registry
+
+    if kind == "model_id":
+        try:
+            return edge.call(f"reading {value}", edge.client.get_logged_model, value)
+        except MlflowException as e:
+            if e.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                return None
+            raise
+    eids = _experiments(edge, choice)
+    if not eids:
+        return None
+    if "'" in value:
+        return None  # MLflow refuses quotes in model names: no model has this one
+    models = edge.call(
+        f"searching models named {value}",
+        edge.client.search_logged_models,
+        experiment_ids=eids,
+        filter_string=f"name = '{value}'",
+        max_results=registry.MAX_SEARCH,
+    )
+    return registry.pick(list(models)) if models else None
+
+
+def _count_traces(edge: Any, model: Any) -> int | None:
+    """Traces linked to the model, up to TRACES_COUNTED; None when the store cannot say."""
+    import inspect
+
+    from mlflow.exceptions import MlflowException
+
+    # MLflow 3.17 names the experiments `locations` (and warns on experiment_ids).
+    names = inspect.signature(edge.client.search_traces).parameters
+    where = "locations" if "locations" in names else "experiment_ids"
+    try:
+        page = edge.call(
+            "counting linked traces",
+            edge.client.search_traces,
+            **{where: [str(model.experiment_id)]},
+            model_id=model.model_id,
+            include_spans=False,
+            max_results=TRACES_COUNTED,
+        )
+    except MlflowException:
+        return None  # an older server: the count is a nicety
+    return len(page)
+
+
+def _as_json(model: Any, exp: Any, traces: int | None, uri: str) -> dict[str, Any]:
+    from mlflow_gitver import service, tracking
+    from mlflow_gitver.naming import GIT_BRANCH, GIT_COMMIT, GIT_DIRTY, TAG_VERSION_ID
+
+    tags = dict(model.tags or {})
+    eid = str(model.experiment_id)
+    return {
+        "model_id": model.model_id,
+        "model_name": model.name,
+        "version_id": tags.get(TAG_VERSION_ID),
+        "commit": tags.get(GIT_COMMIT),
+        "dirty": tags.get(GIT_DIRTY) == "true",
+        "branch": tags.get(GIT_BRANCH),
+        "status": getattr(model.status, "name", str(model.status)),
+        "experiment_id": eid,
+        "experiment_name": getattr(exp, "name", None),
+        "created": model.creation_timestamp,
+        "model_type": model.model_type,
+        "params": dict(model.params or {}),
+        "tags": tags,
+        "metrics": [
+            {"key": m.key, "value": m.value, "run_id": getattr(m, "run_id", None)}
+            for m in (model.metrics or [])
+        ],
+        "traces": traces,
+        "tracking_uri": tracking.display(uri),
+        "model_url": service.model_url(uri, eid, model.model_id),
+    }
+
+
+def _when(ms: int | None) -> str:
+    if not ms:
+        return "unknown"
+    import datetime
+
+    t = datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.timezone.utc)
+    return t.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def text_lines(info: dict[str, Any], uri: str) -> list[str]:
+    traces = info["traces"]
+    shown_traces = (
+        "unknown"
+        if traces is None
+        else (f"{traces}+" if traces >= TRACES_COUNTED else str(traces)) + " linked"
+    )
+    lines = [
+        f"model id:   {info['model_id']}",
+        f"model name: {info['model_name']}",
+        f"version id: {info['version_id'] or '(none: not made by mlflow-gitver)'}",
+        f"status:     {info['status']}",
+        f"experiment: {info['experiment_name']} (id {info['experiment_id']}) at "
+        f"{info['tracking_uri']}",
+        f"created:    {_when(info['created'])}",
+        f"traces:     {shown_traces}",
+    ]
+    if info["model_type"]:
+        lines.append(f"model type: {info['model_type']}")
+    for title, items in (("params", info["params"]), ("tags", info["tags"])):
+        lines.append(f"{title}:" if items else f"{title}: (none)")
+        for k, v in sorted(items.items()):
+            shown = v if len(v) <= 120 else v[:117] + "..."
+            lines.append(f"  {k} = {shown}".replace("\n", "\\n"))
+    if info["metrics"]:
+        lines.append("metrics:")
+        for m in info["metrics"]:
+            run = f" (run {m['run_id']})" if m["run_id"] else ""
+            lines.append(f"  {m['key']} = {m['value']}{run}")
+    if info["model_url"]:
+        lines.append(f"view:       {info['model_url']}")
+    else:
+        lines.append(f"view:       {_ui_hint(info, uri)}")
+    return lines
+
+
+def _ui_hint(info: dict[str, Any], uri: str) -> str:
+    """How to see a version of a local store: ``mlflow ui`` on it, then this page."""
+    from mlflow_gitver.tracking import display
+
+    page = f"#/experiments/{info['experiment_id']}/models/{info['model_id']}"
+    return (
+        f"run 'mlflow ui --backend-store-uri {display(uri)}' (the full mlflow package), "
+        f"then open http://127.0.0.1:5000/{page}"
+    )
+
+
+def _open(url: str | None) -> None:
+    if not url:
+        print(
+            "mlflow-gitver: this tracking URI has no web page to open; see 'view' above",
+            file=sys.stderr,
+        )
+        return
+    import webbrowser
+
+    if not webbrowser.open(url):
+        print(f"mlflow-gitver: no web browser found; open {url}", file=sys.stderr)
