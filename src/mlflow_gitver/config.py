@@ -355,7 +355,10 @@ def parse_config(text: bytes | str, source: str, env: Mapping[str, str] | None =
         elif key == "hooks":
             _hooks(loader, vnode, values)
         elif key in ("diff", "secrets"):
-            mode = loader.typed(vnode, key, str)
+            # YAML 1.1 reads a bare `off` as false: that is what `secrets: off` means.
+            raw_mode = loader.scalar(vnode) if isinstance(vnode, yaml.ScalarNode) else None
+            off = key == "secrets" and raw_mode is False
+            mode = "off" if off else loader.typed(vnode, key, str)
             modes = DIFF_MODES if key == "diff" else SECRETS_MODES
             if mode not in modes:
                 raise loader.fail(vnode, f"{key} must be one of {', '.join(modes)}")

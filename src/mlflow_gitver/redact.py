@@ -142,6 +142,12 @@ def looks_random(value: str) -> bool:
     return shannon(v) >= 3.0
 
 
+def url_password(value: str) -> bool:
+    """Whether the password part of a URL is one: not a template (``{password}``,
+    ``${PASSWORD}``, ``<password>``) and not a one- or two-character placeholder."""
+    return len(value) >= 3 and value[0] not in "{$<%" and not value.startswith("*")
+
+
 def _patterns() -> list[re.Pattern[str]]:
     if not _compiled:  # compiled once, on the first error line or scan
         _compiled.extend(re.compile(p, re.DOTALL) for _kind, p in RULES)
@@ -159,6 +165,8 @@ def find_secrets(text: str) -> list[Span]:
         for m in rx.finditer(text):
             start, end = m.span("s") if "s" in rx.groupindex else m.span()
             if kind == "secret-assignment" and not looks_random(m.group("s")):
+                continue
+            if kind == "password-in-url" and not url_password(m.group("s")):
                 continue
             if _MARKER.fullmatch(text, start, end):
                 continue

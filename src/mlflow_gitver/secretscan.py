@@ -103,7 +103,7 @@ def _detectors() -> tuple[tuple[_Detector, ...], Any, Any]:
     for module, cls_name in _DS_PLUGINS:
         cls = getattr(importlib.import_module(f"detect_secrets.plugins.{module}"), cls_name)
         kind = _slug(cls.secret_type)
-        check = _jwt_ok if module == "jwt" else None
+        check = {"jwt": _jwt_ok, "basic_auth": _url_password_ok}.get(module)
         for i, rx in enumerate(cls.denylist):
             # AWSKeyDetector's second pattern is the secret access key, by its name.
             k = "aws-secret-access-key" if module == "aws" and i == 1 else kind
@@ -115,6 +115,10 @@ def _jwt_ok(value: str, _line: str) -> bool:
     from detect_secrets.plugins.jwt import JwtTokenDetector
 
     return bool(JwtTokenDetector.is_formally_valid(value))
+
+
+def _url_password_ok(value: str, _line: str) -> bool:
+    return redact.url_password(value)
 
 
 def _keyword_ok(value: str, line: str) -> bool:
@@ -250,6 +254,7 @@ class RedactedDiff:
     binary: tuple[str, ...]  # files stored as git binary patches: scanned by content
 
 
+_ZERO_IDS = re.compile(rb"(?<=index )[0-9a-f]+|(?<=\.\.)[0-9a-f]+")
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
@@ -299,6 +304,7 @@ class _Walker:
         self.path = ""
         self.old_no = self.new_no = self.old_left = self.new_left = 0
         self.pem_old = self.pem_new = False
+        self.index_at: dict[str, int] = {}  # path -> where its "index <old>..<new>" line is
 
     def line(self, raw: bytes) -> None:
         if self.old_left > 0 or self.new_left > 0:
@@ -311,6 +317,8 @@ class _Walker:
         if raw.startswith(b"diff --git "):
             self.path = _diff_path(raw)
             self.pem_old = self.pem_new = False
+        elif raw.startswith(b"index ") and self.path not in self.index_at:
+            self.index_at[self.path] = len(self.out)
         elif raw.startswith(b"@@ "):
             raw = self._hunk_header(raw)
         elif raw == b"GIT binary patch":
@@ -362,6 +370,12 @@ def redact_diff(data: bytes) -> RedactedDiff:
     w = _Walker()
     for raw in data.split(b"\n"):
         w.line(raw)
+    # The "index" line holds the blob ids of the true contents: hashes of the secret
+    # (brute-forced in no time for a short file).  Zeros: `git apply` does not need them.
+    for path in dict.fromkeys(r.path for r in w.redactions):
+        if path in w.index_at:
+            i = w.index_at[path]
+            w.out[i] = _ZERO_IDS.sub(lambda m: b"0" * len(m.group(0)), w.out[i])
     return RedactedDiff(
         b"\n".join(w.out), tuple(w.redactions), tuple(w.unappliable), tuple(w.binary)
     )
