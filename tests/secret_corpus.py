@@ -31,7 +31,11 @@ def _r(rng: random.Random, alphabet: str, n: int) -> str:
     # At least one digit and one letter, as real random tokens have.
     while True:
         s = "".join(rng.choice(alphabet) for _ in range(n))
-        if n < 8 or alphabet == HEX or (any(c.isdigit() for c in s) and any(c.isalpha() for c in s)):
+        if (
+            n < 8
+            or alphabet == HEX
+            or (any(c.isdigit() for c in s) and any(c.isalpha() for c in s))
+        ):
             return s
 
 

@@ -1,6 +1,5 @@
 """The dirty-state patch: complete, binary-safe, capped, no secrets, no writes to git."""
 
-
 from __future__ import annotations
 
 import hashlib
@@ -11,8 +10,8 @@ import pytest
 
 from mlflow_gitver import git as gitmod
 from mlflow_gitver import patch
-from mlflow_gitver.gitstate import read_state
 from mlflow_gitver.errors import GitverError
+from mlflow_gitver.gitstate import read_state
 from tests.helpers import commit_all, git, write
 from tests.secret_corpus import Fake, corpus, gcp_service_account, pem_fake
 

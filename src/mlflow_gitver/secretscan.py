@@ -33,9 +33,7 @@ WINDOW = 4096
 OVERLAP = 1024
 _PEM_BEGIN = re.compile(r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
 # A line none of the patterns can match: skipped (most lines of ordinary code).
-_MAYBE = re.compile(
-    r"[A-Za-z0-9_+/=.-]{16,}|://|(?i:pass|pwd|secret|token|key|auth|cred|sig=|xox)"
-)
+_MAYBE = re.compile(r"[A-Za-z0-9_+/=.-]{16,}|://|(?i:pass|pwd|secret|token|key|auth|cred|sig=|xox)")
 _DS_KINDS = {
     "AWS Access Key": "aws-access-key-id",
     "Azure Storage Account access key": "azure-key",
@@ -350,9 +348,17 @@ class _Walker:
         text = body.decode("utf-8", "surrogateescape")
         spans, still_open = find_line(text, self.path, in_block=in_block)
         if old:
-            self.pem_old, self.old_no, self.old_left = still_open, self.old_no + 1, self.old_left - 1
+            self.pem_old, self.old_no, self.old_left = (
+                still_open,
+                self.old_no + 1,
+                self.old_left - 1,
+            )
         if new:
-            self.pem_new, self.new_no, self.new_left = still_open, self.new_no + 1, self.new_left - 1
+            self.pem_new, self.new_no, self.new_left = (
+                still_open,
+                self.new_no + 1,
+                self.new_left - 1,
+            )
         if not spans:
             return body
         side = "new" if new else "old"
@@ -392,8 +398,8 @@ def find_in_binary(data: bytes, filename: str = "") -> list[str]:
 
 
 __all__ = [
-    "Redaction",
     "RedactedDiff",
+    "Redaction",
     "find",
     "find_in_binary",
     "find_line",
