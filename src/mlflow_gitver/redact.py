@@ -131,7 +131,13 @@ def looks_random(value: str) -> bool:
     v = value.strip("\"'`;,)")
     if len(v) < 8 or _NOT_RANDOM.fullmatch(v) or _MARKER.search(v):
         return False
-    if v[0] in "$<{%" or "${" in v or "{{" in v or v.lower().startswith(("http", "file")):
+    if v[0] in "$<{%=@./\\" or "${" in v or "{{" in v or "..." in v:
+        return False  # a template, a comparison, a path, an elided example (sk-...xyz)
+    if v.lower().startswith(("http", "file")) or "=" in v.rstrip("="):
+        return False  # a URL; code (a=b=c) rather than base64, whose "=" only pads the end
+    # Random characters switch often between lower case, upper case and digits;
+    # words, identifiers and minified code (keyword.$0, total_token_count) do not.
+    if _switches(v) < max(3, len(v) // 8):
         return False
     has_letter = any(c.isalpha() for c in v)
     has_digit_or_symbol = any(c.isdigit() or c in "+/=!@#$%^&*~" for c in v)
@@ -146,6 +152,16 @@ def url_password(value: str) -> bool:
     """Whether the password part of a URL is one: not a template (``{password}``,
     ``${PASSWORD}``, ``<password>``) and not a one- or two-character placeholder."""
     return len(value) >= 3 and value[0] not in "{$<%" and not value.startswith("*")
+
+
+def _switches(v: str) -> int:
+    n, prev = 0, ""
+    for c in v:
+        k = "l" if c.islower() else "u" if c.isupper() else "d" if c.isdigit() else ""
+        if k:
+            n += bool(prev) and k != prev
+            prev = k
+    return n
 
 
 def _patterns() -> list[re.Pattern[str]]:

@@ -101,7 +101,7 @@ def _detectors() -> tuple[tuple[_Detector, ...], Any, Any]:
     for module, cls_name in _DS_PLUGINS:
         cls = getattr(importlib.import_module(f"detect_secrets.plugins.{module}"), cls_name)
         kind = _slug(cls.secret_type)
-        check = {"jwt": _jwt_ok, "basic_auth": _url_password_ok}.get(module)
+        check = _CHECKS.get(module)
         for i, rx in enumerate(cls.denylist):
             # AWSKeyDetector's second pattern is the secret access key, by its name.
             k = "aws-secret-access-key" if module == "aws" and i == 1 else kind
@@ -119,6 +119,10 @@ def _url_password_ok(value: str, _line: str) -> bool:
     return redact.url_password(value)
 
 
+def _random_ok(value: str, _line: str) -> bool:
+    return redact.looks_random(value)
+
+
 def _keyword_ok(value: str, line: str) -> bool:
     """A value assigned to a secret-looking name: a credential unless detect-secrets'
     heuristics or ours say it is a placeholder, a reference, an id or plain words."""
@@ -133,6 +137,18 @@ def _keyword_ok(value: str, line: str) -> bool:
         or h.is_sequential_string(value)
         or not redact.looks_random(value)
     )
+
+
+# Filters on some plugins' findings.  The IBM, SoftLayer and Cloudant plugins match
+# any long value after a name such as "key" or "password": it must look random.
+_CHECKS: dict[str, Callable[[str, str], bool]] = {
+    "jwt": _jwt_ok,
+    "basic_auth": _url_password_ok,
+    "ibm_cloud_iam": _random_ok,
+    "ibm_cos_hmac": _random_ok,
+    "softlayer": _random_ok,
+    "cloudant": _random_ok,
+}
 
 
 def _windows(text: str) -> Iterator[tuple[int, str]]:
