@@ -240,3 +240,29 @@ def test_refuse_fails_with_file_and_line_before_sending(repo: Path, server_url: 
     checked = cli("check", cwd=repo)
     assert checked.returncode == 2 and "  app.py:2: databricks-token" in checked.stdout
     assert fake.secret not in checked.stdout + checked.stderr
+
+
+def test_the_dry_run_plan_lists_redactions_and_tags_the_version(repo: Path) -> None:
+    from mlflow_gitver import git as gitmod
+    from mlflow_gitver import service
+    from mlflow_gitver.config import parse_config
+    from mlflow_gitver.gitstate import read_state
+
+    fake = next(f for f in CORPUS if f.kind == "gitlab-token")
+    write(repo / "app.py", f"print('hello')\n{fake.line}\n")
+    cfg = parse_config("name: demo\n", "cfg.yaml", {})
+    plan = service.plan(gitmod.discover(repo), read_state(repo), cfg, tracking_uri="sqlite:///x")
+    shown = json.dumps(plan.as_json())
+    assert fake.secret not in shown
+    got = plan.as_json()["patch"]
+    assert isinstance(got, dict)
+    assert got["redactions"] == [
+        {"path": "app.py", "line": 2, "side": "new", "kind": "gitlab-token"}
+    ]
+    assert plan.spec.tags["mlflow_gitver.patch.redacted"] == "true"
+    off = parse_config("name: demo\nsecrets: off\n", "cfg.yaml", {})
+    verbatim = service.plan(
+        gitmod.discover(repo), read_state(repo), off, tracking_uri="sqlite:///x"
+    )
+    assert fake.secret in verbatim.spec.tags["mlflow.source.git.diff"]
+    assert "mlflow_gitver.patch.redacted" not in verbatim.spec.tags

@@ -56,7 +56,9 @@ def scrub(text: str) -> str:
 # (kind, pattern).  When a pattern has a group named "s", only that group is the
 # secret (the name before it stays readable); otherwise the whole match is.
 _PEM_BEGIN = r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
-PEM_END = re.compile(r"-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
+# Patterns are strings, compiled on first use (re caches them): error_handler imports
+# this module on every run, including `id`, which must not pay for compiling them.
+PEM_END = r"-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
 # Names whose value is a credential (the "high-entropy value assigned to a secret
 # name" rule); the value must also look random (see looks_random).
 SECRET_NAME = (
@@ -66,7 +68,7 @@ SECRET_NAME = (
 RULES: tuple[tuple[str, str], ...] = (
     # The whole block, BEGIN to END; a block with no END (cut off) to the end of the text.
     # In JSON (a GCP service-account file) the line breaks are literal "\n".
-    ("private-key", _PEM_BEGIN + r"(?:.*?" + PEM_END.pattern + r"|.*)"),
+    ("private-key", _PEM_BEGIN + r"(?:.*?" + PEM_END + r"|.*)"),
     ("aws-access-key-id", r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"),
     (
         "aws-secret-access-key",
@@ -103,12 +105,12 @@ RULES: tuple[tuple[str, str], ...] = (
     ),
 )
 # Not credentials: a dotted reference (settings.API_KEY), snake_case or kebab-case words.
-_NOT_RANDOM = re.compile(
+_NOT_RANDOM = (
     r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+\(?|[a-z]+(?:[_-][a-z0-9]+)+"
     r"|[A-Z]+(?:[_-][A-Z0-9]+)+"
 )
 _OWN_KINDS = frozenset(kind for kind, _p in RULES)
-_MARKER = re.compile(r"<redacted:[a-z0-9-]+>")
+_MARKER = r"<redacted:[a-z0-9-]+>"
 _compiled: list[re.Pattern[str]] = []
 
 
@@ -129,7 +131,7 @@ def looks_random(value: str) -> bool:
     long enough, letters and digits (or symbols) mixed, high entropy, and not an
     identifier, a placeholder or a reference to something else."""
     v = value.strip("\"'`;,)")
-    if len(v) < 8 or _NOT_RANDOM.fullmatch(v) or _MARKER.search(v):
+    if len(v) < 8 or re.fullmatch(_NOT_RANDOM, v) or re.search(_MARKER, v):
         return False
     if v[0] in "$<{%=@./\\" or "${" in v or "{{" in v or "..." in v:
         return False  # a template, a comparison, a path, an elided example (sk-...xyz)
@@ -184,7 +186,7 @@ def find_secrets(text: str) -> list[Span]:
                 continue
             if kind == "password-in-url" and not url_password(m.group("s")):
                 continue
-            if _MARKER.fullmatch(text, start, end):
+            if re.fullmatch(_MARKER, text[start:end]):
                 continue
             spans.append((start, end, kind))
     return merge(spans)

@@ -24,13 +24,14 @@ from functools import lru_cache
 from typing import Any
 
 from mlflow_gitver import redact
-from mlflow_gitver.redact import PEM_END, Span, marker, merge
+from mlflow_gitver.redact import Span, marker, merge
 
 # Lines are scanned in windows of this many characters (overlapping, so a secret
 # on a boundary is seen whole): the plugins' patterns are then linear in the length
 # of a minified or generated line, whatever its size.
 WINDOW = 4096
 OVERLAP = 1024
+PEM_END = re.compile(redact.PEM_END)
 _PEM_BEGIN = re.compile(r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
 # A line none of the patterns can match: skipped (most lines of ordinary code).
 _MAYBE = re.compile(r"[A-Za-z0-9_+/=.-]{16,}|://|(?i:pass|pwd|secret|token|key|auth|cred|sig=|xox)")
