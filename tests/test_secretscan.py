@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -266,3 +268,32 @@ def test_the_dry_run_plan_lists_redactions_and_tags_the_version(repo: Path) -> N
     )
     assert fake.secret in verbatim.spec.tags["mlflow.source.git.diff"]
     assert "mlflow_gitver.patch.redacted" not in verbatim.spec.tags
+
+
+def test_the_hook_log_and_records_never_hold_a_token(repo: Path) -> None:
+    # A proxy URL with a token in its path (neither a password nor a query string),
+    # a server that is down for real: the background registration fails, and its
+    # error goes to hook.log and to the record's last error.
+    from tests.conftest import free_port
+    from tests.hooks.conftest import background_flushes
+
+    fake = next(f for f in CORPUS if f.kind == "github-token")
+    write(repo / ".mlflow-gitver.yaml", "name: demo\n")
+    commit_all(repo, "config")
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{free_port()}/proxy/{fake.secret}/",
+        "MLFLOW_GITVER_RETRY_SECONDS": "1",
+    }
+    proc = cli("hook", "post-commit", cwd=repo, env=env)
+    assert proc.returncode == 0
+    deadline = time.monotonic() + 120
+    while background_flushes(repo):
+        assert time.monotonic() < deadline, "the background flush did not finish"
+        time.sleep(0.1)
+    ours = repo / ".git" / "mlflow-gitver"
+    log = (ours / "hook.log").read_text()
+    assert "127.0.0.1" in log and "<redacted:github-token>" in log, log
+    written = [p.read_text("utf-8", "replace") for p in ours.rglob("*") if p.is_file()]
+    assert written and not any(fake.secret in w for w in written)
+    assert fake.secret not in proc.stdout + proc.stderr
