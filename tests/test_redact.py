@@ -106,3 +106,18 @@ def test_debug_tracebacks_are_scrubbed() -> None:
 def test_property_no_github_token_survives(body: str) -> None:
     token = "gh" + "p_" + body
     assert token not in scrub(f"push failed for {token}: 403")
+
+
+def test_ordinary_lines_compile_no_pattern() -> None:
+    # The post-commit hook checks its target URI with these rules: an ordinary URI
+    # or error line must not pay for compiling them (~10 ms).
+    import subprocess
+    import sys
+
+    code = (
+        "from mlflow_gitver import redact, pending\n"
+        "pending.safe_target('http://mlflow.internal:5000/api')\n"
+        "redact.scrub('mlflow-gitver: error: cannot reach http://127.0.0.1:5000: refused')\n"
+        "assert redact._compiled == {}, sorted(redact._compiled)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
