@@ -297,3 +297,18 @@ def test_the_hook_log_and_records_never_hold_a_token(repo: Path) -> None:
     written = [p.read_text("utf-8", "replace") for p in ours.rglob("*") if p.is_file()]
     assert written and not any(fake.secret in w for w in written)
     assert fake.secret not in proc.stdout + proc.stderr
+
+
+def test_a_token_in_the_commit_subject_is_redacted_in_its_tag(repo: Path) -> None:
+    from mlflow_gitver import git as gitmod
+    from mlflow_gitver import service
+    from mlflow_gitver.config import parse_config
+    from mlflow_gitver.gitstate import read_state
+
+    fake = next(f for f in CORPUS if f.kind == "huggingface-token")
+    commit_all(repo, f"try the hub with {fake.secret}")
+    cfg = parse_config("name: demo\n", "cfg.yaml", {})
+    plan = service.plan(gitmod.discover(repo), read_state(repo), cfg, tracking_uri="sqlite:///x")
+    assert plan.spec.tags["mlflow_gitver.commit.subject"] == (
+        "try the hub with <redacted:huggingface-token>"
+    )
