@@ -17,6 +17,7 @@ from mlflow_gitver.config import (
     parse_config,
 )
 from mlflow_gitver.errors import GitverError
+from tests.secret_corpus import Fake, corpus
 
 
 def parse(text: str | bytes, env: Mapping[str, str] | None = None) -> Config:
@@ -427,3 +428,61 @@ def test_load_config_missing_and_unreadable(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.yaml")
     with pytest.raises(ConfigError, match="cannot read the config: Is a directory"):
         load_config(tmp_path)
+
+
+# --- secrets: redact | refuse | off ------------------------------------------------
+
+
+def test_secrets_mode_default_and_values() -> None:
+    assert parse("name: a\n").secrets == "redact"
+    for mode in ("redact", "refuse", "off"):
+        assert parse(f"name: a\nsecrets: {mode}\n").secrets == mode
+    assert error("name: a\nsecrets: hide\n") == (
+        "cfg.yaml:2:10: secrets must be one of redact, refuse, off"
+    )
+    assert error("name: a\nsecrets: true\n") == "cfg.yaml:2:10: secrets must be a string"
+
+
+def _fake(kind: str) -> Fake:
+    return next(f for f in corpus() if f.kind == kind)
+
+
+def test_credentials_in_params_and_tags_are_redacted() -> None:
+    gh, db = _fake("github-token"), _fake("databricks-token")
+    random_value = _fake("secret-assignment").secret
+    text = (
+        "name: a\n"
+        "params:\n"
+        f"  gh: {gh.secret}\n"
+        "  llm: gpt-4o-mini\n"
+        f"  nested: {{db_token: '{random_value}'}}\n"
+        "tags:\n"
+        f"  note: 'uses {db.secret} for now'\n"
+        "  team: support\n"
+    )
+    cfg = parse(text)
+    assert cfg.params == {
+        "gh": "<redacted:github-token>",
+        "llm": "gpt-4o-mini",
+        "nested.db_token": "<redacted:secret-assignment>",
+    }
+    assert cfg.tags == {"note": "uses <redacted:databricks-token> for now", "team": "support"}
+    # `secrets` may come after them; `off` keeps them verbatim (and stores them).
+    assert parse(text + "secrets: off\n").params["gh"] == gh.secret
+
+
+def test_refuse_names_the_value_position() -> None:
+    gh = _fake("github-token")
+    msg = error(f"name: a\nsecrets: refuse\nparams:\n  llm: x\n  gh: '{gh.secret}'\n")
+    assert msg.startswith("cfg.yaml:5:7: params.gh looks like a github-token;")
+    assert gh.secret not in msg
+
+
+def test_ordinary_params_are_not_secrets() -> None:
+    text = (
+        "name: a\nparams:\n  token_limit: 4096\n  prompt_key: summarize_v2\n"
+        "  sha: 3f786850e387550fdab836ed7e6dc881de23001b\n"
+        "  run: 6c5b1f0e-2d2a-4b4e-9a8a-1c2d3e4f5a6b\n  password_policy: strict-mode\n"
+    )
+    cfg = parse(text + "secrets: refuse\n")
+    assert "<redacted" not in "".join(cfg.params.values())

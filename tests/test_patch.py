@@ -10,8 +10,10 @@ import pytest
 
 from mlflow_gitver import git as gitmod
 from mlflow_gitver import patch
+from mlflow_gitver.errors import GitverError
 from mlflow_gitver.gitstate import read_state
 from tests.helpers import commit_all, git, write
+from tests.secret_corpus import Fake, corpus, gcp_service_account, pem_fake
 
 
 def _snapshot(repo: Path) -> tuple[bytes, list[str]]:
@@ -76,7 +78,8 @@ def test_secret_looking_files_are_listed_by_hash_only(repo: Path) -> None:
     omitted = {o.path: o for o in got.omitted}
     assert set(omitted) == {".env.production", "certs/server.pem", "id_rsa", "aws_credentials.json"}
     assert {o.reason for o in got.omitted} == {"secret"}
-    assert omitted["id_rsa"].sha256 == hashlib.sha256(b"private\n").hexdigest()
+    # Listed by path and size only: a hash of a short secret could be brute-forced.
+    assert omitted["id_rsa"].sha256 == "" and omitted["id_rsa"].size == len(b"private\n")
 
 
 def test_tracked_secret_changes_are_not_in_the_diff(repo: Path) -> None:
@@ -144,3 +147,124 @@ def test_written_artifact(repo: Path, tmp_path: Path) -> None:
 )  # fmt: skip
 def test_looks_secret(name: str, secret: bool) -> None:
     assert patch.looks_secret(name) is secret
+
+
+# --- credentials inside ordinary files --------------------------------------------
+
+
+def _plant(repo: Path) -> list[Fake]:
+    """Every fake of the corpus in a tracked edit, each beside an ordinary change."""
+    fakes = corpus()
+    write(repo / "settings.py", "".join(f"n{i} = {i}\n" for i in range(len(fakes))))
+    commit_all(repo, "settings")
+    lines = [f"{f.line}\nordinary_{i} = 'visible {i}'\n" for i, f in enumerate(fakes)]
+    write(repo / "settings.py", "".join(lines))
+    return fakes
+
+
+def test_tracked_edits_are_redacted_and_the_rest_kept(repo: Path) -> None:
+    fakes = _plant(repo)
+    got = _build(repo)
+    text = got.data.decode()
+    for i, f in enumerate(fakes):
+        assert not any(n in text for n in f.needles), f.kind
+        assert not any(n in got.tracked_diff for n in f.needles)
+        assert f"+ordinary_{i} = 'visible {i}'" in text  # the change beside it is stored
+    found = {(r.path, r.line, r.kind) for r in got.redactions}
+    for i, f in enumerate(fakes):
+        assert ("settings.py", 2 * i + 1, f.kind) in found  # line of the working-tree file
+    assert got.redacted and got.tags()[patch.TAG_REDACTED] == "true"
+    assert got.inexact == (("settings.py", "markers"),)
+    manifest = got.manifest("v", "c")
+    assert {"path": "settings.py", "line": 1, "side": "new", "kind": fakes[0].kind} in manifest[
+        "redactions"
+    ]  # fmt: skip
+    assert {"path": "settings.py", "restore": "markers"} in manifest["not_exact"]
+    # Only added lines were redacted: the patch still applies, markers in place of secrets.
+    clone = _apply_on_clone(repo, got.data)
+    rebuilt = (clone / "settings.py").read_text()
+    assert "ordinary_3 = 'visible 3'" in rebuilt and f"<redacted:{fakes[3].kind}>" in rebuilt
+
+
+def test_untracked_files_and_pem_blocks(repo: Path) -> None:
+    block, body = pem_fake()
+    sa, sa_body = gcp_service_account()
+    write(repo / "notes.txt", f"deploy key:\n{block}\nremember to rotate\n")
+    write(repo / "config" / "service.json", sa)
+    got = _build(repo)
+    text = got.data.decode()
+    assert not any(b in text for b in body + sa_body)
+    assert "+remember to rotate" in text and '"client_email"' in text
+    pem_lines = [r.line for r in got.redactions if r.path == "notes.txt"]
+    assert pem_lines == list(range(2, 2 + len(body) + 2))  # BEGIN, the body, END
+
+
+def test_a_secret_already_in_head_is_redacted_and_the_file_excluded_from_apply(
+    repo: Path,
+) -> None:
+    fake = next(f for f in corpus() if f.kind == "github-token")
+    write(repo / "old.py", f"a = 1\n{fake.line}\nb = 2\n")
+    write(repo / "other.py", "x = 1\n")
+    commit_all(repo, "a committed secret")
+    write(repo / "old.py", f"a = 10\n{fake.line}\nb = 2\n")  # the secret is context now
+    write(repo / "other.py", "x = 2\n")
+    got = _build(repo)
+    assert fake.secret not in got.data.decode()
+    assert ("old.py", "excluded") in got.inexact
+    manifest = got.manifest("v", "HEAD")
+    assert "--exclude=old.py" in str(manifest["apply"])
+    clone = repo.parent / "clone"
+    git(repo.parent, "clone", "-q", str(repo), str(clone))
+    git(clone, "apply", "--binary", "--exclude=old.py", "-", input=got.data)
+    assert (clone / "other.py").read_text() == "x = 2\n"
+
+
+def test_binary_files_holding_a_secret_are_left_out(repo: Path) -> None:
+    fake = next(f for f in corpus() if f.kind == "openai-key")
+    write(repo / "model.bin", b"\0\x01\x02header\0" + fake.line.encode() + b"\0" * 64)
+    write(repo / "plain.bin", bytes(range(256)) * 2)
+    got = _build(repo)
+    assert {o.path: o.reason for o in got.omitted} == {"model.bin": "secret-content"}
+    assert "plain.bin" in got.included and "model.bin" not in got.included
+    assert b"model.bin" not in got.data and got.redacted
+    clone = _apply_on_clone(repo, got.data)
+    assert (clone / "plain.bin").read_bytes() == bytes(range(256)) * 2
+
+
+def test_a_very_long_line(repo: Path) -> None:
+    fake = next(f for f in corpus() if f.kind == "slack-token")
+    line = "x=" + "a1," * 60000 + fake.line + ",b2" * 60000
+    write(repo / "bundle.js", line + "\n")
+    got = _build(repo)
+    assert fake.secret not in got.data.decode()
+    assert [r.kind for r in got.redactions] == ["slack-token"]
+
+
+def test_refuse_names_file_and_line(repo: Path) -> None:
+    fake = next(f for f in corpus() if f.kind == "stripe-key")
+    write(repo / "pay.py", f"import stripe\n{fake.line}\n")
+    state = read_state(repo)
+    with pytest.raises(GitverError) as e:
+        patch.build_patch(gitmod.discover(repo), state, "all", "refuse")
+    assert e.value.exit_code == 2
+    assert e.value.message.startswith("pay.py:2: a stripe-key in the uncommitted change")
+    assert fake.secret not in e.value.message
+
+
+def test_off_stores_verbatim(repo: Path) -> None:
+    fake = next(f for f in corpus() if f.kind == "huggingface-token")
+    write(repo / "hub.py", fake.line + "\n")
+    state = read_state(repo)
+    got = patch.build_patch(gitmod.discover(repo), state, "all", "off")
+    assert got is not None and fake.secret in got.data.decode()
+    assert patch.TAG_REDACTED not in got.tags() and not got.redactions
+
+
+def test_two_states_differing_in_a_secret_are_two_versions(repo: Path) -> None:
+    fakes = [f for f in corpus() if f.kind == "secret-assignment"]
+    write(repo / "db.py", fakes[0].line + "\n")
+    first, p1 = read_state(repo), _build(repo)
+    write(repo / "db.py", fakes[0].line.replace(fakes[0].secret, fakes[1].secret) + "\n")
+    second, p2 = read_state(repo), _build(repo)
+    assert first.digest != second.digest  # the id covers the true content
+    assert p1.data == p2.data  # what is stored does not

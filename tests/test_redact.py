@@ -67,3 +67,57 @@ def test_property_no_password_survives(user: str, password: str) -> None:
     for out in (redact_url(url), scrub(f"error talking to {url}: 401")):
         assert password not in out
         assert "mlflow.example.com" in out
+
+
+def test_scrub_replaces_credentials_by_their_kind() -> None:
+    from tests.secret_corpus import corpus
+
+    for fake in corpus():
+        out = scrub(f"error: bad value {fake.line} (line 3)")
+        assert fake.secret not in out and "(line 3)" in out
+        assert "<redacted:" in out or "@db.internal" in fake.line  # userinfo dropped whole
+
+
+def test_debug_tracebacks_are_scrubbed() -> None:
+    import subprocess
+    import sys
+
+    from tests.secret_corpus import corpus
+
+    fake = next(f for f in corpus() if f.kind == "github-token")
+    code = (
+        "from mlflow_gitver.error_handler import run_guarded\n"
+        f"def boom() -> int: raise ValueError({fake.line!r})\n"
+        "raise SystemExit(run_guarded(boom, debug=True))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 3
+    assert "Traceback" in out.stderr and "ValueError" in out.stderr
+    assert fake.secret not in out.stderr and "<redacted:github-token>" in out.stderr
+
+
+@given(
+    st.text(
+        st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
+        min_size=36,
+        max_size=36,
+    )
+)
+def test_property_no_github_token_survives(body: str) -> None:
+    token = "gh" + "p_" + body
+    assert token not in scrub(f"push failed for {token}: 403")
+
+
+def test_ordinary_lines_compile_no_pattern() -> None:
+    # The post-commit hook checks its target URI with these rules: an ordinary URI
+    # or error line must not pay for compiling them (~10 ms).
+    import subprocess
+    import sys
+
+    code = (
+        "from mlflow_gitver import redact, pending\n"
+        "pending.safe_target('http://mlflow.internal:5000/api')\n"
+        "redact.scrub('mlflow-gitver: error: cannot reach http://127.0.0.1:5000: refused')\n"
+        "assert redact._compiled == {}, sorted(redact._compiled)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -29,6 +29,7 @@ MAX_PARAM_LEN = 6000  # the limit of run params; Databricks may enforce it on mo
 MAX_TAG_LEN = 8000
 TEMPLATE_FIELDS = ("name", "short_sha", "sha", "digest", "version_id", "branch", "params_digest")
 DIFF_MODES = ("all", "tracked", "none")
+SECRETS_MODES = ("redact", "refuse", "off")
 SECRET_VAR = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|KEY|CREDENTIAL", re.IGNORECASE)
 _VAR = re.compile(r"\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|(\{[^}]*\}?))")
 
@@ -42,6 +43,7 @@ _TOP_KEYS = (
     "tags",
     "name_template",
     "diff",
+    "secrets",
     "hooks",
 )
 _HOOK_KEYS = ("post_commit", "pre_push")
@@ -60,6 +62,7 @@ class Config:
     tags: dict[str, str] = field(default_factory=dict)
     name_template: str | None = None
     diff: str = "all"
+    secrets: str = "redact"
     pre_push_required: bool = False
     pre_push_all: bool = False
     post_commit_background: bool = True
@@ -81,6 +84,8 @@ class _Loader:
         self.source = source
         self.env = env
         self._constructor = yaml.SafeLoader("")
+        # (section, flattened key) -> the value's node: where a credential in it is reported.
+        self.value_nodes: dict[tuple[str, str], yaml.Node] = {}
 
     def fail(self, node: yaml.Node | None, msg: str) -> ConfigError:
         return ConfigError(f"{_where(self.source, node)}: {msg}")
@@ -222,6 +227,7 @@ class _Loader:
                         "shorten it, or keep large content in a file and log its name",
                     )
                 out[full] = value
+                self.value_nodes[(section, full)] = vnode
 
         walk(node, "", 0)
         return out
@@ -348,10 +354,14 @@ def parse_config(text: bytes | str, source: str, env: Mapping[str, str] | None =
             values[key] = loader.interpolate(raw, vnode, key, secret_ok=True)
         elif key == "hooks":
             _hooks(loader, vnode, values)
-        elif key == "diff":
-            mode = loader.typed(vnode, key, str)
-            if mode not in DIFF_MODES:
-                raise loader.fail(vnode, f"diff must be one of {', '.join(DIFF_MODES)}")
+        elif key in ("diff", "secrets"):
+            # YAML 1.1 reads a bare `off` as false: that is what `secrets: off` means.
+            raw_mode = loader.scalar(vnode) if isinstance(vnode, yaml.ScalarNode) else None
+            off = key == "secrets" and raw_mode is False
+            mode = "off" if off else loader.typed(vnode, key, str)
+            modes = DIFF_MODES if key == "diff" else SECRETS_MODES
+            if mode not in modes:
+                raise loader.fail(vnode, f"{key} must be one of {', '.join(modes)}")
             values[key] = mode
         elif key in ("name", "model_type"):
             # Stored in MLflow, so secret-looking variables are refused here too.
@@ -365,8 +375,46 @@ def parse_config(text: bytes | str, source: str, env: Mapping[str, str] | None =
     _check_name(loader, values["name"], nodes["name"])
     if "name_template" in values:
         _check_template(loader, values["name_template"], nodes["name_template"])
+    mode = values.get("secrets", "redact")
+    for section in ("params", "tags"):
+        if section in values and mode != "off":
+            values[section] = _without_secrets(loader, section, values[section], mode)
     hooks = values.pop("hooks", {})
     return Config(source=source, **values, **hooks)
+
+
+_SECRET_KEY = re.compile(
+    r"passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential",
+    re.IGNORECASE,
+)
+
+
+def _without_secrets(
+    loader: _Loader, section: str, items: dict[str, str], mode: str
+) -> dict[str, str]:
+    """Params and tags are stored in MLflow: a credential in a value is replaced by a
+    marker (``secrets: redact``) or refused with its position (``refuse``).  Our own
+    rules only (redact.py): this runs in the post-commit hook when the config changes,
+    where detect-secrets' import would cost more than the hook itself."""
+    from mlflow_gitver import redact
+
+    out = {}
+    for key, value in items.items():
+        spans = redact.find_secrets(value) if len(value) >= 8 else []
+        if not spans and _SECRET_KEY.search(key.rsplit(".", 1)[-1]) and redact.looks_random(value):
+            spans = [(0, len(value), "secret-assignment")]  # a random value under a secret name
+        if not spans:
+            out[key] = value
+            continue
+        if mode == "refuse":
+            raise loader.fail(
+                loader.value_nodes.get((section, key)),
+                f"{section}.{_short(key)} looks like a {spans[0][2]}; {section} are stored in "
+                "MLflow, where everyone with access reads them: remove it (read the secret "
+                "from the environment in your application), or set 'secrets: redact'",
+            )
+        out[key] = redact.apply_spans(value, spans)
+    return out
 
 
 def _position(text: bytes | str, position: int, source: str) -> str:

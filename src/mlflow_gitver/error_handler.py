@@ -18,7 +18,7 @@ def error_line(message: str) -> None:
 def _print_traceback() -> None:
     import traceback  # only with --debug: ~3 ms that `id` need not pay
 
-    traceback.print_exc()
+    print(scrub(traceback.format_exc()), end="", file=sys.stderr)  # values in it may be secrets
 
 
 def run_guarded(func: Callable[[], int], *, debug: bool) -> int:

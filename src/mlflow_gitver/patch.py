@@ -7,6 +7,11 @@ tracked changes come from ``git diff HEAD`` (``--no-optional-locks``), and
 untracked files are diffed through a throw-away index that holds only them as
 intent-to-add entries, with a throw-away object directory for the one blob
 ``git add -N`` writes (the empty one).
+
+Under ``secrets: redact`` (the default) every text line of the patch passes
+through secretscan.py and a credential is replaced by a marker naming its kind;
+a binary file holding one is left out.  The manifest lists each redaction and
+the files the patch can no longer rebuild exactly.
 """
 
 from __future__ import annotations
@@ -15,13 +20,21 @@ import fnmatch
 import hashlib
 import json
 import os
+import shlex
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlflow_gitver import git
+from mlflow_gitver.errors import EXIT_USAGE, GitverError
 from mlflow_gitver.gitstate import GitState
+from mlflow_gitver.naming import GIT_DIFF
+
+if TYPE_CHECKING:
+    from mlflow_gitver.config import Config
+    from mlflow_gitver.secretscan import Redaction
 
 ARTIFACT_DIR = "mlflow-gitver"
 PATCH_NAME = "changes.patch"
@@ -29,6 +42,8 @@ MANIFEST_NAME = "manifest.json"
 MAX_FILE_BYTES = 1024 * 1024
 MAX_TOTAL_BYTES = 20 * 1024 * 1024
 MAX_DIFF_TAG = 8000
+# Set on a dirty version whose patch was scanned: "true" when something was redacted.
+TAG_REDACTED = "mlflow_gitver.patch.redacted"
 # Names that look like secrets: never stored, listed by hash only.
 SECRET_PATTERNS = (".env*", "*.pem", "*.key", "id_rsa*", "*.p12", "*credentials*")
 _DIFF_FLAGS = (
@@ -46,9 +61,11 @@ _DIFF_FLAGS = (
 @dataclass(frozen=True)
 class Omitted:
     path: str
-    reason: str  # "secret", "too-large" (over 1 MB), "over-total" (beyond 20 MB in all)
+    # "secret" (a secret-looking name), "secret-content" (a binary file holding a
+    # credential), "too-large" (over 1 MB), "over-total" (beyond 20 MB in all)
+    reason: str
     size: int
-    sha256: str
+    sha256: str  # "" for the two secret reasons: a hash of a short secret can be reversed
 
 
 @dataclass(frozen=True)
@@ -59,6 +76,28 @@ class Patch:
     omitted: tuple[Omitted, ...] = ()
     untracked_included: bool = True
     extra: dict[str, str] = field(default_factory=dict)
+    secrets: str = "redact"  # the config's mode: redact | refuse | off
+    redactions: tuple[Redaction, ...] = ()
+    # Files the patch does not rebuild exactly: (path, "markers") applies with markers
+    # where the secrets were; (path, "excluded") no longer applies (`--exclude` it).
+    inexact: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def redacted(self) -> bool:
+        return bool(self.redactions) or any(o.reason == "secret-content" for o in self.omitted)
+
+    def tags(self) -> dict[str, str]:
+        """The version's tags that come from its patch."""
+        out = {} if self.diff_tag is None else {GIT_DIFF: self.diff_tag}
+        if self.secrets != "off":
+            out[TAG_REDACTED] = "true" if self.redacted else "false"
+        return out
+
+    def apply_for(self, commit: str) -> str:
+        excludes = "".join(
+            f" --exclude={shlex.quote(p)}" for p, how in self.inexact if how == "excluded"
+        )
+        return f"git checkout {commit} && git apply --binary{excludes} {PATCH_NAME}"
 
     @property
     def diff_tag(self) -> str | None:
@@ -71,10 +110,15 @@ class Patch:
         return {
             "version_id": version_id,
             "commit": commit,
-            "apply": f"git checkout {commit} && git apply --binary {PATCH_NAME}",
+            "apply": self.apply_for(commit),
             "untracked_included": self.untracked_included,
             "included": list(self.included),
             "omitted": [o.__dict__ for o in self.omitted],
+            "secrets": self.secrets,
+            "redacted": self.redacted,
+            "redactions": [r.as_json() for r in self.redactions],
+            "not_exact": [{"path": p, "restore": how} for p, how in self.inexact]
+            + [{"path": o.path, "restore": "omitted"} for o in self.omitted],
         }
 
     def write(self, dest: Path, version_id: str, commit: str) -> Path:
@@ -121,15 +165,19 @@ def _literal(path: bytes) -> str:
     return path.decode("utf-8", "surrogateescape")
 
 
-def build_patch(repo: git.Repo, state: GitState, mode: str) -> Patch | None:
-    """The patch of ``state`` under config ``diff: mode``; None if clean or ``none``."""
+def build_patch(
+    repo: git.Repo, state: GitState, mode: str, secrets: str = "redact"
+) -> Patch | None:
+    """The patch of ``state`` under config ``diff: mode``; None if clean or ``none``.
+
+    ``secrets``: ``redact`` replaces credentials by markers, ``refuse`` raises a
+    :class:`GitverError` naming the first one, ``off`` stores everything verbatim.
+    """
     if not state.dirty or mode == "none":
         return None
     included: list[str] = []
     omitted: list[Omitted] = []
-    keep_tracked: list[bytes] = []
-    drop_tracked: list[bytes] = []
-    keep_untracked: list[bytes] = []
+    keep: dict[str, tuple[bytes, bool]] = {}  # shown path -> (git path, untracked)
     total = 0
     for c in sorted(state.changes, key=lambda c: c.path):
         untracked = c.status == "untracked"
@@ -147,22 +195,107 @@ def build_patch(repo: git.Repo, state: GitState, mode: str) -> Patch | None:
             reason = "over-total"
         if reason is not None:
             real_size, digest = _size_and_hash(abspath)
-            omitted.append(Omitted(shown, reason, real_size, digest))
-            if not untracked:
-                drop_tracked.append(c.path)
+            omitted.append(Omitted(shown, reason, real_size, "" if reason == "secret" else digest))
             continue
         total += size
         included.append(shown)
-        (keep_untracked if untracked else keep_tracked).append(c.path)
-    tracked = _tracked_diff(repo, drop_tracked) if keep_tracked else b""
-    new = _untracked_diff(repo, keep_untracked) if keep_untracked else b""
+        keep[shown] = (c.path, untracked)
+    tracked, new = _diffs(repo, state, keep)
+    if secrets == "off":
+        return Patch(
+            data=tracked + new,
+            tracked_diff=tracked.decode("utf-8", "replace"),
+            included=tuple(included),
+            omitted=tuple(omitted),
+            untracked_included=mode == "all",
+            secrets=secrets,
+        )
+    from mlflow_gitver import secretscan
+
+    # A binary file holding a credential cannot be redacted in place (its bytes are
+    # compressed in the patch): it is left out, like a secret-looking name.
+    scanned = secretscan.redact_diff(tracked + new)
+    leaving = {p: k for p in scanned.binary if p in keep and (k := _binary_kinds(repo, p, keep[p]))}
+    if leaving:
+        for p, kinds in leaving.items():
+            size, _digest = _size_and_hash(repo.root / os.fsdecode(keep.pop(p)[0]))
+            omitted.append(Omitted(p, "secret-content", size, ""))
+            included.remove(p)
+            if secrets == "refuse":
+                raise _refusal(f"{p}: a binary file holding a {kinds[0]}")
+        tracked, new = _diffs(repo, state, keep)
+        scanned = secretscan.redact_diff(tracked + new)
+    if secrets == "refuse" and scanned.redactions:
+        first = scanned.redactions[0]
+        more = len(scanned.redactions) - 1
+        where = f"{first.path}:{first.line}" + ("" if first.side == "new" else " (in HEAD)")
+        raise _refusal(f"{where}: a {first.kind}" + (f" (and {more} more)" if more else ""))
+    redacted_tracked = scanned.data[: _tracked_len(scanned.data, tracked, new)]
+    inexact = [(p, "excluded") for p in scanned.unappliable]
+    inexact += [
+        (p, "markers")
+        for p in dict.fromkeys(r.path for r in scanned.redactions)
+        if p not in scanned.unappliable
+    ]
     return Patch(
-        data=tracked + new,
-        tracked_diff=tracked.decode("utf-8", "replace"),
+        data=scanned.data,
+        tracked_diff=redacted_tracked.decode("utf-8", "replace"),
         included=tuple(included),
-        omitted=tuple(omitted),
+        omitted=tuple(sorted(omitted, key=lambda o: o.path)),
         untracked_included=mode == "all",
+        secrets=secrets,
+        redactions=scanned.redactions,
+        inexact=tuple(sorted(inexact)),
     )
+
+
+def _refusal(what: str) -> GitverError:
+    return GitverError(
+        f"{what} in the uncommitted change; 'secrets: refuse' keeps it out of MLflow: "
+        "remove it (or set 'secrets: redact' in the config) and register again",
+        EXIT_USAGE,
+    )
+
+
+def _diffs(
+    repo: git.Repo, state: GitState, keep: dict[str, tuple[bytes, bool]]
+) -> tuple[bytes, bytes]:
+    """The tracked and the untracked part of the patch, for the ``keep`` files only."""
+    kept_tracked = {p for p, u in keep.values() if not u}
+    drop = [c.path for c in state.changes if c.status != "untracked" and c.path not in kept_tracked]
+    tracked = _tracked_diff(repo, drop) if kept_tracked else b""
+    untracked = sorted(p for p, u in keep.values() if u)
+    return tracked, _untracked_diff(repo, untracked) if untracked else b""
+
+
+def _tracked_len(redacted: bytes, tracked: bytes, new: bytes) -> int:
+    """Where the tracked part ends in the redacted patch (redaction changes lengths,
+    never the number of lines)."""
+    if not new:
+        return len(redacted)
+    lines = tracked.count(b"\n")
+    pos = 0
+    for _ in range(lines):
+        pos = redacted.index(b"\n", pos) + 1
+    return pos
+
+
+def _binary_kinds(repo: git.Repo, shown: str, where: tuple[bytes, bool]) -> list[str]:
+    """The kinds of credential in a binary file's stored content: the working tree's
+    bytes, and HEAD's for a tracked file (a binary patch carries both directions)."""
+    from mlflow_gitver import secretscan
+
+    path, untracked = where
+    kinds: list[str] = []
+    try:
+        kinds += secretscan.find_in_binary((repo.root / os.fsdecode(path)).read_bytes(), shown)
+    except OSError:
+        pass  # deleted: only the old side is stored
+    if not untracked:
+        old = git.show_blob(repo, "HEAD", shown)
+        if old is not None:
+            kinds += secretscan.find_in_binary(old, shown)
+    return kinds
 
 
 def _tracked_diff(repo: git.Repo, drop: Sequence[bytes]) -> bytes:
@@ -202,3 +335,54 @@ def _untracked_diff(repo: git.Repo, paths: Sequence[bytes]) -> bytes:
             input=b"\0".join(paths) + b"\0",
         )
         return git.git([*_DIFF_FLAGS], cwd=repo.root, env=env).stdout
+
+
+@dataclass(frozen=True)
+class SecretsCheck:
+    """What ``check`` shows of the credentials in a dirty state's patch."""
+
+    mode: str
+    redactions: tuple[Redaction, ...]
+    left_out: tuple[str, ...]  # binary files holding a credential
+
+    @property
+    def error(self) -> GitverError | None:
+        """Under ``secrets: refuse``, the error registration would fail with."""
+        if self.mode != "refuse" or not (self.redactions or self.left_out):
+            return None
+        if self.left_out:
+            return _refusal(f"{self.left_out[0]}: a binary file holding a credential")
+        r = self.redactions[0]
+        more = len(self.redactions) - 1
+        return _refusal(f"{r.path}:{r.line}: a {r.kind}" + (f" (and {more} more)" if more else ""))
+
+    def lines(self) -> list[str]:
+        if self.mode == "off":
+            return ["secrets: off (the patch is stored verbatim, unscanned)"]
+        verb = {"redact": "would redact", "refuse": "would refuse"}[self.mode]
+        if not (self.redactions or self.left_out):
+            return ["secrets: none found in the patch"]
+        out = [f"secrets: {verb}:"]
+        for r in self.redactions:
+            out.append(f"  {r.path}:{r.line}: {r.kind}" + (" (in HEAD)" if r.side == "old" else ""))
+        out += [f"  {p}: binary file holding a credential (left out)" for p in self.left_out]
+        return out
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "mode": self.mode,
+            "redactions": [r.as_json() for r in self.redactions],
+            "left_out": list(self.left_out),
+        }
+
+
+def secrets_check(repo: git.Repo, state: GitState, cfg: Config) -> SecretsCheck | None:
+    """The credentials a registration of ``state`` would redact (or refuse); None
+    when nothing would be stored (clean, or ``diff: none``)."""
+    if cfg.secrets == "off":
+        return SecretsCheck("off", (), ())
+    p = build_patch(repo, state, cfg.diff, "redact")
+    if p is None:
+        return None
+    left = tuple(o.path for o in p.omitted if o.reason == "secret-content")
+    return SecretsCheck(cfg.secrets, p.redactions, left)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from mlflow_gitver import git
 from mlflow_gitver.record import Record as _Value
-from mlflow_gitver.redact import redact_url, scrub
+from mlflow_gitver.redact import redact_secrets, redact_url, scrub
 
 TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: no typing import at run time
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ def safe_target(value: str | None) -> str | None:
     """``value`` if it can be stored: a URI with a user, password or query is not."""
     if value is None or value == "":
         return None
-    return value if redact_url(value) == value else None
+    return value if redact_url(value) == value and redact_secrets(value) == value else None
 
 
 def target_env_of(environ: Mapping[str, str]) -> dict[str, str | None]:

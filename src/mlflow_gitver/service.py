@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from mlflow_gitver import git, tracking
 from mlflow_gitver.errors import EXIT_FAILURE, GitverError
 from mlflow_gitver.gitstate import GitState, state_at_commit, state_of
-from mlflow_gitver.naming import GIT_DIFF, TAG_PREFIX, CommitInfo, VersionSpec, build_spec
-from mlflow_gitver.redact import redact_url
+from mlflow_gitver.naming import TAG_PREFIX, CommitInfo, VersionSpec, build_spec
+from mlflow_gitver.redact import redact_tags, redact_url
 from mlflow_gitver.registry import AuthFailed, Conflict, ServerUnavailable
 
 if TYPE_CHECKING:
@@ -93,6 +93,7 @@ class Plan:
                 "bytes": len(self.patch.data),
                 "included": list(self.patch.included),
                 "omitted": [o.__dict__ for o in self.patch.omitted],
+                "redactions": [r.as_json() for r in self.patch.redactions],
             },
         }
 
@@ -168,10 +169,9 @@ class _Specs:
             extra_tags=self.tags,
             sha_len=sha_len,
         )
-        diff_tag = self.patch.diff_tag if self.patch is not None else None
-        if diff_tag is not None:
-            spec = dataclasses.replace(spec, tags={**spec.tags, GIT_DIFF: diff_tag})
-        return spec
+        tags = spec.tags if self.cfg.secrets == "off" else redact_tags(spec.tags)
+        patch_tags = self.patch.tags() if self.patch is not None else {}  # diff, redacted
+        return dataclasses.replace(spec, tags={**tags, **patch_tags})
 
 
 def _patch_for(repo: git.Repo, state: GitState, cfg: Config) -> Patch | None:
@@ -179,7 +179,7 @@ def _patch_for(repo: git.Repo, state: GitState, cfg: Config) -> Patch | None:
         return None
     from mlflow_gitver.patch import build_patch
 
-    return build_patch(repo, state, cfg.diff)
+    return build_patch(repo, state, cfg.diff, cfg.secrets)
 
 
 def plan(
@@ -272,6 +272,8 @@ def register_state(
     shown = tracking.display(uri)
     choice = tracking.experiment_choice(experiment, env, cfg.experiment)
     specs = _Specs(repo, state, cfg, branch, extra_tags)
+    if cfg.secrets == "refuse":
+        _ = specs.patch  # a credential in it fails here, before any server contact
     with tracking.mlflow_env(uri, env):
         edge = connect(uri)
         what = "registering"

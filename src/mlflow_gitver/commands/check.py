@@ -10,6 +10,7 @@ from mlflow_gitver.context import load_commit_config, load_worktree_config, open
 from mlflow_gitver.errors import GitverError
 from mlflow_gitver.gitstate import GitState, print_warnings, state_at_commit, state_of
 from mlflow_gitver.naming import build_spec
+from mlflow_gitver.patch import SecretsCheck, secrets_check
 
 # Stands for the commit in a name computed before there is one; no config
 # value can hold it, so replacing it cannot touch what the user wrote.
@@ -66,6 +67,7 @@ def run(repo_arg: Path | None, config_arg: Path | None, *, commit: str | None, f
         state = state_of(repo, untracked=cfg.untracked)
         print_warnings(state)
     spec = build_spec(cfg, state)
+    found = secrets_check(repo, state, cfg) if state.dirty else None  # what the patch redacts
     if fmt == "json":
         out = {
             "config": cfg.source,
@@ -74,9 +76,10 @@ def run(repo_arg: Path | None, config_arg: Path | None, *, commit: str | None, f
             "model_type": spec.model_type,
             "params": spec.params,
             "tags": spec.tags,
+            "secrets": None if found is None else found.as_json(),
         }
         print(json.dumps(out, indent=2, ensure_ascii=False))
-        return 0
+        return _refused(found)
     print(f"config: {cfg.source}: valid")
     print(f"model name: {spec.name}")
     print(f"version id: {spec.version_id}")
@@ -86,4 +89,12 @@ def run(repo_arg: Path | None, config_arg: Path | None, *, commit: str | None, f
         print(f"{title}:" if items else f"{title}: (none)")
         for k, v in sorted(items.items()):
             print(f"  {k} = {v}")
+    for line in found.lines() if found is not None else []:
+        print(line)
+    return _refused(found)
+
+
+def _refused(found: SecretsCheck | None) -> int:
+    if found is not None and found.error is not None:
+        raise found.error  # secrets: refuse: the registration would fail the same way
     return 0

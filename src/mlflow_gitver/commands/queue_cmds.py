@@ -28,6 +28,7 @@ from mlflow_gitver.pending import (
     parse_record_config,
     record_environ,
 )
+from mlflow_gitver.redact import scrub
 
 if TYPE_CHECKING:
     from mlflow_gitver.config import Config
@@ -144,7 +145,7 @@ class Flusher:
 
 
 def describe(o: Outcome) -> str:
-    return f"{o.commit[:12]} {o.status}: {o.message}"
+    return scrub(f"{o.commit[:12]} {o.status}: {o.message}")  # goes to hook.log too
 
 
 def flush(repo_arg: Path | None, *, retry_failed: bool = False) -> int:

@@ -69,7 +69,11 @@ def _print_plan(p: Plan, fmt: str) -> None:
     if p.patch is not None:
         print(f"patch artifact: {len(p.patch.data)} bytes, {len(p.patch.included)} file(s)")
         for o in p.patch.omitted:
-            print(f"  omitted ({o.reason}): {o.path} sha256:{o.sha256}")
+            print(f"  omitted ({o.reason}): {o.path}" + (f" sha256:{o.sha256}" if o.sha256 else ""))
+        for r in p.patch.redactions:
+            print(
+                f"  redacted ({r.kind}): {r.path}:{r.line}" + (" (HEAD)" if r.side == "old" else "")
+            )
 
 
 def _export(ctx: ci.CiContext, reg: Registered, args: argparse.Namespace) -> None:
