@@ -56,7 +56,10 @@ def activate(repo: str | Path | None = None, config: str | Path | None = None) -
             return _from_environment(env_id, repo, config)
         return _register(repo, config)
     except GitverError as e:
-        raise GitverError(_as_api(e.message), e.exit_code) from e
+        # Reworded in place: the caller may catch a subclass (ServerUnavailable, ...).
+        e.message = _as_api(e.message)
+        e.args = (e.message,)
+        raise
 
 
 # Our messages are written for the CLI; activate() has parameters, not flags.
