@@ -97,15 +97,15 @@ def _find_config(repo: str | Path | None, config: str | Path | None) -> Path | N
 def _from_environment(
     model_id: str, repo: str | Path | None, config: str | Path | None
 ) -> ActiveModel:
-    path = _find_config(repo, config)
-    cfg = None
-    if path is not None:
-        from mlflow_gitver.config import load_config
-
-        cfg = load_config(path)
     uri = os.environ.get("MLFLOW_TRACKING_URI") or None
-    if uri is None and path is not None:
-        uri = (cfg.tracking_uri if cfg else None) or default_uri(path.parent)
+    path = None
+    if uri is None:
+        # Read only when needed: a deploy need not set the variables its params read.
+        path = _find_config(repo, config)
+        if path is not None:
+            from mlflow_gitver.config import load_config
+
+            uri = load_config(path).tracking_uri or default_uri(path.parent)
     if uri is not None:
         where = "MLFLOW_TRACKING_URI" if os.environ.get("MLFLOW_TRACKING_URI") else str(path)
         check_uri(uri, where)
@@ -127,10 +127,20 @@ def _point_mlflow(model_id: str, uri: str, experiment_id: str | None) -> str:
     from mlflow.exceptions import MlflowException
 
     from mlflow_gitver import registry
+    from mlflow_gitver.embedded import db_file
     from mlflow_gitver.service import connect
     from mlflow_gitver.tracking import display, mlflow_env
 
     shown = display(uri)
+    db = db_file(uri)
+    if db is not None and not db.exists():
+        # Not created here: an empty store would hold no model either.
+        raise GitverError(
+            f"MLFLOW_ACTIVE_MODEL_ID={model_id} is set but there is no MLflow store at {db}; "
+            "set MLFLOW_TRACKING_URI to where it was registered (or the config's "
+            "tracking_uri)",
+            EXIT_FAILURE,
+        )
     if experiment_id is None:
         with mlflow_env(uri):
             edge = connect(uri)

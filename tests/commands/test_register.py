@@ -522,10 +522,19 @@ class _CountingProxy:
         self.httpd.server_close()
 
 
-def _git_commands(trace: Path) -> list[str]:
-    """The git commands a process ran, from GIT_TRACE (one 'trace: built-in' each)."""
-    lines = trace.read_text().splitlines() if trace.exists() else []
-    return [ln.split("git ", 1)[1] for ln in lines if "trace: built-in: git " in ln]
+def _logging_git(bin_dir: Path, log: Path) -> dict[str, str]:
+    """An environment whose `git` logs its arguments, then runs the real git (we drop
+    GIT_TRACE from our git calls, so a wrapper on PATH is what can count them)."""
+    import shutil
+
+    real = shutil.which("git")
+    assert real is not None
+    write(bin_dir / "git", f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real}" "$@"\n', mode=0o755)
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+
+def _git_commands(log: Path) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
 
 
 def test_tags_added_later_arrive_cheaply(repo: Path, server_url: str) -> None:
@@ -543,8 +552,8 @@ def test_tags_added_later_arrive_cheaply(repo: Path, server_url: str) -> None:
         git(repo, "remote", "add", "origin", "https://user:pw@example.com/org/late.git")
         calls: dict[str, tuple[list[str], list[str]]] = {}
         for run in ("added", "repeat"):
-            trace = repo.parent / f"trace-{run}"
-            env = {**os.environ, "GIT_TRACE": str(trace)}
+            trace = repo.parent / f"git-{run}.log"
+            env = _logging_git(repo.parent / f"bin-{run}", trace)
             start = len(proxy.paths)
             got = register_json(repo, "--tracking-uri", proxy.url, *args, env=env)
             assert got["model_id"] == first["model_id"] and got["created"] is False
