@@ -18,6 +18,11 @@ processes at once created 3 models):
    complete it: missing tags, the patch artifact, READY.  Every step is
    idempotent, so completing it twice is harmless.  Params are never logged
    after creation: SQL stores refuse a second write of a key, even the same value.
+   A READY winner only gets the tags it lacks (say, the repository URL after a
+   `git remote add`); a tag that exists is never rewritten.
+
+A 404 that is not MLflow's RESOURCE_DOES_NOT_EXIST means nothing serves MLflow's
+API at that URI (a path after the host, an old server): bad input, never retried.
 """
 
 from __future__ import annotations
