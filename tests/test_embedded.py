@@ -148,3 +148,13 @@ def test_half_made_store_is_moved_aside_or_reported(app: Path) -> None:
     assert "half-made" in line and "holds data" in line
     assert f"mlflow db upgrade sqlite:///{db}" in line
     assert db.read_bytes() == before  # nothing moved, nothing rewritten
+
+
+def test_a_store_that_cannot_be_created_is_one_line(app: Path, tmp_path: Path) -> None:
+    # A file where the store's directory goes (chmod does not stop root).
+    blocker = write(tmp_path / "not-a-dir", "x")
+    out = cli("register", "--tracking-uri", f"sqlite:///{blocker}/sub/mlflow.db", cwd=app)
+    assert out.returncode == 1, out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert f"cannot create the MLflow store {blocker}/sub/mlflow.db" in line
+    assert "Not a directory" in line

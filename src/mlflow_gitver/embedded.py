@@ -52,12 +52,22 @@ def ensure_created(path: Path, artifact_root: str | None) -> None:
     """Create the store at ``path`` atomically if there is none (under the store lock)."""
     if path.exists():
         return
+    from sqlalchemy.exc import OperationalError
+
     _remove_leftovers(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}{_TMP_INFIX}{os.getpid()}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         _build(tmp, artifact_root)
         os.replace(tmp, path)
+    except (OSError, OperationalError) as e:
+        _unlink_db(tmp)
+        reason = getattr(e, "strerror", None) or str(getattr(e, "orig", e))
+        raise GitverError(
+            f"cannot create the MLflow store {path}: {reason}; check that its directory "
+            "can be written, or set another tracking URI",
+            EXIT_FAILURE,
+        ) from e
     except BaseException:
         _unlink_db(tmp)
         raise
@@ -95,7 +105,7 @@ def _unlink_db(path: Path) -> None:
     for p in (path, *(path.with_name(path.name + s) for s in ("-journal", "-wal", "-shm"))):
         try:
             p.unlink()
-        except FileNotFoundError:
+        except OSError:  # absent (or its directory is): nothing to clean
             pass
 
 
