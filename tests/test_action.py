@@ -249,8 +249,9 @@ def inspect(server_url: str, model_id: str, experiment_id: str) -> dict[str, Any
     return data
 
 
-def deploy(job_env: dict[str, str], server_url: str, experiment_id: str, cwd: Path) -> None:
-    """A later step of the job: an @mlflow.trace app with the job's environment."""
+def deploy(job_env: dict[str, str], server_url: str, cwd: Path) -> None:
+    """A later step of the job: an @mlflow.trace app with the job's environment (which
+    the action gave MLFLOW_ACTIVE_MODEL_ID and MLFLOW_EXPERIMENT_ID)."""
     code = textwrap.dedent(
         """
         import mlflow
@@ -262,7 +263,7 @@ def deploy(job_env: dict[str, str], server_url: str, experiment_id: str, cwd: Pa
         answer("which version am I?")
         """
     )
-    env = dict(job_env, MLFLOW_TRACKING_URI=server_url, MLFLOW_EXPERIMENT_ID=experiment_id)
+    env = dict(job_env, MLFLOW_TRACKING_URI=server_url)
     r = subprocess.run(
         [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
@@ -299,11 +300,14 @@ def test_push_at_detached_shallow_head(tmp_path: Path, server_url: str) -> None:
     assert out["dirty"] == "false"
     assert out["model-name"] == f"app-git-{sha[:8]}"
     assert out["model-url"].startswith(server_url) and out["model-id"] in out["model-url"]
-    # Exactly one variable for the later steps; none from the other steps.
+    # The model and its experiment for the later steps; nothing from the other steps.
     assert run.env_files == {
         "Compute the pip cache key": {},
         "Install mlflow-gitver": {},
-        "Register the version": {"MLFLOW_ACTIVE_MODEL_ID": out["model-id"]},
+        "Register the version": {
+            "MLFLOW_ACTIVE_MODEL_ID": out["model-id"],
+            "MLFLOW_EXPERIMENT_ID": out["experiment-id"],
+        },
     }
     assert set(run.steps["pip-cache"]) == {"dir", "key"}
     assert out["model-id"] in run.summary and out["model-url"] in run.summary
@@ -311,8 +315,8 @@ def test_push_at_detached_shallow_head(tmp_path: Path, server_url: str) -> None:
     assert workflow_commands(run.log) == []
     assert "not-a-real-token" not in run.log + run.summary
 
-    # A later "deploy" step: its traces link to the version.
-    deploy(run.job_env, server_url, out["experiment-id"], ws)
+    # A later "deploy" step: its traces link to the version, in its experiment.
+    deploy(run.job_env, server_url, ws)
     seen = inspect(server_url, out["model-id"], out["experiment-id"])
     assert seen["traces"] == 1
     tags = seen["tags"]
@@ -395,7 +399,8 @@ def test_injection_in_branch_config_and_inputs_is_inert(tmp_path: Path, server_u
     assert run.returncode == 0, run.log
     assert set(run.steps["register"]) == OUTPUT_NAMES
     assert run.env_files["Register the version"] == {
-        "MLFLOW_ACTIVE_MODEL_ID": run.outputs["model-id"]
+        "MLFLOW_ACTIVE_MODEL_ID": run.outputs["model-id"],
+        "MLFLOW_EXPERIMENT_ID": run.outputs["experiment-id"],
     }
     assert "$(touch" in run.outputs["model-name"]  # carried as data, never run
     assert not marker.exists()

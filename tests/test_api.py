@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_port
 from tests.helpers import cli, commit_all, write
 
 
@@ -37,10 +38,12 @@ def test_import_does_not_import_mlflow(tmp_path: Path) -> None:
 
 
 def test_activate_uses_the_environment_and_touches_no_git(tmp_path: Path) -> None:
-    # No repository, and no git on PATH: any git call would fail.
+    # No repository, and no git on PATH: any git call would fail.  With the URI and
+    # the experiment in the environment, MLflow needs nothing more (not even import).
     env = {
         "MLFLOW_ACTIVE_MODEL_ID": "m-0123",
         "MLFLOW_TRACKING_URI": "https://u:p@mlflow.example.com",
+        "MLFLOW_EXPERIMENT_ID": "7",
         "PATH": "/nonexistent",
         "HOME": str(tmp_path),
     }
@@ -49,13 +52,15 @@ def test_activate_uses_the_environment_and_touches_no_git(tmp_path: Path) -> Non
         import sys
         from mlflow_gitver import activate
         m = activate()
-        print(m.model_id, m.source, m.tracking_uri, "mlflow" in sys.modules)
+        print(m.model_id, m.source, m.tracking_uri, m.experiment_id, "mlflow" in sys.modules)
         """,
         tmp_path,
         env,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["m-0123", "environment", "https://mlflow.example.com", "False"]
+    assert out.stdout.split() == [
+        "m-0123", "environment", "https://mlflow.example.com", "7", "False"
+    ]  # fmt: skip
 
 
 def test_activate_registers_and_links_traces(repo: Path, server_url: str) -> None:
@@ -107,5 +112,101 @@ def test_activate_outside_a_repository_is_a_clear_error(tmp_path: Path) -> None:
     from mlflow_gitver import activate
     from mlflow_gitver.errors import GitverError
 
-    with pytest.raises(GitverError, match="not inside a git repository"):
+    with pytest.raises(GitverError, match="not inside a git repository") as e:
         activate(tmp_path)
+    # activate() has parameters, not the CLI's flags.
+    assert "repo=" in e.value.message and "--repo" not in e.value.message
+
+
+def test_activate_errors_name_its_parameters(repo: Path) -> None:
+    from mlflow_gitver import activate
+    from mlflow_gitver.errors import GitverError
+
+    with pytest.raises(GitverError, match="no config file") as e:
+        activate(repo, config=repo / "missing.yaml")
+    assert "config=" in e.value.message and "--config" not in e.value.message
+    with pytest.raises(GitverError, match="no such directory") as e:
+        activate(repo / "nope")
+    assert "repo=" in e.value.message and "--repo" not in e.value.message
+
+
+_DEPLOY = """
+    import json, sys, mlflow
+    from mlflow_gitver import activate
+
+    m = activate()
+
+    @mlflow.trace
+    def answer(q):
+        return q.upper()
+
+    answer("hi")
+    mlflow.flush_trace_async_logging()
+    print(json.dumps({"exp": m.experiment_id, "uri": m.tracking_uri}))
+"""
+
+
+def _deploy_env(repo: Path, **extra: str) -> dict[str, str]:
+    # A deploy: the model id handed over, nothing of the developer's shell.
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(repo.parent),
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        **extra,
+    }
+
+
+def _traces(uri: str, experiment_id: str, model_id: str) -> list[object]:
+    from mlflow import MlflowClient
+
+    return list(
+        MlflowClient(uri).search_traces(
+            locations=[experiment_id], filter_string=f"metadata.`mlflow.modelId` = '{model_id}'"
+        )
+    )
+
+
+def test_activate_with_the_model_id_honours_the_config(repo: Path, server_url: str) -> None:
+    write(
+        repo / ".mlflow-gitver.yaml",
+        f"name: api-deploy\nexperiment: shop-agent\ntracking_uri: {server_url}\n",
+    )
+    commit_all(repo, "config")
+    reg = cli("register", "--format", "json", cwd=repo)
+    assert reg.returncode == 0, reg.stderr
+    got = json.loads(reg.stdout)
+    # Only the model id: the URI and the experiment come from the config and the model.
+    out = _py(_DEPLOY, repo, _deploy_env(repo, MLFLOW_ACTIVE_MODEL_ID=got["model_id"]))
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen == {"exp": got["experiment_id"], "uri": server_url}
+    assert not (repo / "mlflow.db").exists()  # not MLflow's local default
+    assert len(_traces(server_url, got["experiment_id"], got["model_id"])) == 1
+
+
+def test_activate_env_uri_wins_and_an_unknown_model_is_named(repo: Path, server_url: str) -> None:
+    # The config points at a closed port; MLFLOW_TRACKING_URI (first) at the server.
+    closed = f"http://127.0.0.1:{free_port()}"
+    write(repo / ".mlflow-gitver.yaml", f"name: api-deploy2\ntracking_uri: {closed}\n")
+    commit_all(repo, "config")
+    reg = cli("register", "--format", "json", "--tracking-uri", server_url, cwd=repo)
+    got = json.loads(reg.stdout)
+    env = _deploy_env(repo, MLFLOW_ACTIVE_MODEL_ID=got["model_id"], MLFLOW_TRACKING_URI=server_url)
+    out = _py(_DEPLOY, repo, env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1])["exp"] == got["experiment_id"]
+    assert len(_traces(server_url, got["experiment_id"], got["model_id"])) == 1
+    # A model id the store does not know: one clear error, not traces to nowhere.
+    env["MLFLOW_ACTIVE_MODEL_ID"] = "m-00000000000000000000000000000000"
+    code = """
+        import sys
+        from mlflow_gitver import activate
+        from mlflow_gitver.errors import GitverError
+        try:
+            activate()
+        except GitverError as e:
+            sys.exit(f"{e.exit_code} {e}")
+    """
+    out = _py(code, repo, env)
+    assert out.returncode == 1 and out.stderr.startswith("1 ")
+    assert "is not a model at" in out.stderr and "MLFLOW_TRACKING_URI" in out.stderr

@@ -96,3 +96,37 @@ def test_experiment_by_id_must_exist(server_url: str) -> None:
         assert tracking.resolve_experiment(edge, None) == "0"
         with pytest.raises(GitverError, match="does not exist"):
             tracking.resolve_experiment(edge, ("id", "987654"))
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["http://h:5000", "https://h/x", "sqlite:////tmp/a.db", "postgresql+psycopg2://h/db",
+     "databricks", "databricks://profile", "myplugin://anything"],
+)  # fmt: skip
+def test_uris_mlflow_can_serve_pass(uri: str) -> None:
+    tracking.check_uri(uri, "--tracking-uri", {})  # a plugin's scheme is MLflow's to judge
+
+
+@pytest.mark.parametrize(
+    ("uri", "fix"),
+    [
+        ("host:5000", "write http://host:5000"),
+        ("localhost:5000/api", "write http://localhost:5000/api"),
+        ("file:///x", "file store"),
+        ("file:x", "file store"),
+        ("./mlruns", "no scheme"),
+    ],
+)
+def test_uris_that_can_only_fail_are_bad_input(uri: str, fix: str) -> None:
+    with pytest.raises(GitverError, match=fix) as e:
+        tracking.resolve_uri(None, {"MLFLOW_TRACKING_URI": uri}, None, None)
+    assert e.value.exit_code == 2 and "MLFLOW_TRACKING_URI" in e.value.message
+
+
+def test_file_store_allowed_when_mlflow_is_told_to() -> None:
+    tracking.check_uri("file:///x", "config", {"MLFLOW_ALLOW_FILE_STORE": "true"})
+
+
+def test_unknown_scheme_suggests_the_close_one() -> None:
+    e = tracking.unsupported_scheme("htp://u:secret@host:5000")
+    assert e.exit_code == 2 and "did you mean http://" in e.message and "secret" not in e.message

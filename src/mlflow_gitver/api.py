@@ -10,7 +10,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlflow_gitver.context import CONFIG_NAME
+from mlflow_gitver.errors import EXIT_FAILURE, GitverError
 from mlflow_gitver.redact import redact_url
+from mlflow_gitver.tracking import check_uri, default_uri
 
 
 @dataclass(frozen=True)
@@ -30,25 +33,138 @@ def activate(repo: str | Path | None = None, config: str | Path | None = None) -
     """Make this code's version MLflow's active model, and return it.
 
     If ``MLFLOW_ACTIVE_MODEL_ID`` is set (the deploy path: CI registered the
-    version and handed its id over), that model is used and git is not touched:
-    MLflow itself links traces to it.  Otherwise the working tree containing
-    ``repo`` (default: the current directory) is registered, exactly as
+    version and handed its id over), that model is used and git is not touched.
+    Its traces go where the model is: the tracking URI is ``MLFLOW_TRACKING_URI``,
+    else the config's ``tracking_uri``, else the embedded store next to the
+    config; the experiment is ``MLFLOW_EXPERIMENT_ID``, else the model's own
+    (read from the tracking store).  The config is ``config``, else
+    ``.mlflow-gitver.yaml`` in ``repo`` (default: the current directory) or the
+    nearest directory above it, up to the repository's root.
+
+    Otherwise the working tree containing ``repo`` is registered, exactly as
     ``mlflow-gitver register`` would, with the config ``config`` (default:
     ``.mlflow-gitver.yaml`` at the repository root), and MLflow's tracking URI,
     experiment and active model are set to it.
 
     Raises :class:`mlflow_gitver.errors.GitverError` on what the user can fix
-    (no repository, invalid config, unreachable server).
+    (no repository, invalid config, unreachable server, an unknown model id);
+    its message names this function's parameters.
     """
-    env_id = os.environ.get("MLFLOW_ACTIVE_MODEL_ID")
-    if env_id:
-        uri = os.environ.get("MLFLOW_TRACKING_URI")
-        return ActiveModel(
-            model_id=env_id,
-            source="environment",
-            experiment_id=os.environ.get("MLFLOW_EXPERIMENT_ID"),
-            tracking_uri=redact_url(uri) if uri else None,
+    try:
+        env_id = os.environ.get("MLFLOW_ACTIVE_MODEL_ID")
+        if env_id:
+            return _from_environment(env_id, repo, config)
+        return _register(repo, config)
+    except GitverError as e:
+        # Reworded in place: the caller may catch a subclass (ServerUnavailable, ...).
+        e.message = _as_api(e.message)
+        e.args = (e.message,)
+        raise
+
+
+# Our messages are written for the CLI; activate() has parameters, not flags.
+_FLAG_TEXT = (
+    ("pass --repo a directory inside a git repo", "pass repo= a directory inside a git repo"),
+    ("or pass --repo DIR", "or pass repo=DIR"),
+    ("pass --config FILE", "pass config=PATH"),
+    ("--config ", "config="),
+    ("--tracking-uri / MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI or tracking_uri in the config"),
+    ("--tracking-uri", "tracking_uri in the config"),
+    ("--experiment", "MLFLOW_EXPERIMENT_ID or experiment in the config"),
+)
+
+
+def _as_api(message: str) -> str:
+    for flag, param in _FLAG_TEXT:
+        message = message.replace(flag, param)
+    return message
+
+
+def _find_config(repo: str | Path | None, config: str | Path | None) -> Path | None:
+    """The config for the deploy path, found without git (deploys often have none)."""
+    if config is not None:
+        return Path(config)
+    start = (Path(repo) if repo is not None else Path.cwd()).resolve()
+    for d in (start, *start.parents):
+        candidate = d / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+        if (d / ".git").exists():
+            return None  # the repository's root: a config would be here
+    return None
+
+
+def _from_environment(
+    model_id: str, repo: str | Path | None, config: str | Path | None
+) -> ActiveModel:
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or None
+    path = None
+    if uri is None:
+        # Read only when needed: a deploy need not set the variables its params read.
+        path = _find_config(repo, config)
+        if path is not None:
+            from mlflow_gitver.config import load_config
+
+            uri = load_config(path).tracking_uri or default_uri(path.parent)
+    if uri is not None:
+        where = "MLFLOW_TRACKING_URI" if os.environ.get("MLFLOW_TRACKING_URI") else str(path)
+        check_uri(uri, where)
+    experiment_id = os.environ.get("MLFLOW_EXPERIMENT_ID") or None
+    if uri is not None and (experiment_id is None or not os.environ.get("MLFLOW_TRACKING_URI")):
+        # MLflow would otherwise use its default URI (./mlflow.db) or experiment 0.
+        experiment_id = _point_mlflow(model_id, uri, experiment_id)
+    return ActiveModel(
+        model_id=model_id,
+        source="environment",
+        experiment_id=experiment_id,
+        tracking_uri=redact_url(uri) if uri else None,
+    )
+
+
+def _point_mlflow(model_id: str, uri: str, experiment_id: str | None) -> str:
+    """Set MLflow's tracking URI and experiment for ``model_id``; the experiment's id."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from mlflow_gitver import registry
+    from mlflow_gitver.embedded import db_file
+    from mlflow_gitver.service import connect
+    from mlflow_gitver.tracking import display, mlflow_env
+
+    shown = display(uri)
+    db = db_file(uri)
+    if db is not None and not db.exists():
+        # Not created here: an empty store would hold no model either.
+        raise GitverError(
+            f"MLFLOW_ACTIVE_MODEL_ID={model_id} is set but there is no MLflow store at {db}; "
+            "set MLFLOW_TRACKING_URI to where it was registered (or the config's "
+            "tracking_uri)",
+            EXIT_FAILURE,
         )
+    if experiment_id is None:
+        with mlflow_env(uri):
+            edge = connect(uri)
+            try:
+                model = edge.call(
+                    f"reading model {model_id}", edge.client.get_logged_model, model_id
+                )
+            except MlflowException as e:
+                if e.error_code == "RESOURCE_DOES_NOT_EXIST":
+                    raise GitverError(
+                        f"MLFLOW_ACTIVE_MODEL_ID={model_id} is not a model at {shown}; set "
+                        "MLFLOW_TRACKING_URI to where it was registered (or the config's "
+                        "tracking_uri)",
+                        EXIT_FAILURE,
+                    ) from e
+                raise registry.mlflow_error(e, f"reading model {model_id}", shown) from e
+        experiment_id = str(model.experiment_id)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment_id=experiment_id)
+    mlflow.set_active_model(model_id=model_id)
+    return experiment_id
+
+
+def _register(repo: str | Path | None, config: str | Path | None) -> ActiveModel:
     import mlflow
 
     from mlflow_gitver.context import load_worktree_config, open_repo

@@ -18,6 +18,11 @@ processes at once created 3 models):
    complete it: missing tags, the patch artifact, READY.  Every step is
    idempotent, so completing it twice is harmless.  Params are never logged
    after creation: SQL stores refuse a second write of a key, even the same value.
+   A READY winner only gets the tags it lacks (say, the repository URL after a
+   `git remote add`); a tag that exists is never rewritten.
+
+A 404 that is not MLflow's RESOURCE_DOES_NOT_EXIST means nothing serves MLflow's
+API at that URI (a path after the host, an old server): bad input, never retried.
 """
 
 from __future__ import annotations
@@ -25,13 +30,15 @@ from __future__ import annotations
 import functools
 import os
 import random
+import re
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
-from mlflow_gitver.errors import EXIT_FAILURE, GitverError
+from mlflow_gitver.errors import EXIT_FAILURE, EXIT_USAGE, GitverError
 from mlflow_gitver.naming import TAG_VERSION_ID, VersionSpec
 from mlflow_gitver.redact import scrub
 
@@ -85,8 +92,13 @@ def _float_env(name: str, default: float) -> float:
         raise GitverError(f"{name}={raw!r} is not a number of seconds; fix or unset it") from e
 
 
+# MLflow's text for a non-JSON error answer names the endpoint it asked for.
+_ENDPOINT = re.compile(r"API request to endpoint (\S+) failed with error code (\d+)")
+
+
 def _kind(exc: BaseException) -> tuple[str, str]:
-    """("auth" | "transient" | "refused" | "other", short reason) of an MLflow failure."""
+    """("auth" | "wrong-uri" | "transient" | "refused" | "other", short reason) of an
+    MLflow failure; for "wrong-uri" the reason is the endpoint path asked for."""
     msg = str(exc)
     low = msg.lower()
     status = 0
@@ -98,6 +110,12 @@ def _kind(exc: BaseException) -> tuple[str, str]:
             status = 0
     if status in (401, 403):
         return "auth", f"HTTP {status}"
+    m = _ENDPOINT.search(msg)
+    code = getattr(exc, "error_code", None)
+    # A 404 that is not MLflow's RESOURCE_DOES_NOT_EXIST: nothing serves MLflow's API
+    # at that path (measured: a wrong path answers HTML, MLflow calls it ENDPOINT_NOT_FOUND).
+    if code == "ENDPOINT_NOT_FOUND" or (m is not None and m.group(2) == "404"):
+        return "wrong-uri", m.group(1) if m else ""
     if "connection refused" in low or "failed to establish a new connection" in low:
         return "refused", "connection refused"
     if "api request to" in low and "failed with" in low:
@@ -139,6 +157,8 @@ class Edge:
                 kind, reason = _kind(e)
                 if kind == "other":
                     raise
+                if kind == "wrong-uri":
+                    raise wrong_uri(self.display_uri, reason, what) from e
                 if kind == "auth":
                     raise AuthFailed(
                         f"{self.display_uri} refused the request ({reason}) while {what}; "
@@ -161,6 +181,19 @@ class Edge:
                 delay = min(delay * 2, 2.0)
 
 
+def wrong_uri(display_uri: str, endpoint: str, what: str) -> GitverError:
+    """HTTP 404 from the server's API: the URI points at something that is not MLflow."""
+    parts = urlsplit(display_uri)
+    path = parts.path.rstrip("/") + endpoint if endpoint else (parts.path or "/")
+    root = f"{parts.scheme}://{parts.netloc}"
+    return GitverError(
+        f"{display_uri} answered HTTP 404 for {path} while {what}: there is no MLflow API at "
+        f"that path; the tracking URI must be the server's root (e.g. {root}), and the "
+        "server MLflow 3 or later",
+        EXIT_USAGE,
+    )
+
+
 def mlflow_error(exc: BaseException, what: str, display_uri: str) -> GitverError:
     """An MLflow error no retry helps with, as one line without credentials."""
     text = scrub(str(exc)).replace("\n", " ").strip()
@@ -177,6 +210,7 @@ class Found:
     model: LoggedModel
     spec: VersionSpec
     created: bool
+    completed: bool = False  # an earlier, interrupted call's model was finished here
 
 
 def is_ready(m: LoggedModel) -> bool:
@@ -236,17 +270,22 @@ def _inject_fault(point: str) -> None:
 
 
 def conflict_message(model: LoggedModel, spec: VersionSpec) -> str:
+    return params_conflict(model, spec.version_id, spec.params)
+
+
+def params_conflict(model: Any, version_id: str, params: Mapping[str, str]) -> str:
+    """One line naming each param that differs between ``model`` and ``params``."""
     have = dict(model.params or {})
-    keys = sorted(set(have) | set(spec.params))
+    keys = sorted(set(have) | set(params))
     diffs = []
     for k in keys:
-        old, new = have.get(k), spec.params.get(k)
+        old, new = have.get(k), params.get(k)
         if old != new:
             shown_old = "(absent)" if old is None else repr(old)
             shown_new = "(absent)" if new is None else repr(new)
             diffs.append(f"{k}: registered {shown_old}, now {shown_new}")
     return (
-        f"version {spec.version_id} is registered as {model.name} ({model.model_id}) with "
+        f"version {version_id} is registered as {model.name} ({model.model_id}) with "
         f"different params: {'; '.join(diffs)}; versions are immutable: restore the old "
         "values, or put {params_digest} in name_template so each set of params gets its "
         "own model"
@@ -341,10 +380,12 @@ def _converge(
             _delete(edge, m.model_id)
     if dict(winner.params or {}) != spec.params:
         raise Conflict(conflict_message(winner, spec))
-    if not is_ready(winner):
+    was_ready = is_ready(winner)
+    if not was_ready:
         spec = enrich()
     complete(edge, winner, spec)
-    return Found(winner, spec, created=winner.model_id == created_id)
+    created = winner.model_id == created_id
+    return Found(winner, spec, created=created, completed=not was_ready and not created)
 
 
 def ensure_tags(edge: Edge, model: LoggedModel, spec: VersionSpec) -> None:

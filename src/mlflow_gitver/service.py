@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, Any
 from mlflow_gitver import git, tracking
 from mlflow_gitver.errors import EXIT_FAILURE, GitverError
 from mlflow_gitver.gitstate import GitState, state_at_commit, state_of
-from mlflow_gitver.naming import TAG_PREFIX, CommitInfo, VersionSpec, build_spec
+from mlflow_gitver.naming import (
+    GIT_REPO_URL,
+    TAG_AUTHOR,
+    TAG_DATE,
+    TAG_PREFIX,
+    TAG_SUBJECT,
+    CommitInfo,
+    VersionSpec,
+    build_spec,
+)
 from mlflow_gitver.redact import redact_tags, redact_url
 from mlflow_gitver.registry import AuthFailed, Conflict, ServerUnavailable
 
@@ -60,9 +69,19 @@ class Registered:
     tracking_uri: str  # redacted: safe to print
     created: bool
     model_url: str | None = None
+    experiment_name: str | None = None
+    # True when this call finished a model an earlier, interrupted call left PENDING.
+    completed: bool = False
 
     def as_json(self) -> dict[str, object]:
         return dataclasses.asdict(self)
+
+    @property
+    def status(self) -> str:
+        """ "created", "completed" or "already registered"."""
+        if self.created:
+            return "created"
+        return "completed" if self.completed else "already registered"
 
 
 @dataclass(frozen=True)
@@ -142,7 +161,8 @@ class _Specs:
         self.repo, self.state, self.cfg, self.branch = repo, state, cfg, branch
         self.tags = {TAG_APP: cfg.name, **(extra_tags or {})}
         self._patch: tuple[Patch | None] | None = None
-        self._facts: tuple[CommitInfo, str | None] | None = None
+        self._info: CommitInfo | None = None
+        self._origin: tuple[str | None] | None = None
 
     @property
     def patch(self) -> Patch | None:
@@ -155,23 +175,64 @@ class _Specs:
             self.cfg, self.state, branch=self.branch, extra_tags=self.tags, sha_len=sha_len
         )
 
+    def _repo_url(self) -> str | None:
+        if self._origin is None:
+            origin = git.remote_url(self.repo)  # one `git config` call
+            self._origin = (redact_url(origin) if origin else None,)
+        return self._origin[0]
+
+    def _commit_info(self) -> CommitInfo:
+        if self._info is None:
+            self._info = CommitInfo(*git.commit_info(self.repo, self.state.commit))
+        return self._info
+
     def full(self, sha_len: int) -> VersionSpec:
-        if self._facts is None:
-            origin = git.remote_url(self.repo)
-            info = CommitInfo(*git.commit_info(self.repo, self.state.commit))
-            self._facts = (info, redact_url(origin) if origin else None)
         spec = build_spec(
             self.cfg,
             self.state,
             branch=self.branch,
-            commit_info=self._facts[0],
-            repo_url=self._facts[1],
+            commit_info=self._commit_info(),
+            repo_url=self._repo_url(),
             extra_tags=self.tags,
             sha_len=sha_len,
         )
         tags = spec.tags if self.cfg.secrets == "off" else redact_tags(spec.tags)
         patch_tags = self.patch.tags() if self.patch is not None else {}  # diff, redacted
         return dataclasses.replace(spec, tags={**tags, **patch_tags})
+
+    def topped_up(self, spec: VersionSpec, have: Mapping[str, str]) -> VersionSpec:
+        """``spec`` (cheap) plus the git-derived tags a READY model lacks.
+
+        The repeat path: only what is missing is computed (the remote's URL, one
+        git call; the commit's facts, one more), so a model made before
+        `git remote add origin` gets its repoURL later.  The diff tag is left out:
+        it is part of what its creator uploaded.
+        """
+        extra: dict[str, str] = {}
+        if GIT_REPO_URL not in have:
+            url = self._repo_url()
+            if url:
+                extra[GIT_REPO_URL] = url
+        if any(t not in have for t in (TAG_AUTHOR, TAG_DATE, TAG_SUBJECT)):
+            info = self._commit_info()
+            extra.update({TAG_AUTHOR: info.author, TAG_DATE: info.date, TAG_SUBJECT: info.subject})
+        if not extra:
+            return spec
+        full = build_spec(
+            self.cfg,
+            self.state,
+            branch=self.branch,
+            commit_info=self._info,
+            repo_url=extra.get(GIT_REPO_URL),
+            extra_tags=self.tags,
+            sha_len=8,
+        )
+        # build_spec caps tag values: take the capped ones (a commit subject may
+        # hold a secret too: the same redaction as at creation).
+        added = {k: full.tags[k] for k in extra if k in full.tags}
+        if self.cfg.secrets != "off":
+            added = redact_tags(added)
+        return dataclasses.replace(spec, tags={**spec.tags, **added})
 
 
 def _patch_for(repo: git.Repo, state: GitState, cfg: Config) -> Patch | None:
@@ -283,7 +344,7 @@ def register_state(
 
         try:
             what = "resolving the experiment"
-            eid = tracking.resolve_experiment(edge, choice)
+            eid, ename = tracking.resolve_experiment_named(edge, choice)
             what = "registering the version"
             found = registry.find_or_create(
                 edge, eid, specs.cheap, _completer(specs), len(state.commit), specs.full
@@ -301,18 +362,41 @@ def register_state(
         tracking_uri=shown,
         created=found.created,
         model_url=model_url(uri, eid, found.model.model_id),
+        experiment_name=ename,
+        completed=found.completed,
     )
 
 
 def connect(uri: str) -> Edge:
-    """An :class:`Edge` to ``uri`` (call inside :func:`tracking.mlflow_env`)."""
-    from mlflow import MlflowClient
+    """An :class:`Edge` to ``uri`` (call inside :func:`tracking.mlflow_env`).
 
+    A bad URI (a scheme no MLflow store serves) is bad input (exit 2); a missing
+    SQLite store is created atomically and a half-made one repaired (embedded.py).
+    """
+    from mlflow import MlflowClient
+    from mlflow.tracking.registry import UnsupportedModelRegistryStoreURIException
+
+    from mlflow_gitver import embedded
     from mlflow_gitver.registry import Edge
 
+    db = embedded.db_file(uri)
+    root = tracking.sqlite_artifact_root(uri)
     with tracking.store_lock(uri):
-        # A SQLite store creates its tables here, on first use.
-        client = MlflowClient(tracking_uri=uri)
+        try:
+            if db is not None:
+                embedded.ensure_created(db, root)
+            try:
+                client = MlflowClient(tracking_uri=uri)
+            except UnsupportedModelRegistryStoreURIException:
+                raise
+            except Exception as e:
+                # Only a SQLite file MLflow cannot open is ours to judge; anything
+                # else is MLflow's to report.
+                if db is None or not db.exists() or not embedded.repair(db, uri, root, e):
+                    raise
+                client = MlflowClient(tracking_uri=uri)
+        except UnsupportedModelRegistryStoreURIException as e:
+            raise tracking.unsupported_scheme(uri) from e
     return Edge(client, tracking.display(uri))
 
 
@@ -320,9 +404,12 @@ def _completer(specs: _Specs) -> Callable[[Edge, LoggedModel, VersionSpec], None
     from mlflow_gitver import registry
 
     def complete(edge: Edge, model: LoggedModel, spec: VersionSpec) -> None:
-        registry.ensure_tags(edge, model, spec)
         if registry.is_ready(model):
-            return  # READY means complete: its creator (or a healer) finished it
+            # READY means complete: its creator (or a healer) finished it.  Tags we
+            # own that it lacks (a remote added since) are added, none rewritten.
+            registry.ensure_tags(edge, model, specs.topped_up(spec, model.tags or {}))
+            return
+        registry.ensure_tags(edge, model, spec)
         if specs.patch is not None:
             _upload_patch(edge, model, spec, specs.patch)
         registry.finalize(edge, model)
@@ -361,11 +448,15 @@ def lookup(
     experiment: tuple[str, str] | None,
     app_name: str | None,
     environ: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
 ) -> Registered | None:
     """The READY model of ``version_id`` at ``uri``, or None; creates nothing.
 
     With no experiment, every active experiment is searched.  ``app_name`` (from
     ``--name`` or a config) restricts the search to that application's models.
+    ``params`` (the config's, resolved as ``register`` would) must match the
+    model's: a version registered with other params raises :class:`Conflict`, as
+    ``register`` would.
     """
     from mlflow_gitver import registry
 
@@ -378,7 +469,10 @@ def lookup(
             eids = _lookup_experiments(edge, experiment)
             if not eids:
                 return None
-            found = _find(edge, eids, version_id, app_name)
+            found = _find(edge, eids, version_id, app_name, params)
+            ename = (
+                None if found is None else tracking.experiment_name(edge, str(found.experiment_id))
+            )
         except MlflowException as e:
             raise registry.mlflow_error(e, f"looking up {version_id}", shown) from e
     if found is None:
@@ -395,17 +489,32 @@ def lookup(
         tracking_uri=shown,
         created=False,
         model_url=model_url(uri, str(found.experiment_id), found.model_id),
+        experiment_name=ename,
     )
 
 
-def _find(edge: Edge, eids: list[str], version_id: str, app_name: str | None) -> Any:
+def _find(
+    edge: Edge,
+    eids: list[str],
+    version_id: str,
+    app_name: str | None,
+    params: Mapping[str, str] | None,
+) -> Any:
     from mlflow_gitver import registry
 
     models = registry.search_version(edge, eids, version_id)
     if app_name is not None:
         models = [m for m in models if (m.tags or {}).get(TAG_APP) == app_name]
     ready = [m for m in models if registry.is_ready(m)]
-    return registry.pick(ready) if ready else None
+    if not ready:
+        return None
+    if params is None:
+        return registry.pick(ready)
+    # {params_digest} in name_template gives each set of params its own model.
+    same = [m for m in ready if dict(m.params or {}) == dict(params)]
+    if not same:
+        raise Conflict(registry.params_conflict(registry.pick(ready), version_id, params))
+    return registry.pick(same)
 
 
 def _lookup_experiments(edge: Edge, choice: tuple[str, str] | None) -> list[str]:

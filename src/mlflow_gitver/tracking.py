@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlflow_gitver.errors import EXIT_FAILURE, GitverError
+from mlflow_gitver.errors import EXIT_FAILURE, EXIT_USAGE, GitverError
 from mlflow_gitver.redact import redact_url
 
 if TYPE_CHECKING:
@@ -41,8 +42,14 @@ def resolve_uri(
     root: Path | None,
 ) -> str:
     """``--tracking-uri``, then ``MLFLOW_TRACKING_URI``, then the config, then the default."""
-    for value in (cli, environ.get("MLFLOW_TRACKING_URI"), config_uri):
+    sources = (
+        ("--tracking-uri", cli),
+        ("MLFLOW_TRACKING_URI", environ.get("MLFLOW_TRACKING_URI")),
+        ("tracking_uri in the config", config_uri),
+    )
+    for where, value in sources:
         if value:
+            check_uri(value, where, environ)
             return value
     if root is None:
         raise GitverError(
@@ -52,12 +59,74 @@ def resolve_uri(
     return default_uri(root)
 
 
+# Schemes MLflow itself serves (mlflow/tracking/_tracking_service/utils.py); a plugin
+# may add more, so an unknown scheme is left to MLflow and judged in connect().
+KNOWN_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "databricks")
+_SCHEME_ONLY = ("databricks", "databricks-uc", "uc")
+_HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_HOST_PORT = re.compile(r"[A-Za-z0-9.-]+:[0-9]+(?:/.*)?\Z")
+
+
+def check_uri(uri: str, where: str, environ: Mapping[str, str] | None = None) -> None:
+    """Refuse tracking URIs that can only fail, with the fix (exit 2).
+
+    MLflow reads a bare ``host:port`` or a path as its file store, which MLflow 3
+    refuses with a long "maintenance mode" text (MLFLOW_NOTES.md), and reports an
+    unknown scheme from deep inside its registry store.
+    """
+    env = os.environ if environ is None else environ
+    shown = display(uri)
+    if uri in _SCHEME_ONLY or _HAS_SCHEME.match(uri):
+        scheme = uri.split(":", 1)[0].lower()
+        if scheme == "file" and env.get("MLFLOW_ALLOW_FILE_STORE", "").lower() != "true":
+            raise GitverError(
+                f"tracking URI {shown!r} ({where}) selects MLflow's file store, which MLflow 3 "
+                "refuses; use a database, e.g. sqlite:///<absolute path>/mlflow.db, or a "
+                "server, e.g. http://host:5000",
+                EXIT_USAGE,
+            )
+        return
+    if _HOST_PORT.match(uri):
+        raise GitverError(
+            f"tracking URI {shown!r} ({where}) has no scheme; write http://{shown} (or https://)",
+            EXIT_USAGE,
+        )
+    if uri.startswith("file:"):
+        raise GitverError(
+            f"tracking URI {shown!r} ({where}) selects MLflow's file store, which MLflow 3 "
+            "refuses; use sqlite:///<absolute path>/mlflow.db or http://host:5000",
+            EXIT_USAGE,
+        )
+    raise GitverError(
+        f"tracking URI {shown!r} ({where}) has no scheme: MLflow would read it as a "
+        "file-store path, which MLflow 3 refuses; use sqlite:///<absolute path>/mlflow.db "
+        "or http://host:5000",
+        EXIT_USAGE,
+    )
+
+
+def unsupported_scheme(uri: str) -> GitverError:
+    """The error for a URI whose scheme no installed MLflow store serves."""
+    import difflib
+
+    shown = display(uri)
+    scheme = uri.split(":", 1)[0]
+    close = difflib.get_close_matches(scheme.lower(), KNOWN_SCHEMES, n=1, cutoff=0.5)
+    hint = f"did you mean {close[0]}://? " if close else ""
+    return GitverError(
+        f"tracking URI {shown!r}: MLflow has no store for the scheme {scheme!r}; {hint}"
+        f"use one of {', '.join(KNOWN_SCHEMES)}",
+        EXIT_USAGE,
+    )
+
+
 def display(uri: str) -> str:
     """The URI as it may be shown or stored: no user name, password or token."""
     return redact_url(uri)
 
 
-def _sqlite_artifact_root(uri: str) -> str | None:
+def sqlite_artifact_root(uri: str) -> str | None:
+    """``mlruns/`` next to a SQLite store's file (None for other stores)."""
     if not uri.startswith("sqlite:///"):
         return None
     db = uri[len("sqlite:///") :].split("?", 1)[0]
@@ -75,7 +144,7 @@ def mlflow_env(uri: str, environ: Mapping[str, str] | None = None) -> Iterator[N
     """
     env = os.environ if environ is None else environ
     wanted = {k: v for k, v in _HTTP_DEFAULTS.items() if k not in env}
-    root = _sqlite_artifact_root(uri)
+    root = sqlite_artifact_root(uri)
     if root is not None and _ARTIFACT_ROOT_VAR not in env:
         # Next to the database, as `mlflow ui` run in that directory expects.
         wanted[_ARTIFACT_ROOT_VAR] = root
@@ -138,13 +207,18 @@ def experiment_choice(
 
 def resolve_experiment(edge: Edge, choice: tuple[str, str] | None) -> str:
     """The experiment id for ``choice``; a named experiment is created if missing."""
+    return resolve_experiment_named(edge, choice)[0]
+
+
+def resolve_experiment_named(edge: Edge, choice: tuple[str, str] | None) -> tuple[str, str]:
+    """(id, name) of the experiment for ``choice``; a named one is created if missing."""
     from mlflow.exceptions import MlflowException
 
     client = edge.client
     if choice is None:
         # MLflow's default experiment ("0" on SQL stores and servers).
         exp = edge.call("reading the default experiment", client.get_experiment, "0")
-        return str(exp.experiment_id)
+        return str(exp.experiment_id), str(exp.name)
     kind, value = choice
     if kind == "id":
         try:
@@ -160,7 +234,8 @@ def resolve_experiment(edge: Edge, choice: tuple[str, str] | None) -> str:
     if named is not None:
         return _active(named, value, edge)
     try:
-        return str(edge.call(f"creating experiment {value!r}", client.create_experiment, value))
+        eid = edge.call(f"creating experiment {value!r}", client.create_experiment, value)
+        return str(eid), value
     except MlflowException as e:
         # Another process created it between our read and our create.
         if e.error_code != "RESOURCE_ALREADY_EXISTS":
@@ -174,11 +249,24 @@ def resolve_experiment(edge: Edge, choice: tuple[str, str] | None) -> str:
     return _active(named, value, edge)
 
 
-def _active(exp: object, value: str, edge: Edge) -> str:
+def experiment_name(edge: Edge, experiment_id: str) -> str | None:
+    """The name of an experiment, or None when it cannot be read (only shown)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        exp = edge.call(
+            f"reading experiment {experiment_id}", edge.client.get_experiment, experiment_id
+        )
+    except MlflowException:
+        return None
+    return str(exp.name)
+
+
+def _active(exp: object, value: str, edge: Edge) -> tuple[str, str]:
     if getattr(exp, "lifecycle_stage", "active") == "deleted":
         raise GitverError(
             f"experiment {value!r} is deleted at {edge.display_uri}; restore it "
             "(mlflow experiments restore) or choose another experiment",
             EXIT_FAILURE,
         )
-    return str(getattr(exp, "experiment_id"))  # noqa: B009
+    return str(getattr(exp, "experiment_id")), str(getattr(exp, "name"))  # noqa: B009

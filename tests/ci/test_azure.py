@@ -67,6 +67,7 @@ def test_register_prints_setvariable_lines(app_repo: Path, server_url: str) -> N
     pattern = r"##vso\[task\.setvariable variable={};isOutput=true\]{}"
     expected = [
         r"##vso\[task\.setvariable variable=MLFLOW_ACTIVE_MODEL_ID\](m-[0-9a-f]+)",
+        r"##vso\[task\.setvariable variable=MLFLOW_EXPERIMENT_ID\]\d+",
         pattern.format("model_id", "m-[0-9a-f]+"),
         pattern.format("model_name", r"app-git-[0-9a-f]{8}"),
         pattern.format("version_id", "[0-9a-f]{40}"),

@@ -73,6 +73,7 @@ def test_register_appends_to_bash_env(app_repo: Path, server_url: str, tmp_path:
     lines = bash_env.read_text().splitlines()
     assert [line.split("=", 1)[0] for line in lines] == [
         "export MLFLOW_ACTIVE_MODEL_ID",
+        "export MLFLOW_EXPERIMENT_ID",
         "export MLFLOW_GITVER_MODEL_ID",
         "export MLFLOW_GITVER_MODEL_NAME",
         "export MLFLOW_GITVER_VERSION_ID",

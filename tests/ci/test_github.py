@@ -243,6 +243,7 @@ def test_register_cli_on_github(app_repo: Path, server_url: str, tmp_path: Path)
     assert set(outputs) == set(OUTPUTS)
     assert outputs["commit"] == sha and outputs["dirty"] == "false"
     assert parse_github_file((tmp_path / "env").read_text()) == {
-        "MLFLOW_ACTIVE_MODEL_ID": outputs["model-id"]
+        "MLFLOW_ACTIVE_MODEL_ID": outputs["model-id"],
+        "MLFLOW_EXPERIMENT_ID": outputs["experiment-id"],
     }
     assert outputs["model-id"] in (tmp_path / "summary").read_text()

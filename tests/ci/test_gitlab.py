@@ -58,12 +58,13 @@ def test_register_writes_the_dotenv_report(app_repo: Path, server_url: str) -> N
     # GitLab's format: KEY=VALUE lines, no quotes, no blank lines or comments.
     m = re.fullmatch(
         r"MLFLOW_ACTIVE_MODEL_ID=(m-[0-9a-f]+)\n"
+        r"MLFLOW_EXPERIMENT_ID=(\d+)\n"
         r"MLFLOW_GITVER_MODEL_ID=\1\n"
         r"MLFLOW_GITVER_MODEL_NAME=app-git-[0-9a-f]{8}\n"
         r"MLFLOW_GITVER_VERSION_ID=([0-9a-f]{40})\n"
-        r"MLFLOW_GITVER_COMMIT=\2\n"
+        r"MLFLOW_GITVER_COMMIT=\3\n"
         r"MLFLOW_GITVER_DIRTY=false\n"
-        r"MLFLOW_GITVER_EXPERIMENT_ID=\d+\n"
+        r"MLFLOW_GITVER_EXPERIMENT_ID=\2\n"
         r"MLFLOW_GITVER_MODEL_URL=http://127\.0\.0\.1:\d+/\S*\1\S*\n",
         text,
     )

@@ -41,6 +41,7 @@ def test_register_writes_the_dotenv_file(app_repo: Path, server_url: str) -> Non
     lines = (app_repo / "mlflow-gitver.env").read_text().splitlines()
     assert [line.split("=", 1)[0] for line in lines] == [
         "MLFLOW_ACTIVE_MODEL_ID",
+        "MLFLOW_EXPERIMENT_ID",
         "MLFLOW_GITVER_MODEL_ID",
         "MLFLOW_GITVER_MODEL_NAME",
         "MLFLOW_GITVER_VERSION_ID",

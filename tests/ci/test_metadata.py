@@ -148,7 +148,7 @@ def test_examples_use_the_names_the_cli_writes() -> None:
     from mlflow_gitver.ci import azure
 
     outputs = dict.fromkeys(OUTPUTS, "v")
-    names = ci.dotenv_values(outputs, {"MLFLOW_ACTIVE_MODEL_ID": "v"})
+    names = ci.dotenv_values(outputs, {"MLFLOW_ACTIVE_MODEL_ID": "v", "MLFLOW_EXPERIMENT_ID": "1"})
     gitlab = (ROOT / "examples/gitlab-ci.yml").read_text()
     for used in re.findall(r"\$(MLFLOW_\w+)", gitlab):
         assert used in names, used
@@ -162,3 +162,28 @@ def test_examples_use_the_names_the_cli_writes() -> None:
     assert f"variable={m.group(2)};isOutput=true]" in azure.render(outputs, {})
     circle = (ROOT / "examples/circleci.yml").read_text()
     assert "--dotenv mlflow-gitver.env" in circle and ". ./mlflow-gitver.env" in circle
+
+
+def test_every_deploy_example_passes_the_experiment() -> None:
+    # Traces of a process with only MLFLOW_ACTIVE_MODEL_ID go to experiment 0, where
+    # the version's page does not show them (issue 9, item 1).
+    gh = yaml.safe_load((ROOT / "examples/github/version-then-deploy.yml").read_text())
+    jobs = gh["jobs"]
+    assert jobs["version"]["outputs"]["experiment-id"] == (
+        "${{ steps.version.outputs.experiment-id }}"
+    )
+    assert jobs["deploy"]["env"]["MLFLOW_EXPERIMENT_ID"] == (
+        "${{ needs.version.outputs.experiment-id }}"
+    )
+    azure = yaml.safe_load((ROOT / "examples/azure-pipelines.yml").read_text())
+    deploy = azure["jobs"][1]["variables"]
+    assert deploy["MLFLOW_EXPERIMENT_ID"] == (
+        "$[ dependencies.version.outputs['register.experiment_id'] ]"
+    )
+    readme = (ROOT / "README.md").read_text()
+    assert "MLFLOW_EXPERIMENT_ID: ${{ needs.version.outputs.experiment-id }}" in readme
+    assert "experiment-id: ${{ steps.version.outputs.experiment-id }}" in readme
+    # GitLab, Jenkins, Buildkite and CircleCI's deploy read the dotenv file, which holds
+    # what register exports (tests/commands/test_register.py checks the file itself).
+    gitlab = (ROOT / "examples/gitlab-ci.yml").read_text()
+    assert "$MLFLOW_EXPERIMENT_ID" in gitlab

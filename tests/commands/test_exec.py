@@ -49,7 +49,13 @@ def test_exec_needs_a_command(app: Path) -> None:
     assert "exec needs a command" in out.stderr
 
 
-def test_exec_of_a_missing_program_is_a_usage_error(app: Path) -> None:
+def test_exec_exits_like_a_shell_when_the_command_cannot_run(app: Path) -> None:
+    # As sh does: 127 for a command not found, 126 for one that cannot be executed.
     out = cli("exec", "--", "no-such-program-xyz", cwd=app)
-    assert out.returncode == 2
-    assert "no-such-program-xyz" in out.stderr
+    assert out.returncode == 127, out.stderr
+    assert "no-such-program-xyz" in out.stderr and "not found" in out.stderr
+    script = write(app.parent / "not-executable.sh", "#!/bin/sh\necho hi\n", mode=0o644)
+    out = cli("exec", "--", str(script), cwd=app)
+    assert out.returncode == 126, out.stderr
+    (line,) = out.stderr.strip().splitlines()[-1:]
+    assert str(script) in line and "chmod +x" in line

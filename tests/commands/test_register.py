@@ -288,8 +288,13 @@ def test_killed_registration_is_completed_not_duplicated(app: Path, server_url: 
     eid = _exp_id(server_url, exp)
     (half,) = models(server_url, eid)
     assert str(half.status) == "PENDING"  # type: ignore[attr-defined]
+    healed = register(app, *args)
+    assert healed.returncode == 0, healed.stderr
+    assert "status:     completed" in healed.stdout  # not "already registered"
+    assert f"model id:   {half.model_id}" in healed.stdout  # type: ignore[attr-defined]
     got = register_json(app, *args)
     assert got["model_id"] == half.model_id  # type: ignore[attr-defined]
+    assert got["completed"] is False and got["created"] is False  # READY since
     from mlflow import MlflowClient
 
     client = MlflowClient(server_url)
@@ -354,10 +359,40 @@ def test_server_errors_are_retried_within_the_budget(app: Path) -> None:
     assert "server error" in out.stderr and "attempts" in out.stderr
 
 
-def test_deploy_job_links_traces_to_the_version(app: Path, server_url: str) -> None:
-    exp = experiment()
-    got = register_json(app, "--tracking-uri", server_url, "--experiment", exp)
-    # A deploy job: no repository, no config, only the id and the server.
+def _env_file(path: Path) -> dict[str, str]:
+    """``NAME=value`` lines (GITHUB_ENV, the dotenv file) as a mapping."""
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {k: v for k, v in pairs}
+
+
+def test_deploy_traces_land_in_the_versions_experiment(app: Path, server_url: str) -> None:
+    write(app / ".mlflow-gitver.yaml", CONFIG + "experiment: shop-agent\n")
+    commit_all(app, "experiment")
+    files = {n: app.parent / n for n in ("gh-env", "gh-output", "deploy.env")}
+    ci_env = {
+        **os.environ,
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_ENV": str(files["gh-env"]),
+        "GITHUB_OUTPUT": str(files["gh-output"]),
+    }
+    got = register_json(
+        app, "--tracking-uri", server_url, "--dotenv", str(files["deploy.env"]), env=ci_env
+    )
+    assert _exp_id(server_url, "shop-agent") == got["experiment_id"]
+    exported = _env_file(files["gh-env"])
+    assert exported == {
+        "MLFLOW_ACTIVE_MODEL_ID": got["model_id"],
+        "MLFLOW_EXPERIMENT_ID": got["experiment_id"],
+    }
+    # The same pair in the dotenv file (GitLab, Jenkins, Buildkite, CircleCI's workspace)
+    # and the experiment among the step outputs.
+    dotenv = _env_file(files["deploy.env"])
+    assert {k: dotenv[k] for k in exported} == exported
+    assert _env_file(files["gh-output"])["experiment-id"] == got["experiment_id"]
+    # `env` (and so `exec`) print the same pair.
+    env_out = cli("env", "--tracking-uri", server_url, cwd=app)
+    assert f"export MLFLOW_EXPERIMENT_ID={got['experiment_id']}" in env_out.stdout
+    # A deploy job: no repository, no config; only what was exported, and its server.
     job = app.parent / "deploy"
     job.mkdir()
     code = textwrap.dedent(
@@ -372,7 +407,7 @@ def test_deploy_job_links_traces_to_the_version(app: Path, server_url: str) -> N
         """
     )
     env = {
-        "MLFLOW_ACTIVE_MODEL_ID": str(got["model_id"]),
+        **exported,
         "MLFLOW_TRACKING_URI": server_url,
         # Not about linking: keep the child off the network and out of $HOME.
         "MLFLOW_DISABLE_TELEMETRY": "true",
@@ -382,12 +417,159 @@ def test_deploy_job_links_traces_to_the_version(app: Path, server_url: str) -> N
     subprocess.run([sys.executable, "-c", code], cwd=job, env=env, check=True, timeout=300)
     from mlflow import MlflowClient
 
-    # With no experiment in its environment the trace goes to the default one.
+    # On the version's experiment alone: where its page in the UI looks.
     traces = MlflowClient(server_url).search_traces(
-        locations=["0", str(got["experiment_id"])],
+        locations=[str(got["experiment_id"])],
         filter_string=f"metadata.`mlflow.modelId` = '{got['model_id']}'",
     )
     assert len(traces) == 1
+
+
+def test_outputs_name_the_experiment(app: Path, server_url: str) -> None:
+    exp = experiment()
+    got = register_json(app, "--tracking-uri", server_url, "--experiment", exp)
+    assert got["experiment_name"] == exp
+    text = register(app, "--tracking-uri", server_url, "--experiment", exp)
+    assert f"experiment: {exp} (id {got['experiment_id']}) at {server_url}" in text.stdout
+    assert "status:     already registered" in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("uri", "fix"),
+    [
+        ("htp://host:5000", "did you mean http://"),
+        ("host:5000", "write http://host:5000"),
+        ("file:///x", "sqlite:///"),
+        ("/srv/mlruns", "sqlite:///"),
+    ],
+)
+def test_bad_tracking_uris_are_bad_input(app: Path, uri: str, fix: str) -> None:
+    for args, env in (
+        (("--tracking-uri", uri), None),
+        ((), {**os.environ, "MLFLOW_TRACKING_URI": uri}),
+    ):
+        out = register(app, *args, env=env)
+        assert out.returncode == 2, out.stderr
+        (line,) = out.stderr.strip().splitlines()
+        assert fix in line and "bug" not in line
+        assert len(line) < 300
+
+
+def test_wrong_path_on_a_server_is_a_wrong_uri_at_once(app: Path, server_url: str) -> None:
+    # The real server answers a path that is not its API with an HTML 404.
+    out = register(app, "--tracking-uri", f"{server_url}/api", "--experiment", experiment())
+    assert out.returncode == 2, out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert "HTTP 404" in line and "/api/api/2.0/mlflow/experiments/get-by-name" in line
+    assert f"e.g. {server_url})" in line
+    # Not retried: one request, whatever the retry budget.
+    with StatusServer(404, b"<html>Not Found</html>") as srv:
+        out = register(app, "--tracking-uri", f"http://127.0.0.1:{srv.port}/mlflow")
+        assert srv.requests == 1
+    assert out.returncode == 2 and "HTTP 404" in out.stderr
+    # MLflow's own 404 for what does not exist stays what it was.
+    out = register(app, "--tracking-uri", server_url, "--experiment", "987654321")
+    assert out.returncode == 1 and "does not exist" in out.stderr
+
+
+class _CountingProxy:
+    """A real HTTP proxy on 127.0.0.1 in front of the server; records each request."""
+
+    def __init__(self, upstream: str) -> None:
+        import http.server
+        import threading
+        import urllib.error
+        import urllib.request
+
+        outer = self
+        self.paths: list[str] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                outer.paths.append(f"{self.command} {self.path.split('?')[0]}")
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else None
+                req = urllib.request.Request(
+                    upstream + self.path, data=body, method=self.command,
+                    headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+                )  # fmt: skip
+                try:
+                    with urllib.request.urlopen(req, timeout=60) as r:
+                        status, data = r.status, r.read()
+                except urllib.error.HTTPError as e:
+                    status, data = e.code, e.read()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = _forward
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> _CountingProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _logging_git(bin_dir: Path, log: Path) -> dict[str, str]:
+    """An environment whose `git` logs its arguments, then runs the real git (we drop
+    GIT_TRACE from our git calls, so a wrapper on PATH is what can count them)."""
+    import shutil
+
+    real = shutil.which("git")
+    assert real is not None
+    write(bin_dir / "git", f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real}" "$@"\n', mode=0o755)
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+
+def _git_commands(log: Path) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def test_tags_added_later_arrive_cheaply(repo: Path, server_url: str) -> None:
+    from mlflow import MlflowClient
+
+    write(repo / ".mlflow-gitver.yaml", "name: late-tags\ntags:\n  team: support\n")
+    commit_all(repo, "config")  # no remote yet: no repoURL tag
+    exp = experiment()
+    args = ("--experiment", exp)
+    with _CountingProxy(server_url) as proxy:
+        first = register_json(repo, "--tracking-uri", proxy.url, *args)
+        client = MlflowClient(server_url)
+        assert "mlflow.source.git.repoURL" not in client.get_logged_model(first["model_id"]).tags
+        client.set_logged_model_tags(first["model_id"], {"team": "changed-by-hand"})
+        git(repo, "remote", "add", "origin", "https://user:pw@example.com/org/late.git")
+        calls: dict[str, tuple[list[str], list[str]]] = {}
+        for run in ("added", "repeat"):
+            trace = repo.parent / f"git-{run}.log"
+            env = _logging_git(repo.parent / f"bin-{run}", trace)
+            start = len(proxy.paths)
+            got = register_json(repo, "--tracking-uri", proxy.url, *args, env=env)
+            assert got["model_id"] == first["model_id"] and got["created"] is False
+            calls[run] = (proxy.paths[start:], _git_commands(trace))
+    tags = client.get_logged_model(first["model_id"]).tags
+    assert tags["mlflow.source.git.repoURL"] == "https://example.com/org/late.git"
+    assert tags["team"] == "changed-by-hand"  # what exists is never rewritten
+    rest, gits = calls["added"]
+    assert sum("/tags" in p for p in rest) == 1  # the missing tag, in one call
+    assert any("remote.origin.url" in g for g in gits)
+    # Nothing missing: no tag write, no git call for the commit's facts or the remote.
+    rest, gits = calls["repeat"]
+    print("repeat registration:", len(rest), "REST calls", rest, len(gits), "git calls", gits)
+    assert not any("/tags" in p for p in rest)
+    assert not any("remote.origin.url" in g or g.startswith("show") for g in gits)
+    assert len(rest) <= len(calls["added"][0]) - 1
 
 
 def test_ci_branch_and_exports_on_a_detached_head(app: Path, server_url: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from pathlib import Path
 
@@ -85,3 +86,36 @@ def test_resolve_with_no_repository_and_no_uri_says_what_to_pass(tmp_path: Path)
     out = cli("resolve", "--version-id", "a" * 40, cwd=tmp_path)
     assert out.returncode == 2
     assert "--tracking-uri" in out.stderr
+
+
+def test_resolve_answers_for_the_params_register_would_send(app: Path, server_url: str) -> None:
+    write(app / ".mlflow-gitver.yaml", "name: resolve-app\nparams:\n  prompt: ${PROMPT:-v1}\n")
+    commit_all(app, "params")
+    exp = f"resolve-{uuid.uuid4().hex[:8]}"
+    got = _register(app, server_url, exp)
+    args = ("resolve", "--tracking-uri", server_url, "--experiment", exp)
+    assert cli(*args, cwd=app).stdout.strip() == got["model_id"]
+    # A variable changes a param: register would refuse (a conflict), so resolve must
+    # not hand out the model registered with the old value.
+    env = {**os.environ, "PROMPT": "v2"}
+    out = cli(*args, cwd=app, env=env)
+    assert out.returncode == 1, out.stdout
+    (line,) = out.stderr.strip().splitlines()
+    assert "prompt: registered 'v1', now 'v2'" in line
+    reg = cli("register", "--tracking-uri", server_url, "--experiment", exp, cwd=app, env=env)
+    assert reg.returncode == 1 and "prompt: registered 'v1', now 'v2'" in reg.stderr
+    # One model per set of params ({params_digest}): resolve picks the matching one.
+    write(
+        app / ".mlflow-gitver.yaml",
+        "name: resolve-app\nname_template: '{name}-{short_sha}-{params_digest}'\n"
+        "params:\n  prompt: ${PROMPT:-v1}\n",
+    )
+    commit_all(app, "template")
+    exp2 = f"resolve-{uuid.uuid4().hex[:8]}"
+    v1 = _register(app, server_url, exp2)
+    v2 = cli("register", "--format", "json", "--tracking-uri", server_url,
+             "--experiment", exp2, cwd=app, env=env)  # fmt: skip
+    v2_id = json.loads(v2.stdout)["model_id"]
+    args = ("resolve", "--tracking-uri", server_url, "--experiment", exp2)
+    assert cli(*args, cwd=app).stdout.strip() == v1["model_id"]
+    assert cli(*args, cwd=app, env=env).stdout.strip() == v2_id != v1["model_id"]

@@ -12,11 +12,15 @@ from collections.abc import Mapping
 
 from mlflow_gitver import ci
 from mlflow_gitver.context import load_commit_config, load_worktree_config, open_repo
-from mlflow_gitver.errors import EXIT_USAGE, GitverError
+from mlflow_gitver.errors import GitverError
 from mlflow_gitver.gitstate import print_warnings, state_at_commit, state_of
 from mlflow_gitver.redact import redact_url
 from mlflow_gitver.service import Plan, Registered, plan, register_state
 from mlflow_gitver.tracking import resolve_uri
+
+# What a POSIX shell exits with for a command it cannot find, or cannot run.
+EXIT_NOT_FOUND = 127
+EXIT_NOT_EXECUTABLE = 126
 
 
 def quiet_mlflow() -> None:
@@ -38,13 +42,25 @@ def env_lines(reg: Registered, uri: str) -> list[str]:
     return lines
 
 
+def _experiment(reg: Registered) -> str:
+    if reg.experiment_name is None:
+        return reg.experiment_id
+    return f"{reg.experiment_name} (id {reg.experiment_id})"
+
+
+def _status(reg: Registered) -> str:
+    if reg.status == "completed":
+        return "completed (an earlier, interrupted registration had left it unfinished)"
+    return reg.status
+
+
 def text_lines(reg: Registered) -> list[str]:
     lines = [
         f"model id:   {reg.model_id}",
         f"model name: {reg.model_name}",
         f"version id: {reg.version_id}",
-        f"experiment: {reg.experiment_id} at {reg.tracking_uri}",
-        f"status:     {'created' if reg.created else 'already registered'}",
+        f"experiment: {_experiment(reg)} at {reg.tracking_uri}",
+        f"status:     {_status(reg)}",
     ]
     if reg.model_url:
         lines.append(f"view:       {reg.model_url}")
@@ -89,7 +105,12 @@ def _export(ctx: ci.CiContext, reg: Registered, args: argparse.Namespace) -> Non
     ci.export(
         ctx,
         outputs=outputs,
-        env_vars={"MLFLOW_ACTIVE_MODEL_ID": reg.model_id},
+        # The experiment too: a process with only the model id writes its traces to
+        # experiment 0, where the version's page does not show them (MLFLOW_NOTES.md).
+        env_vars={
+            "MLFLOW_ACTIVE_MODEL_ID": reg.model_id,
+            "MLFLOW_EXPERIMENT_ID": reg.experiment_id,
+        },
         # The ci package escapes every value: a model name cannot inject Markdown.
         summary=ci.summary_markdown(outputs),
         dotenv=args.dotenv,
@@ -172,8 +193,15 @@ def _exec(cmd: list[str], reg: Registered, uri: str) -> int:
     try:
         # Replace this process: CMD gets our PID, signals and exit code unchanged.
         os.execvpe(cmd[0], cmd, child_env(reg, uri, os.environ))
+    except FileNotFoundError as e:
+        raise GitverError(
+            f"cannot run {cmd[0]!r}: command not found; check its name and PATH",
+            EXIT_NOT_FOUND,
+        ) from e
     except OSError as e:
         raise GitverError(
-            f"cannot run {cmd[0]!r}: {e.strerror}; check the command and PATH", EXIT_USAGE
+            f"cannot run {cmd[0]!r}: {e.strerror}; check that it is an executable file "
+            "(chmod +x) or name its interpreter",
+            EXIT_NOT_EXECUTABLE,
         ) from e
     raise AssertionError("unreachable")  # pragma: no cover

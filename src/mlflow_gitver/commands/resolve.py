@@ -84,7 +84,10 @@ def run(args: argparse.Namespace) -> int:
     from mlflow_gitver.tracking import display
 
     quiet_mlflow()
-    found = lookup(version_id, uri, experiment=choice, app_name=app)
+    # The params register would send (the config's, after ${VAR} interpolation): a
+    # version registered with others is a conflict, not this config's model.
+    params = cfg.params if cfg is not None else None
+    found = lookup(version_id, uri, experiment=choice, app_name=app, params=params)
     if found is None:
         raise not_registered(version_id, display(uri))
     if args.format == "json":
