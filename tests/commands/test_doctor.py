@@ -118,9 +118,9 @@ def test_pre_commit_shims_and_missing_hooks(repo: Path, capsys: pytest.CaptureFi
 @pytest.mark.parametrize(
     ("uri", "expected"),
     [
-        ("host:5000", "has no scheme; fix: write http://host:5000"),
+        ("host:5000", "has no scheme; write http://host:5000"),
         ("htp://host:5000", "unknown scheme 'htp'"),
-        ("file:///tmp/x", "is a file store, which MLflow 3 refuses"),
+        ("file:///tmp/x", "selects MLflow's file store, which MLflow 3 refuses"),
     ],
 )
 def test_bad_tracking_uris(
@@ -129,7 +129,9 @@ def test_bad_tracking_uris(
     write(repo / ".mlflow-gitver.yaml", "name: app\n")
     code, checks = _doctor(capsys, repo, "--tracking-uri", uri)
     assert code == 1
-    assert checks["tracking URI"].startswith(f"error   tracking URI: {uri} (from --tracking-uri)")
+    assert checks["tracking URI"].startswith("error   tracking URI: ")
+    assert uri in checks["tracking URI"]
+    assert "--tracking-uri" in checks["tracking URI"]
     assert expected in checks["tracking URI"]
 
 

@@ -58,9 +58,17 @@ def run(args: argparse.Namespace) -> int:
     cfg = _config(repo, args.config, checks)
     from mlflow_gitver.tracking import experiment_choice, resolve_uri
 
-    uri = resolve_uri(args.tracking_uri, os.environ, cfg.tracking_uri if cfg else None, repo.root)
     source = _uri_source(args.tracking_uri, cfg.tracking_uri if cfg else None)
-    if _scheme_ok(uri, source, checks):
+    try:
+        # resolve_uri refuses what can only fail (no scheme, a file store): the
+        # same rule and message as every command that registers.
+        uri: str | None = resolve_uri(
+            args.tracking_uri, os.environ, cfg.tracking_uri if cfg else None, repo.root
+        )
+    except GitverError as e:
+        checks.append(Check("tracking URI", ERROR, e.message))
+        uri = None
+    if uri is not None and _scheme_ok(uri, source, checks):
         edge = _store(uri, source, checks)
         if edge is not None:
             _experiment(
@@ -119,26 +127,6 @@ def _scheme_ok(uri: str, source: str, checks: list[Check]) -> bool:
     scheme = scheme.lower().split("+", 1)[0]  # postgresql+psycopg2 and the like
     if uri == "databricks" or (scheme in _SCHEMES and sep):
         return True
-    if scheme == "file" or not sep:  # a bare path: MLflow would use a file store
-        checks.append(
-            Check(
-                "tracking URI",
-                ERROR,
-                f"{shown} (from {source}) is a file store, which MLflow 3 refuses",
-                "use a database, e.g. sqlite:///mlflow.db, or an http(s):// server",
-            )
-        )
-        return False
-    if sep and _rest[:1].isdigit():  # host:5000
-        checks.append(
-            Check(
-                "tracking URI",
-                ERROR,
-                f"{shown} (from {source}) has no scheme",
-                f"write http://{shown} (or https://)",
-            )
-        )
-        return False
     checks.append(
         Check(
             "tracking URI",
