@@ -154,8 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="the application's name, when there is no config to read")
     p.add_argument("--format", choices=("text", "json", "env"), default="text")
 
-    p = sub.add_parser("hook", help="run as a git hook (post-commit, pre-push)")
-    p.add_argument("hook_type", choices=("post-commit", "pre-push"))
+    p = sub.add_parser(
+        "hook",
+        help="run as a git hook (post-commit, post-merge, post-rewrite, post-applypatch, pre-push)",
+    )
+    p.add_argument(
+        "hook_type",
+        choices=("post-commit", "post-merge", "post-rewrite", "post-applypatch", "pre-push"),
+    )
     p.add_argument("hook_args", nargs="*", help="what git passes to the hook")
     _add_repo(p)
     p.add_argument("--sync", action="store_true", help="register in the foreground")
@@ -166,10 +172,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--retry-failed", action="store_true", help="retry the failed ones too (cause fixed)"
     )
+    # Internal: the descriptor of the flush lock a hook passes to the background flush.
+    p.add_argument("--lock-fd", type=int, help=argparse.SUPPRESS)
 
     p = sub.add_parser("status", help="list pending and failed registrations")
     _add_repo(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--prune", action="store_true", help="delete the failed records (they can never register)"
+    )
 
     p = sub.add_parser("init", help="write a commented .mlflow-gitver.yaml and .gitignore lines")
     _add_repo(p)
