@@ -205,7 +205,17 @@ def flush(repo_arg: Path | None, *, retry_failed: bool = False, lock_fd: int | N
             print(f"{moved} failed registration(s) moved back to pending")
     _catch_up(repo, store)
     outcomes = drain(Flusher(repo, store), store, lock_fd)
-    problems = store.problems
+    code = _summary(outcomes, store.problems)
+    if lock_fd is not None:
+        # A background flush ends at once: it holds nothing any more, a newer one
+        # may be starting, and tearing MLflow down takes a while.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _summary(outcomes: Sequence[Outcome], problems: Sequence[tuple[Path, str]]) -> int:
     if not outcomes and not problems:
         print("nothing pending: every recorded version is registered")
         return EXIT_OK
