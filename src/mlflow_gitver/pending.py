@@ -509,9 +509,10 @@ class Store:
             if commit not in done and commit not in todo:
                 todo.append(commit)
         added = []
+        marked = {c for c, _ in marks}
         for commit in todo:
-            if git.resolve_commit(repo, commit) is None:
-                continue  # gone already (a marker of a commit since removed)
+            if commit in marked and git.resolve_commit(repo, commit) is None:
+                continue  # a marker of a commit since removed (reflog commits exist)
             _path, new = self.add(new_record(repo, commit, source, environ, branch))
             if new:
                 added.append(commit)

@@ -6,9 +6,9 @@ import contextlib
 import json
 import os
 import random
-import time
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -198,7 +198,7 @@ def test_failures_of_unreachable_commits_stop_counting_and_prune_clears_them(
     assert main(["status", "--repo", str(repo)]) == 0
     out = capsys.readouterr().out
     assert "every recorded version is registered" in out
-    assert f"not counted: 1 failed record(s)" in out and bad[:12] in out
+    assert "not counted: 1 failed record(s)" in out and bad[:12] in out
     bad2 = _fail_a_commit(repo)
     assert main(["status", "--repo", str(repo), "--format", "json"]) == 1
     data = json.loads(capsys.readouterr().out)

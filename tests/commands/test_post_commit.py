@@ -253,8 +253,10 @@ def test_a_file_size_limit_says_not_recorded_and_status_names_the_commit(repo: P
     assert "ulimit -f" in proc.stderr and "flush" in proc.stderr and "bug" not in proc.stderr
     status = _status(repo)
     assert status.returncode == 1 and "every recorded version" not in status.stdout
-    assert f"not recorded: 1 commit(s)" in status.stdout and commit[:12] in status.stdout
-    flush = cli("flush", "--repo", str(repo), env={**os.environ, "MLFLOW_GITVER_RETRY_SECONDS": "1"})
+    assert "not recorded: 1 commit(s)" in status.stdout and commit[:12] in status.stdout
+    flush = cli(
+        "flush", "--repo", str(repo), env={**os.environ, "MLFLOW_GITVER_RETRY_SECONDS": "1"}
+    )
     assert "recorded 1 commit(s) the hooks had not recorded" in flush.stdout
     assert commit in {e.record.commit for e in store(repo).list_pending()}
     assert "not recorded" not in _status(repo).stdout
@@ -336,7 +338,9 @@ def test_a_running_flusher_means_the_hook_only_records(repo: Path) -> None:
         proc = _hook(repo)
         assert proc.returncode == 0, proc.stderr
         assert background_flushes(repo) == []  # none started: the holder drains the queue
-        assert [e.record.commit for e in s.list_pending()] == [git(repo, "rev-parse", "HEAD").strip()]
+        assert [e.record.commit for e in s.list_pending()] == [
+            git(repo, "rev-parse", "HEAD").strip()
+        ]
     finally:
         os.close(held)
     assert not (s.root / "hook.log").exists()

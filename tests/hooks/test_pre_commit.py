@@ -220,7 +220,10 @@ def test_every_way_git_makes_a_commit_becomes_a_version(
     _once_each(w, made)
     assert w.pending() == [] and w.failed() == []
     status = subprocess.run(
-        [sys.executable, "-m", "mlflow_gitver", "status"], cwd=w.root, capture_output=True, text=True
+        [sys.executable, "-m", "mlflow_gitver", "status"],
+        cwd=w.root,
+        capture_output=True,
+        text=True,
     )
     assert status.returncode == 0, status.stdout
 

@@ -186,8 +186,8 @@ def pre_push(args: argparse.Namespace) -> int:
         if args.all or cfg.pre_push_all:
             commits = pushed_commits(repo, push, remote) or commits
         elif merges is not None:
-            found = pushed_commits(repo, push, remote, merges)
-            commits = [*(c for c in found if c != push.local_sha), push.local_sha]
+            merged = pushed_commits(repo, push, remote, merges)
+            commits = [*(c for c in merged if c != push.local_sha), push.local_sha]
         for c in commits:
             if c != push.local_sha:
                 rec = new_record(repo, c, "pre-push", environ, branch)
