@@ -43,9 +43,11 @@ STAGES = ("post-commit", "post-merge", "post-rewrite", "pre-push")
 HEAVY_KB = 60_000  # resident set above which a process has MLflow imported
 
 
-def ours() -> list[tuple[int, bool, int]]:
-    """(pid, is a background flush, resident kB) of our live processes."""
+def ours(repo: Path) -> list[tuple[int, bool, int]]:
+    """(pid, is a background flush, resident kB) of our live processes working on
+    ``repo`` (by --repo or working directory: other repositories' do not count)."""
     out = []
+    mark = str(repo).encode()
     for p in Path("/proc").iterdir():
         if not p.name.isdigit():
             continue
@@ -55,6 +57,12 @@ def ours() -> list[tuple[int, bool, int]]:
         except OSError:
             continue
         if not any(b"mlflow-gitver" in a or b"mlflow_gitver" in a for a in argv):
+            continue
+        try:
+            cwd = os.readlink(p / "cwd").encode()
+        except OSError:
+            cwd = b""
+        if mark not in argv and not cwd.startswith(mark):
             continue
         if "State:\tZ" in status:
             continue
@@ -67,14 +75,15 @@ def ours() -> list[tuple[int, bool, int]]:
 
 
 class Sampler(threading.Thread):
-    def __init__(self) -> None:
+    def __init__(self, repo: Path) -> None:
         super().__init__(daemon=True)
+        self.repo = repo
         self.stop = threading.Event()
         self.procs = self.flushes = self.heavy = self.rss_kb = self.samples = 0
 
     def run(self) -> None:
         while not self.stop.is_set():
-            found = ours()
+            found = ours(self.repo)
             self.procs = max(self.procs, len(found))
             self.flushes = max(self.flushes, sum(1 for _, f, _ in found if f))
             self.heavy = max(self.heavy, sum(1 for _, _, r in found if r > HEAVY_KB))
@@ -84,7 +93,9 @@ class Sampler(threading.Thread):
 
 
 def flushing(repo: Path) -> bool:
-    return any(f for _, f, _ in ours()) or any((repo / ".git/mlflow-gitver/pending").glob("*.json"))
+    return any(f for _, f, _ in ours(repo)) or any(
+        (repo / ".git/mlflow-gitver/pending").glob("*.json")
+    )
 
 
 def main() -> int:
@@ -137,7 +148,7 @@ def main() -> int:
         while flushing(repo):  # the initial commit's registration
             time.sleep(0.1)
 
-        sampler = Sampler()
+        sampler = Sampler(repo)
         sampler.start()
         t0 = time.perf_counter()
         subprocess.run(
