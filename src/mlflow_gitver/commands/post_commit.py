@@ -1,4 +1,5 @@
-"""``mlflow-gitver hook post-commit``: record the new commit, register it later.
+"""``mlflow-gitver hook post-commit`` (and post-merge, post-rewrite,
+post-applypatch): record the new commits, register them later.
 
 A commit must not wait on the network, nor on much else: this runs after every
 commit.  It writes a durable record of the registration (see pending.py),
@@ -54,12 +55,10 @@ def fast_args(args: Sequence[str]) -> tuple[str | None, bool] | None:
     return repo, sync
 
 
-# The hooks that only record (see journal.py): each records what was made since
-# the last run; post-commit records HEAD too, with its config checked.
-RECORDING_HOOKS = ("post-commit", "post-merge", "post-rewrite", "post-applypatch")
-
-
 def run(repo_arg: str | Path | None, *, sync: bool, stage: str = "post-commit") -> int:
+    """Record what ``stage`` made: every commit HEAD's reflog shows since the
+    hooks last read it (journal.py), and for post-commit HEAD with its config
+    checked; then register in the background (or here, with --sync)."""
     from pathlib import Path
 
     # Like context.open_repo: an explicit --repo wins over GIT_DIR/GIT_WORK_TREE.
