@@ -6,7 +6,10 @@ import os
 import time
 from pathlib import Path
 
-from mlflow_gitver.background import LOG_LIMIT, spawn_flush
+import pytest
+
+from mlflow_gitver.background import LOG_LIMIT, child_env, spawn_flush
+from mlflow_gitver.pending import Store
 from tests.helpers import write
 
 
@@ -52,3 +55,39 @@ def test_log_is_rotated_past_its_limit(repo: Path) -> None:
     assert (log.parent / "hook.log.1").stat().st_size == LOG_LIMIT + 1
     assert log.stat().st_size < 1000
     assert time.time() - log.stat().st_mtime < 600
+
+
+def test_the_flush_keeps_the_config_git_was_given_and_drops_the_repository_vars() -> None:
+    hook_env = {
+        "PATH": "/usr/bin",
+        "GIT_CONFIG_PARAMETERS": "'remote.origin.url'='https://example.com/x.git'",
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "safe.directory",
+        "GIT_CONFIG_VALUE_0": "*",
+        "GIT_CONFIG_GLOBAL": "/tmp/g",
+        "GIT_INDEX_FILE": "/repo/.git/next-index.lock",
+        "GIT_DIR": ".git",
+        "GIT_PREFIX": "sub/",
+    }
+    env = child_env(hook_env)
+    dropped = {"GIT_INDEX_FILE", "GIT_DIR", "GIT_PREFIX"}
+    assert env == {k: v for k, v in hook_env.items() if k not in dropped}
+
+
+def test_the_flush_lock_passes_to_the_child(repo: Path) -> None:
+    store = Store(repo / ".git")
+    store.root.mkdir()
+    fd = store.try_flush_lock()
+    assert fd is not None
+    pid = spawn_flush(repo, store.log, fd)
+    os.close(fd)  # the hook exits: the child holds the lock alone
+    held_by_child = store.try_flush_lock()
+    _, status = os.waitpid(pid, 0)
+    # The child lists the queue, finds it empty, releases the lock and exits.
+    assert os.waitstatus_to_exitcode(status) == 0
+    after = store.try_flush_lock()
+    assert after is not None
+    os.close(after)
+    if held_by_child is not None:  # the child was already done: nothing to check
+        os.close(held_by_child)
+        pytest.skip("the flush ended before the lock could be tried")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver import git as gitmod
+from mlflow_gitver import journal
 from mlflow_gitver.pending import (
     Record,
     Store,
@@ -211,16 +212,16 @@ def test_records_are_plain_json(tmp_path: Path) -> None:
     assert data["commit"] == "a" * 40 and data["version"] == 1
 
 
-def test_a_foreign_file_does_not_stop_the_others(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_foreign_file_does_not_stop_the_others(tmp_path: Path) -> None:
     store = Store(tmp_path)
     store.add(_record())
     write(store.pending / "junk.json", "{not json")
     write(store.pending / "other.json", '{"unknown": 1}')
     assert [e.record.commit for e in store.list_pending()] == ["a" * 40]
-    err = capsys.readouterr().err
-    assert "junk.json is not a valid record" in err and "other.json is not a valid record" in err
+    # Kept for status and flush to report, by file.
+    found = dict(store.problems)
+    assert set(found) == {store.pending / "junk.json", store.pending / "other.json"}
+    assert "not a valid record" in found[store.pending / "junk.json"]
 
 
 def test_known_valid_configs_round_trip_and_are_bounded(tmp_path: Path) -> None:
@@ -268,3 +269,68 @@ def test_a_validated_file_that_cannot_be_written_is_skipped(tmp_path: Path) -> N
     store.remember_valid("name: app\n", True)  # no exception: it is only a cache
     assert store.known_valid("name: app\n") is None
     assert sorted(os.listdir(store.root)) == [store.validated.name]  # no temp file left
+
+
+# --- HEAD's reflog: the commits made since the hooks last looked --------------------
+
+
+def _made_since(repo: Path, cursor: journal.Cursor | None) -> tuple[list[str], journal.Cursor]:
+    made, new = journal.scan(repo / ".git", cursor)
+    assert new is not None
+    return [m.commit for m in made], new
+
+
+def test_the_reflog_lists_what_git_made_and_nothing_it_only_moved_to(repo: Path) -> None:
+    made, cursor = _made_since(repo, None)
+    assert made == []  # the hooks' first run: only HEAD, from then on
+    a = commit_all(repo, "a")
+    git(repo, "checkout", "-q", "-b", "side")
+    s = commit_all(repo, "s")
+    git(repo, "checkout", "-q", "main")
+    m = commit_all(repo, "m")
+    git(repo, "merge", "-q", "--no-edit", "side")
+    merge = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "-b", "ff", "side")
+    git(repo, "merge", "-q", "--ff-only", "main")  # a fast-forward: nothing made
+    git(repo, "reset", "-q", "--hard", "HEAD~1")
+    git(repo, "commit", "-q", "--allow-empty", "--amend", "-m", "amended")
+    amended = git(repo, "rev-parse", "HEAD").strip()
+    made, cursor = _made_since(repo, cursor)
+    assert made == [a, s, m, merge, amended]
+    assert _made_since(repo, cursor)[0] == []
+
+
+def test_a_line_git_is_still_writing_is_read_next_time(repo: Path) -> None:
+    _, cursor = _made_since(repo, None)
+    c = commit_all(repo, "c")
+    log = repo / ".git" / "logs" / "HEAD"
+    whole = log.read_bytes()
+    last = whole[whole.rstrip(b"\n").rfind(b"\n") + 1 :]
+    log.write_bytes(whole[: len(whole) - len(last)] + last[:30])  # half a line
+    made, half = _made_since(repo, cursor)
+    assert made == []
+    log.write_bytes(whole)
+    assert _made_since(repo, half)[0] == [c]
+
+
+def test_a_rewritten_reflog_is_read_from_the_last_time_seen(repo: Path) -> None:
+    _, cursor = _made_since(repo, None)
+    commit_all(repo, "before")
+    _, cursor = _made_since(repo, cursor)
+    # `git reflog expire` rewrites the file (a new inode, fewer lines).
+    git(repo, "reflog", "expire", "--expire=now", "--all")
+    time.sleep(1.1)  # reflog times have one-second resolution
+    after = commit_all(repo, "after")
+    assert _made_since(repo, cursor)[0] == [after]
+
+
+def test_catch_up_records_and_moves_the_cursor(repo: Path) -> None:
+    r = gitmod.discover(repo)
+    store = Store(repo / ".git")
+    assert store.catch_up(r, {}, source="test", branch="main") == ([], True)
+    commits = [commit_all(repo, f"c{i}") for i in range(3)]
+    assert store.unrecorded(r) == [(c, f"commit: c{i}") for i, c in enumerate(commits)]
+    added, _ = store.catch_up(r, {}, source="test", branch="main", done=frozenset(commits[:1]))
+    assert added == commits[1:]
+    assert store.unrecorded(r) == []
+    assert {e.record.source for e in store.list_pending()} == {"test"}

@@ -15,6 +15,10 @@ import sys
 import time
 from pathlib import Path
 
+TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: no typing import at run time
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 LOG_LIMIT = 1_000_000  # bytes; the log is rotated once past it
 
 
@@ -37,23 +41,46 @@ def _no_inherit() -> None:
                 os.set_inheritable(fd, False)
 
 
-def spawn_flush(root: Path, log: Path) -> int:
+def child_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The flush's environment: the hook's, without git's per-hook variables.
+
+    The repository is named by --repo, so variables that locate it must not
+    leak into the child (GIT_INDEX_FILE of a commit in progress, for one); the
+    configuration git was given (``git -c``: GIT_CONFIG_PARAMETERS, and
+    GIT_CONFIG_COUNT/KEY_n/VALUE_n) must, or a background flush would see
+    another config than a --sync one."""
+    return {
+        k: v
+        for k, v in environ.items()
+        if not k.startswith("GIT_") or k in _KEEP or k.startswith(_KEEP_PREFIXES)
+    }
+
+
+def spawn_flush(root: Path, log: Path, lock_fd: int | None = None) -> int:
     """Start ``python -m mlflow_gitver flush --repo root`` in the background; its pid.
+
+    ``lock_fd``: a descriptor holding the repository's flush lock (Store.try_flush_lock).
+    The child inherits it, so the lock passes to it with no gap another hook
+    could start a second flusher in; the child drains the queue and releases it.
 
     ``posix_spawn`` rather than ``subprocess.Popen``: nobody waits for this child,
     and a Popen object would warn about that when collected.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     _rotate(log)
-    # The repository is named by --repo, so git's per-hook variables must not
-    # leak into the child (GIT_INDEX_FILE of a commit in progress, for one).
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _KEEP}
+    env = child_env(os.environ)
     args = [sys.executable, "-m", "mlflow_gitver", "flush", "--repo", str(root)]
+    if lock_fd is not None:
+        args += ["--lock-fd", str(lock_fd)]
     out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     null = os.open(os.devnull, os.O_RDONLY)
     try:
-        os.write(out, f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} flush\n".encode())
+        # The log's header only: a full disk must not stop the flush from starting.
+        with contextlib.suppress(OSError):
+            os.write(out, f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} flush\n".encode())
         _no_inherit()
+        if lock_fd is not None:
+            os.set_inheritable(lock_fd, True)
         actions = [
             (os.POSIX_SPAWN_DUP2, null, 0),
             (os.POSIX_SPAWN_DUP2, out, 1),
@@ -78,5 +105,8 @@ _KEEP = frozenset(
         "GIT_AUTHOR_EMAIL",
         "GIT_COMMITTER_NAME",
         "GIT_COMMITTER_EMAIL",
+        "GIT_CONFIG_PARAMETERS",
+        "GIT_CONFIG_COUNT",
     )
 )
+_KEEP_PREFIXES = ("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")

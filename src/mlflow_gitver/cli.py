@@ -242,6 +242,26 @@ def _hook(p: argparse.ArgumentParser) -> None:
     h.add_argument(
         "--sync", action="store_true", help="register in the foreground (MLFLOW_GITVER_SYNC=1)"
     )
+    # git runs these, not post-commit, for the commits merge, rebase/amend and am
+    # make; each records every commit HEAD's reflog shows since the last hook ran.
+    for stage, made_by, args_help in (
+        ("post-merge", "git merge and git pull", "git's squash flag (ignored)"),
+        ("post-rewrite", "git rebase and git commit --amend", "'amend' or 'rebase' (ignored)"),
+        ("post-applypatch", "git am", "none"),
+    ):
+        h = sub.add_parser(
+            stage,
+            help=f"record the commits {made_by} made; register them in the background",
+            description=f"Record the registration of every commit {made_by} made (and any "
+            "commit an earlier hook missed), and register them in the background; never "
+            "fails git.",
+            epilog=f'example:\n  mlflow-gitver hook {stage} "$@"         # in .git/hooks/{stage}',
+        )
+        _add_repo(h)
+        h.add_argument(
+            "--sync", action="store_true", help="register in the foreground (MLFLOW_GITVER_SYNC=1)"
+        )
+        h.add_argument("hook_args", nargs="*", metavar="ARG", help=f"what git passes: {args_help}")
     h = sub.add_parser(
         "pre-push",
         help="register pending versions and the pushed tips; block on an invalid config",
@@ -265,11 +285,18 @@ def _flush(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="move failed registrations back to pending first (once their cause is fixed)",
     )
+    # Internal: the descriptor of the flush lock a hook hands to the background flush.
+    p.add_argument("--lock-fd", type=int, help=argparse.SUPPRESS)
 
 
 def _status(p: argparse.ArgumentParser) -> None:
     _add_repo(p)
     _add_format(p, "text", "json")
+    p.add_argument(
+        "--prune",
+        action="store_true",
+        help="delete the failed records (they can never register as committed)",
+    )
 
 
 def _init(p: argparse.ArgumentParser) -> None:
@@ -345,9 +372,10 @@ _COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]]
         "  mlflow-gitver show m-0123456789abcdef --web",
     ),
     "hook": (
-        "run as a git hook (post-commit, pre-push)",
+        "run as a git hook (post-commit, post-merge, post-rewrite, post-applypatch, pre-push)",
         _hook,
-        '  mlflow-gitver hook post-commit\n  mlflow-gitver hook pre-push "$@"',
+        '  mlflow-gitver hook post-commit\n  mlflow-gitver hook post-merge "$@"\n'
+        '  mlflow-gitver hook pre-push "$@"',
     ),
     "flush": (
         "register pending versions recorded by the hooks",
@@ -357,7 +385,7 @@ _COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]]
     "status": (
         "list pending and failed registrations",
         _status,
-        "  mlflow-gitver status --format json",
+        "  mlflow-gitver status --format json\n  mlflow-gitver status --prune",
     ),
     "doctor": (
         "check the tracking URI, store, config, hooks and pending work",

@@ -26,7 +26,6 @@ import errno
 import fcntl
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from mlflow_gitver.redact import redact_secrets, redact_url, scrub
 
 TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: no typing import at run time
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
     from typing import TypeVar
 
     from mlflow_gitver.config import Config
@@ -44,10 +43,12 @@ if TYPE_CHECKING:
     _J = TypeVar("_J", bound="_Json")
 
 FORMAT_VERSION = 1
+PROG = "mlflow-gitver"
 STORE_DIR = "mlflow-gitver"
 _SUFFIX = ".json"
 DEFAULT_CONFIG = ".mlflow-gitver.yaml"
 _STATE_SUFFIX = ".state"
+_MARK_SUFFIX = ".unrecorded"
 
 # The MLflow target a record remembers from the recording process's environment.
 # Nothing else: other variables may hold credentials, and those are read again
@@ -291,6 +292,9 @@ class Store:
         self.failed = self.root / "failed"
         self.log = self.root / "hook.log"
         self.validated = self.root / "validated-configs.json"
+        self.flush_lock = self.root / "flush.lock"
+        # (path, one line) for what a listing could not read: see _list.
+        self.problems: list[tuple[Path, str]] = []
 
     def _ensure(self) -> None:
         self.pending.mkdir(parents=True, exist_ok=True)
@@ -357,10 +361,21 @@ class Store:
                 tmp.unlink()
 
     # --- listing -------------------------------------------------------------
+    def _problem(self, path: Path, text: str) -> None:
+        if all(p != path for p, _ in self.problems):
+            self.problems.append((path, text))
+
     def _list(self, directory: Path) -> list[Entry]:
+        """The readable records in ``directory``; what cannot be read (a torn or
+        foreign file, a directory that is not one) goes to ``self.problems``."""
         try:
             names = sorted(os.listdir(directory))
         except FileNotFoundError:
+            return []
+        except OSError as e:
+            self._problem(
+                directory, f"cannot read {directory}: {e.strerror}; {fix_for(e, directory)}"
+            )
             return []
         out = []
         for name in names:
@@ -371,12 +386,15 @@ class Store:
                 record = Record.from_json(path.read_text(encoding="utf-8"))
             except FileNotFoundError:  # registered by another process meanwhile
                 continue
-            except (ValueError, TypeError) as e:
-                # Not written by us (our writes are atomic): say so, keep the others going.
-                print(
-                    f"mlflow-gitver: warning: {path} is not a valid record ({e}); "
-                    "delete it or move it aside",
-                    file=sys.stderr,
+            except (ValueError, TypeError, UnicodeDecodeError, OSError) as e:
+                # Our writes are atomic: a torn record was cut by the file system
+                # (a crash without fsync reaching the disk) or written by another tool.
+                why = e.strerror if isinstance(e, OSError) else f"not a valid record: {e}"
+                commit = name.removesuffix(_SUFFIX).split("-", 1)[0]
+                self._problem(
+                    path,
+                    f"{path} cannot be read ({why}); commit {commit[:12]} is not registered "
+                    f"from it: delete the file, then '{PROG} register --commit {commit[:12]}'",
                 )
                 continue
             out.append(Entry(path, record, self.read_state(path)))
@@ -421,6 +439,159 @@ class Store:
         if moved:
             _fsync_dir(self.pending)
         return moved
+
+    # --- commits made but not recorded -----------------------------------------
+    def mark_unrecorded(self, commit: str) -> Path | None:
+        """Leave an empty file naming a commit whose record could not be written.
+        Empty files need no data block: a full disk or a file-size limit still
+        allows them, and ``status`` and ``flush`` find them."""
+        for directory in (self.pending, self.root):
+            path = directory / f"{commit}{_MARK_SUFFIX}"
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+                return path
+            except OSError:
+                continue
+        return None
+
+    def unrecorded_marks(self) -> list[tuple[str, Path]]:
+        out = []
+        for directory in (self.pending, self.root):
+            try:
+                names = os.listdir(directory)
+            except OSError:
+                continue
+            out += [
+                (n.removesuffix(_MARK_SUFFIX), directory / n)
+                for n in sorted(names)
+                if n.endswith(_MARK_SUFFIX) and not n.startswith(".")
+            ]
+        return out
+
+    def recorded_commits(self) -> set[str]:
+        """Commits with a pending or failed record (by file name: no parsing)."""
+        out: set[str] = set()
+        for directory in (self.pending, self.failed):
+            with contextlib.suppress(OSError):
+                out |= {
+                    n.split("-", 1)[0].removesuffix(_SUFFIX)
+                    for n in os.listdir(directory)
+                    if n.endswith(_SUFFIX) and not n.startswith(".")
+                }
+        return out
+
+    def cursor_path(self, repo: git.Repo) -> Path:
+        from mlflow_gitver import journal
+
+        return journal.cursor_path(self.root, repo.git_dir, self.root.parent)
+
+    def catch_up(
+        self,
+        repo: git.Repo,
+        environ: Mapping[str, str],
+        *,
+        source: str,
+        branch: str | None,
+        done: frozenset[str] = frozenset(),
+    ) -> tuple[list[str], bool]:
+        """Record every commit HEAD's reflog shows was made since the hooks last
+        read it, and those marked unrecorded (see journal.py): (the commits newly
+        recorded, whether there is a reflog to read).  ``done``: commits the
+        caller recorded already.  Raises OSError when a record cannot be
+        written (the cursor then stays where it was)."""
+        from mlflow_gitver import journal
+
+        path = self.cursor_path(repo)
+        made, cursor = journal.scan(repo.git_dir, journal.read_cursor(path))
+        marks = self.unrecorded_marks()
+        todo: list[str] = []
+        for commit in [m.commit for m in made] + [c for c, _ in marks]:
+            if commit not in done and commit not in todo:
+                todo.append(commit)
+        added = []
+        marked = {c for c, _ in marks}
+        for commit in todo:
+            if commit in marked and git.resolve_commit(repo, commit) is None:
+                continue  # a marker of a commit since removed (reflog commits exist)
+            _path, new = self.add(new_record(repo, commit, source, environ, branch))
+            if new:
+                added.append(commit)
+        for _commit, mark in marks:
+            with contextlib.suppress(OSError):
+                mark.unlink()
+        if cursor is not None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            journal.write_cursor(path, cursor)
+        return added, cursor is not None
+
+    def unrecorded(self, repo: git.Repo) -> list[tuple[str, str]]:
+        """(commit, how it was made) of commits the hooks should have recorded and
+        did not: past the cursor with no record, or marked by a failed hook."""
+        from mlflow_gitver import journal
+
+        recorded = self.recorded_commits()
+        out: list[tuple[str, str]] = []
+        cursor = journal.read_cursor(self.cursor_path(repo))
+        if cursor is not None:
+            made, _ = journal.scan(repo.git_dir, cursor)
+            seen: set[str] = set()
+            for m in made:
+                if m.commit not in recorded and m.commit not in seen:
+                    seen.add(m.commit)
+                    out.append((m.commit, m.message or "no reflog message"))
+        listed = {c for c, _ in out}
+        for commit, _mark in self.unrecorded_marks():
+            if commit not in recorded and commit not in listed:
+                out.append((commit, "its hook could not write the record"))
+        return out
+
+    # --- one background flusher per repository ---------------------------------
+    def try_flush_lock(self) -> int | None:
+        """An open descriptor holding ``flock`` on the flush lock, or None when
+        another process (the background flusher) holds it."""
+        fd = os.open(self.flush_lock, os.O_RDWR | os.O_CREAT, 0o600)
+        if lock_nowait(fd):
+            return fd
+        os.close(fd)
+        return None
+
+    def prune_failed(self, keep: Callable[[str], bool]) -> list[Entry]:
+        """Delete the failed records whose commit ``keep`` rejects; those deleted."""
+        gone = []
+        for entry in self.list_failed():
+            if keep(entry.record.commit):
+                continue
+            with claim(entry.path, wait=0) as held:
+                if held is None:
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    self._state_path(entry.path).unlink()
+                entry.path.unlink()
+                gone.append(entry)
+        return gone
+
+
+def lock_nowait(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError as e:
+        if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            return False
+        raise
+
+
+def fix_for(e: OSError, where: Path) -> str:
+    """How to fix a file system error on our store, in a few words."""
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free disk space"
+    if e.errno == errno.EFBIG:
+        return "raise the file-size limit ('ulimit -f')"
+    if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"make {where} writable"
+    if e.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
+        return f"move aside what is in the way of the directory {where}"
+    return f"check {where}"
 
 
 class Claim:

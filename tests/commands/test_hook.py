@@ -122,3 +122,35 @@ def test_pre_push_all_registers_every_pushed_commit_with_progress(
     found = versions(server_url, experiment)
     assert set(new) <= set(found) and base not in found
     assert all(len(found[c]) == 1 for c in new)
+
+
+@pytest.mark.server
+def test_pre_push_registers_pushed_merge_commits_it_was_never_told_about(
+    repo: Path, server_url: str, tmp_path: Path
+) -> None:
+    """A merge made in another worktree: no reflog of this one shows it, and it
+    is not the pushed tip.  The push registers it (merges made since the hooks
+    first ran here)."""
+    experiment = configure(repo, server_url)
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    git(repo, "remote", "add", "origin", str(remote))
+    git(repo, "push", "-q", "origin", "main")
+    base = git(repo, "rev-parse", "HEAD").strip()
+    env = {**os.environ, "MLFLOW_GITVER_SYNC": "1", "MLFLOW_GITVER_RETRY_SECONDS": "1"}
+    assert cli("hook", "post-commit", cwd=repo, env=env).returncode == 0  # the hooks ran here
+    wt = tmp_path / "wt"
+    git(repo, "worktree", "add", "-q", "-b", "feature", str(wt))
+    git(wt, "checkout", "-q", "-b", "side")
+    commit_all(wt, "side")
+    git(wt, "checkout", "-q", "feature")
+    commit_all(wt, "feature")
+    git(wt, "merge", "-q", "--no-edit", "side")
+    merge = git(wt, "rev-parse", "HEAD").strip()
+    tip = commit_all(wt, "after the merge")
+    stdin = f"refs/heads/feature {tip} refs/heads/feature {'0' * 40}\n".encode()
+    proc = cli("hook", "pre-push", "origin", str(remote), cwd=repo, input=stdin, env=env)
+    assert proc.returncode == 0, proc.stderr
+    found = versions(server_url, experiment)
+    assert len(found.get(merge, [])) == 1 and len(found.get(tip, [])) == 1
+    assert git(repo, "rev-list", "--merges", f"{base}..{tip}").split() == [merge]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import random
+import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -206,3 +210,163 @@ def test_a_config_reading_the_environment_is_checked_at_every_commit(
     monkeypatch.delenv("TEAM")
     write(repo / "app.py", "print('changed')\n")
     assert "environment variable TEAM is not set" in _next_commit_fails(repo, capsys)
+
+
+# --- storage faults: never lose a version silently --------------------------------
+
+
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def _hook(repo: Path, **kw: object) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MLFLOW_GITVER_RETRY_SECONDS": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "mlflow_gitver", "hook", "post-commit"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kw,  # type: ignore[call-overload]
+    )
+
+
+def _status(repo: Path) -> subprocess.CompletedProcess[str]:
+    return cli("status", "--repo", str(repo))
+
+
+def test_a_file_size_limit_says_not_recorded_and_status_names_the_commit(repo: Path) -> None:
+    configure(repo, f"http://127.0.0.1:{free_port()}")
+    assert _hook(repo).returncode == 0  # the hooks ran here before
+    settle(repo)
+    write(repo / "app.py", "print('next')\n")
+    commit = commit_all(repo, "next")
+    # A real limit in the hook's process: every write past 0 bytes fails (EFBIG).
+    proc = _hook(repo, preexec_fn=_file_size_limit(0))
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert f"commit {commit[:12]}'s version was NOT recorded" in proc.stderr
+    assert "ulimit -f" in proc.stderr and "flush" in proc.stderr and "bug" not in proc.stderr
+    status = _status(repo)
+    assert status.returncode == 1 and "every recorded version" not in status.stdout
+    assert "not recorded: 1 commit(s)" in status.stdout and commit[:12] in status.stdout
+    flush = cli(
+        "flush", "--repo", str(repo), env={**os.environ, "MLFLOW_GITVER_RETRY_SECONDS": "1"}
+    )
+    assert "recorded 1 commit(s) the hooks had not recorded" in flush.stdout
+    assert commit in {e.record.commit for e in store(repo).list_pending()}
+    assert "not recorded" not in _status(repo).stdout
+
+
+def test_a_file_where_the_store_directory_goes(repo: Path) -> None:
+    configure(repo, f"http://127.0.0.1:{free_port()}")
+    write(repo / ".git" / "mlflow-gitver", "not a directory\n")
+    proc = _hook(repo)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert "was NOT recorded" in proc.stderr and "move aside" in proc.stderr
+    assert "bug" not in proc.stderr
+    status = _status(repo)
+    assert status.returncode == 1
+    assert f"{repo / '.git' / 'mlflow-gitver'} is not a directory" in status.stdout
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through any mode bits")
+def test_a_read_only_store(repo: Path) -> None:
+    configure(repo, f"http://127.0.0.1:{free_port()}")
+    root = repo / ".git" / "mlflow-gitver"
+    (root / "pending").mkdir(parents=True)
+    (root / "pending").chmod(0o500)
+    try:
+        proc = _hook(repo)
+        assert proc.returncode == 1 and "was NOT recorded" in proc.stderr
+        assert "writable" in proc.stderr
+        assert _status(repo).returncode == 1
+    finally:
+        (root / "pending").chmod(0o700)
+
+
+def test_hooks_killed_at_any_moment_never_leave_status_saying_all_is_well(repo: Path) -> None:
+    """SIGKILL the hook at random moments: its record is whole or absent, and
+    `status` reports an absent one; `flush` records it afterwards."""
+    configure(repo, f"http://127.0.0.1:{free_port()}")
+    s = store(repo)
+    assert _hook(repo).returncode == 0
+    settle(repo)
+    s.root.mkdir(parents=True, exist_ok=True)
+    held = s.try_flush_lock()  # as if a flusher ran: the hooks only record
+    assert held is not None
+    rng = random.Random(1234)
+    commits = []
+    env = {**os.environ, "MLFLOW_GITVER_RETRY_SECONDS": "1"}
+    try:
+        for i in range(10):
+            write(repo / "app.py", f"print({i})\n")
+            commits.append(commit_all(repo, f"c{i}"))
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "mlflow_gitver", "hook", "post-commit"],
+                cwd=repo,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(rng.uniform(0, 0.15))
+            proc.kill()
+            proc.wait()
+            status = _status(repo)
+            assert status.returncode == 1, status.stdout
+            assert commits[-1][:12] in status.stdout  # pending or not recorded
+        for path in s.pending.glob("*.json"):
+            json.loads(path.read_text())  # never torn
+    finally:
+        os.close(held)
+    cli("flush", "--repo", str(repo), env=env)
+    assert set(commits) <= {e.record.commit for e in s.list_pending()}
+    assert "not recorded" not in _status(repo).stdout
+
+
+def test_a_running_flusher_means_the_hook_only_records(repo: Path) -> None:
+    configure(repo, f"http://127.0.0.1:{free_port()}")
+    s = store(repo)
+    s.root.mkdir(parents=True)
+    held = s.try_flush_lock()
+    assert held is not None
+    try:
+        proc = _hook(repo)
+        assert proc.returncode == 0, proc.stderr
+        assert background_flushes(repo) == []  # none started: the holder drains the queue
+        assert [e.record.commit for e in s.list_pending()] == [
+            git(repo, "rev-parse", "HEAD").strip()
+        ]
+    finally:
+        os.close(held)
+    assert not (s.root / "hook.log").exists()
+
+
+def test_post_merge_records_the_merge_commit(repo: Path) -> None:
+    configure(repo, f"http://127.0.0.1:{free_port()}")
+    s = store(repo)
+    assert _hook(repo).returncode == 0
+    settle(repo)
+    s.root.mkdir(parents=True, exist_ok=True)
+    held = s.try_flush_lock()
+    try:
+        git(repo, "checkout", "-q", "-b", "side")
+        side = commit_all(repo, "side")
+        git(repo, "checkout", "-q", "main")
+        main_commit = commit_all(repo, "main")
+        git(repo, "merge", "-q", "--no-edit", "side")
+        merge = git(repo, "rev-parse", "HEAD").strip()
+        proc = cli("hook", "post-merge", "0", cwd=repo)
+        assert proc.returncode == 0, proc.stderr
+        recorded = {e.record.commit for e in s.list_pending()}
+        # The commits no hook ran for are caught up too (from HEAD's reflog).
+        assert {side, main_commit, merge} <= recorded
+        again = cli("hook", "post-rewrite", "rebase", cwd=repo)
+        assert again.returncode == 0 and again.stderr == ""
+    finally:
+        if held is not None:
+            os.close(held)

@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import git, init_repo, write
-from tests.hooks.conftest import HOOKS_DIR, Work
+from tests.hooks.conftest import (
+    HOOKS_DIR,
+    Work,
+    background_flushes,
+    every_kind_of_commit,
+    head,
+    new_commits,
+)
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
+STAGES = ("post-commit", "post-merge", "post-rewrite", "post-applypatch", "pre-push")
+
+
 def test_scripts_are_posix_sh_and_executable() -> None:
-    for name in ("post-commit", "pre-push"):
+    assert sorted(p.name for p in HOOKS_DIR.iterdir()) == sorted(STAGES)
+    for name in STAGES:
         path = HOOKS_DIR / name
         assert os.access(path, os.X_OK)
         assert path.read_text().startswith("#!/bin/sh\n")
@@ -76,25 +89,135 @@ def test_invalid_config_blocks_the_plain_pre_push(plain: Work) -> None:
     assert "push blocked" in push.stderr
 
 
-def test_missing_tool_says_how_to_install_and_never_fails(tmp_path: Path) -> None:
+def _without_tool(tmp_path: Path, hooks: Path) -> tuple[Path, dict[str, str]]:
     root = init_repo(tmp_path / "r")
-    git(root, "config", "core.hooksPath", str(HOOKS_DIR))
-    write(root / "a.txt", "a\n")
-    git(root, "add", "-A")
+    git(root, "config", "core.hooksPath", str(hooks))
     # A PATH with git, sh and the system python3, but no mlflow-gitver.
-    env = {**os.environ, "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run(
-        ["git", "commit", "-q", "-m", "x"], cwd=root, env=env, capture_output=True, text=True
-    )
-    assert proc.returncode == 0
-    assert "not installed" in proc.stderr and "pip install mlflow-gitver" in proc.stderr
+    return root, {**os.environ, "PATH": "/usr/bin:/bin", "GIT_EDITOR": "true"}
+
+
+def test_missing_tool_says_how_to_install_and_never_fails(tmp_path: Path) -> None:
+    root, env = _without_tool(tmp_path, HOOKS_DIR)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(["git", *args], cwd=root, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    write(root / "a.txt", "a\n")
+    run("add", "-A")
+    proc = run("commit", "-q", "-m", "x")
+    # No release is on a package index: the line installs from this checkout.
+    line = f"python3 -m pip install '{HOOKS_DIR.parent.resolve()}'"
+    assert "not installed" in proc.stderr and line in proc.stderr
+    assert (HOOKS_DIR.parent / "pyproject.toml").read_text().count('name = "mlflow-gitver"') == 1
+    run("checkout", "-q", "-b", "side")
+    run("commit", "-q", "--allow-empty", "-m", "side")
+    run("checkout", "-q", "main")
+    run("commit", "-q", "--allow-empty", "-m", "main")
+    assert "the merge is not registered" in run("merge", "-q", "--no-edit", "side").stderr
+    assert "rewritten commits" in run("commit", "-q", "--amend", "-m", "amended").stderr
     remote = tmp_path / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
-    push = subprocess.run(
-        ["git", "push", "-q", str(remote), "main"],
+    push = run("push", "-q", str(remote), "main")
+    assert "not installed" in push.stderr and line in push.stderr
+
+
+def test_a_copied_script_without_its_checkout_says_where_to_install_from(
+    tmp_path: Path,
+) -> None:
+    hooks = tmp_path / "copied"
+    hooks.mkdir()
+    (hooks / "post-commit").write_bytes((HOOKS_DIR / "post-commit").read_bytes())
+    (hooks / "post-commit").chmod(0o755)
+    root, env = _without_tool(tmp_path, hooks)
+    proc = subprocess.run(
+        ["git", "commit", "-q", "--allow-empty", "-m", "x"],
         cwd=root,
         env=env,
         capture_output=True,
         text=True,
     )
-    assert push.returncode == 0 and "not installed" in push.stderr
+    assert proc.returncode == 0
+    assert "pip install /path/to/a/checkout/of/mlflow-gitver" in proc.stderr
+    assert "git+" in proc.stderr and "pip install mlflow-gitver" not in proc.stderr
+
+
+@pytest.mark.usefixtures("scripted_git")
+def test_every_way_git_makes_a_commit_becomes_a_version(plain: Work, tmp_path: Path) -> None:
+    """core.hooksPath covers every stage, post-applypatch (git am) included."""
+    made = [head(plain.root), *every_kind_of_commit(plain, tmp_path)]
+    plain.settle()
+    found = plain.versions()
+    counts = {c[:12]: len(found.get(c, [])) for c in made}
+    assert all(n == 1 for n in counts.values()), counts
+    assert plain.pending() == [] and plain.failed() == []
+    log = (plain.store / "hook.log").read_text()
+    assert "post-applypatch" not in log or "error" not in log
+
+
+class _Peak:
+    """Samples our background flush processes of one repository from /proc."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.peak = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, len(background_flushes(self.root)))
+            self.samples += 1
+            time.sleep(0.02)
+
+    def __enter__(self) -> _Peak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@pytest.mark.usefixtures("scripted_git")
+def test_a_long_rebase_runs_one_flusher_and_registers_each_commit_once(plain: Work) -> None:
+    """git runs post-commit for every commit a rebase makes: one background
+    flusher per repository at a time drains them all (the issue saw 41 at once)."""
+    n = 20
+    base = head(plain.root)
+    for i in range(n):
+        write(plain.root / f"f{i}.txt", f"{i}\n")
+        git(plain.root, "add", "-A")
+        git(plain.root, "-c", "core.hooksPath=/dev/null", "commit", "-q", "-m", f"c{i}")
+    git(plain.root, "checkout", "-q", "-b", "onto", base)
+    onto = plain.commit("onto.txt")
+    plain.settle()
+    git(plain.root, "checkout", "-q", "main")
+    with _Peak(plain.root) as peak:
+        plain.run("rebase", "-q", onto, check=True)
+        plain.settle()
+    rebased = new_commits(plain.root, onto)
+    assert len(rebased) == n
+    assert peak.samples > 10
+    # One flusher holds the lock; the one before it may still be exiting.
+    assert 1 <= peak.peak <= 2, peak.peak
+    found = plain.versions()
+    counts = [len(found.get(c, [])) for c in rebased]
+    assert counts == [1] * n, counts
+    assert plain.pending() == []
+
+
+def test_git_c_config_reaches_the_background_flush(plain: Work) -> None:
+    """`git -c` passes its settings to hooks in GIT_CONFIG_PARAMETERS: the
+    detached flush must read the same config as a --sync one."""
+    url = "https://git.example.com/team/app.git"
+    plain.settle()  # the next hook starts the flusher (a running one would take the record)
+    write(plain.root / "c.txt", "c\n")
+    git(plain.root, "add", "-A")
+    plain.run("-c", f"remote.origin.url={url}", "commit", "-q", "-m", "c", check=True)
+    commit = head(plain.root)
+    plain.settle()
+    [model] = plain.versions()[commit]
+    assert model.tags["mlflow.source.git.repoURL"] == url  # type: ignore[attr-defined]

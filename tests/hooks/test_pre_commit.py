@@ -16,17 +16,25 @@ import pytest
 from tests.conftest import MlflowServer
 from tests.helpers import git, write
 from tests.hooks.conftest import (
+    ALL_STAGES,
     PRE_COMMIT,
     ROOT,
     SourceRepo,
     Work,
+    every_kind_of_commit,
+    head,
     install_pre_commit,
     make_work,
 )
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
-HOOK_IDS = ("mlflow-gitver-post-commit", "mlflow-gitver-pre-push")
+HOOK_IDS = (
+    "mlflow-gitver-post-commit",
+    "mlflow-gitver-post-merge",
+    "mlflow-gitver-post-rewrite",
+    "mlflow-gitver-pre-push",
+)
 
 
 def test_manifest_is_valid_and_every_hook_is_in_the_readme() -> None:
@@ -37,7 +45,7 @@ def test_manifest_is_valid_and_every_hook_is_in_the_readme() -> None:
 
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert [h["id"] for h in hooks] == list(HOOK_IDS)
-    assert [h["stages"] for h in hooks] == [["post-commit"], ["pre-push"]]
+    assert [h["stages"] for h in hooks] == [[i.removeprefix("mlflow-gitver-")] for i in HOOK_IDS]
     readme = (ROOT / "README.md").read_text()
     for hook in hooks:
         assert hook["id"] in readme
@@ -187,3 +195,54 @@ def test_pre_push_required_blocks_when_the_server_is_down(
     assert push.returncode == 0, push.stderr
     assert len(w.versions()) == 1
     assert w.pending() == []
+
+
+def _once_each(work: Work, commits: list[str]) -> None:
+    found = work.versions()
+    counts = {c[:12]: len(found.get(c, [])) for c in commits}
+    assert all(n == 1 for n in counts.values()), counts
+
+
+@pytest.mark.usefixtures("scripted_git")
+def test_every_way_git_makes_a_commit_becomes_a_version(
+    tmp_path: Path, server_url: str, source_repo: SourceRepo, hook_env: None
+) -> None:
+    """The hooks `init` prints: post-commit, post-merge, post-rewrite, pre-push.
+    git am runs post-applypatch, which pre-commit cannot install: the next hook
+    that runs records its commits (from HEAD's reflog)."""
+    w = make_work(tmp_path, server_url)
+    install_pre_commit(w.root, source_repo, ALL_STAGES)
+    git(w.root, "add", "-A")
+    w.run("commit", "-q", "-m", "initial", check=True)
+    made = [head(w.root), *every_kind_of_commit(w, tmp_path)]
+    made.append(w.commit("after-am.txt"))
+    w.settle()
+    _once_each(w, made)
+    assert w.pending() == [] and w.failed() == []
+    status = subprocess.run(
+        [sys.executable, "-m", "mlflow_gitver", "status"],
+        cwd=w.root,
+        capture_output=True,
+        text=True,
+    )
+    assert status.returncode == 0, status.stdout
+
+
+def test_a_merge_reaches_mlflow_with_only_post_commit_and_pre_push(work: Work) -> None:
+    """The snippet of earlier releases: no post-merge hook.  The merge commit is
+    registered by the push at the latest, though it is not a pushed tip."""
+    base = head(work.root)
+    git(work.root, "checkout", "-q", "-b", "side")
+    work.commit("s.txt")
+    git(work.root, "checkout", "-q", "main")
+    work.commit("m.txt")
+    work.settle()
+    work.run("merge", "-q", "--no-edit", "side", check=True)
+    merge = head(work.root)
+    assert merge not in work.versions()  # no hook ran for it
+    work.commit("after.txt")
+    push = work.run("push", "-q", "origin", "main")
+    assert push.returncode == 0, push.stderr
+    work.settle()
+    _once_each(work, [merge])
+    assert git(work.root, "rev-list", "--merges", f"{base}..HEAD").split() == [merge]

@@ -1,7 +1,8 @@
-"""``mlflow-gitver hook post-commit|pre-push``: what the git hooks run.
+"""``mlflow-gitver hook <stage>``: what the git hooks run.
 
-post-commit is in post_commit.py (kept apart: it runs on every commit, and must
-not import what pre-push needs).  pre-push registers what is
+post-commit, post-merge, post-rewrite and post-applypatch only record (see
+post_commit.py, kept apart: it runs on every commit, and must not import what
+pre-push needs).  pre-push registers what is
 pushed before anyone else can deploy it, and blocks only for what would fail in
 CI too (an invalid config) or when the config says the server is required.
 """
@@ -27,7 +28,14 @@ from mlflow_gitver.commands.queue_cmds import (
 )
 from mlflow_gitver.context import open_repo
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, GitverError
-from mlflow_gitver.pending import Record, new_record, parse_record_config, record_environ
+from mlflow_gitver.pending import (
+    Record,
+    Store,
+    fix_for,
+    new_record,
+    parse_record_config,
+    record_environ,
+)
 
 if TYPE_CHECKING:
     from mlflow_gitver.config import Config
@@ -107,13 +115,29 @@ def _rev_list(repo: git.Repo, args: Sequence[str]) -> list[str]:
     return out.stdout.decode().split()
 
 
-def pushed_commits(repo: git.Repo, push: Push, remote: str | None) -> list[str]:
-    """Every commit the push sends that the remote does not have, oldest first."""
+def pushed_commits(
+    repo: git.Repo, push: Push, remote: str | None, only: Sequence[str] = ()
+) -> list[str]:
+    """Every commit the push sends that the remote does not have, oldest first.
+    ``only``: rev-list options that narrow the list (``--merges``, ``--since=``)."""
     if push.remote_sha is not None and git.resolve_commit(repo, push.remote_sha):
-        return _rev_list(repo, [f"{push.remote_sha}..{push.local_sha}"])
+        return _rev_list(repo, [*only, f"{push.remote_sha}..{push.local_sha}"])
     if remote:
-        return _rev_list(repo, [push.local_sha, "--not", f"--remotes={remote}"])
-    return _rev_list(repo, [push.local_sha])
+        return _rev_list(repo, [*only, push.local_sha, "--not", f"--remotes={remote}"])
+    return _rev_list(repo, [*only, push.local_sha])
+
+
+def _merges_since(repo: git.Repo, store: Store) -> list[str] | None:
+    """rev-list options for the pushed merge commits made since the hooks first
+    ran here: post-commit never sees a merge that ``git merge`` made, and
+    post-merge may not be installed.  Cheap: the walk stops at older commits.
+    None before the hooks ever ran (nothing to bound the walk by)."""
+    from mlflow_gitver import journal
+
+    cursor = journal.read_cursor(store.cursor_path(repo))
+    if cursor is None:
+        return None
+    return ["--merges", f"--since={int(cursor.since) - 1}"]
 
 
 @dataclass(frozen=True)
@@ -143,6 +167,7 @@ def pre_push(args: argparse.Namespace) -> int:
             found = [Push("HEAD", head, "", None)]
         pushes = found
     store = store_of(repo)
+    merges = _merges_since(repo, store)
 
     # 1. Configs first: an invalid one at a pushed tip blocks before any network.
     targets: list[_Target] = []
@@ -160,6 +185,9 @@ def pre_push(args: argparse.Namespace) -> int:
         commits = [push.local_sha]
         if args.all or cfg.pre_push_all:
             commits = pushed_commits(repo, push, remote) or commits
+        elif merges is not None:
+            merged = pushed_commits(repo, push, remote, merges)
+            commits = [*(c for c in merged if c != push.local_sha), push.local_sha]
         for c in commits:
             if c != push.local_sha:
                 rec = new_record(repo, c, "pre-push", environ, branch)
@@ -182,14 +210,24 @@ def pre_push(args: argparse.Namespace) -> int:
         )
         return EXIT_FAILURE
 
-    # 2. What post-commit left pending, then what is pushed, each under its lock.
-    earlier = store.list_pending()
-    seen: set[str] = set()
-    entries = []
-    for t in targets:
-        if t.commit not in seen:
-            seen.add(t.commit)
-            entries.append(store.add_entry(records[t.commit]))
+    # 2. What the hooks left pending or missed, then what is pushed, each under its lock.
+    try:
+        store.catch_up(repo, environ, source="pre-push", branch=git.current_branch(repo))
+        earlier = store.list_pending()
+        seen: set[str] = set()
+        entries = []
+        for t in targets:
+            if t.commit not in seen:
+                seen.add(t.commit)
+                entries.append(store.add_entry(records[t.commit]))
+    except OSError as e:
+        # Nothing can be recorded: say so; block only where the config asks for it.
+        _say(
+            f"{'error' if any(t.cfg.pre_push_required for t in targets) else 'warning'}: "
+            f"pushed versions NOT recorded: cannot write {e.filename or store.root}: "
+            f"{e.strerror}; {fix_for(e, store.root)}, then run '{PROG} flush'"
+        )
+        return EXIT_FAILURE if any(t.cfg.pre_push_required for t in targets) else EXIT_OK
     total = len(entries)
 
     def progress(done: int, n: int) -> None:
@@ -234,8 +272,8 @@ def _report(targets: Sequence[_Target], outcomes: Mapping[str, Outcome]) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.hook_type == "post-commit":
+    if args.hook_type != "pre-push":
         from mlflow_gitver.commands import post_commit
 
-        return post_commit.run(args.repo, sync=args.sync)
+        return post_commit.run(args.repo, sync=args.sync, stage=args.hook_type)
     return pre_push(args)

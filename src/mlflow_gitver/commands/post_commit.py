@@ -1,4 +1,5 @@
-"""``mlflow-gitver hook post-commit``: record the new commit, register it later.
+"""``mlflow-gitver hook post-commit`` (and post-merge, post-rewrite,
+post-applypatch): record the new commits, register them later.
 
 A commit must not wait on the network, nor on much else: this runs after every
 commit.  It writes a durable record of the registration (see pending.py),
@@ -54,39 +55,106 @@ def fast_args(args: Sequence[str]) -> tuple[str | None, bool] | None:
     return repo, sync
 
 
-def run(repo_arg: str | Path | None, *, sync: bool) -> int:
+def run(repo_arg: str | Path | None, *, sync: bool, stage: str = "post-commit") -> int:
+    """Record what ``stage`` made: every commit HEAD's reflog shows since the
+    hooks last read it (journal.py), and for post-commit HEAD with its config
+    checked; then register in the background (or here, with --sync)."""
     from pathlib import Path
 
     # Like context.open_repo: an explicit --repo wins over GIT_DIR/GIT_WORK_TREE.
     start = Path.cwd() if repo_arg is None else Path(repo_arg).resolve()
     head = git.open_head(start, keep_repo_env=repo_arg is None)
     if head.commit is None:
-        raise GitverError(f"post-commit: HEAD names no commit in {head.repo.root}")
+        if stage == "post-commit":
+            raise GitverError(f"post-commit: HEAD names no commit in {head.repo.root}")
+        return EXIT_OK  # nothing was made
     store = Store(head.common_dir)
     environ = os.environ
-    record = new_record(head.repo, head.commit, "post-commit", environ, head.branch)
-    background, error = _check_config(store, record, environ)
-    if error is not None:
-        # The commit is made; this version can never register as committed.
-        # Kept in failed/ for `status`; non-zero so pre-commit shows the line.
-        store.add_failed(record, error)
-        _say(f"commit {head.commit[:12]} is not registered: {error}")
-        return EXIT_FAILURE
-    entry = store.add_entry(record)
+    record = new_record(head.repo, head.commit, stage, environ, head.branch)
+    code = EXIT_OK
+    entry: Entry | None = None
+    background: bool | None = None
+    try:
+        if stage == "post-commit":
+            background, error = _check_config(store, record, environ)
+            if error is not None:
+                # The commit is made; this version can never register as committed.
+                # Kept in failed/ for `status`; non-zero so pre-commit shows the line.
+                store.add_failed(record, error)
+                _say(f"commit {head.commit[:12]} is not registered: {error}")
+                code = EXIT_FAILURE
+                background = True  # what earlier commits caught up go the usual way
+            else:
+                entry = store.add_entry(record)
+        done = frozenset((head.commit,)) if stage == "post-commit" else frozenset()
+        added, seen = store.catch_up(
+            head.repo, environ, source=stage, branch=head.branch, done=done
+        )
+        if not seen and stage != "post-commit":
+            # No reflog to read (reftable, logAllRefUpdates off): HEAD at least.
+            added = [head.commit] if store.add(record)[1] else []
+    except OSError as e:
+        raise _not_recorded(store, head.commit, stage, e) from None
+    if entry is None and not added:
+        return code
+    if background is None:  # HEAD's config says how to register, as for a commit
+        checked, error = _check_config(store, record, environ)
+        background = checked or error is not None
     sync = sync or environ.get("MLFLOW_GITVER_SYNC") == "1"
     if sync or not background:
-        return _run_sync(head.repo, store, entry)
-    from mlflow_gitver.background import spawn_flush
-
-    spawn_flush(head.repo.root, store.log)
+        sync_code = _run_sync(head.repo, store, entry)
+        return max(code, sync_code)
+    _start_flusher(head.repo.root, store)
     # Records that already failed an attempt mean the server has been away.
-    stuck = [e for e in store.list_pending() if e.state.attempts and e.path != entry.path]
+    mine = None if entry is None else entry.path
+    stuck = [e for e in store.list_pending() if e.state.attempts and e.path != mine]
     if stuck:
         _say(
             f"{len(stuck)} earlier version(s) still pending ({stuck[-1].state.last_error}); "
             f"retrying in the background, see '{PROG} status'"
         )
-    return EXIT_OK
+    return code
+
+
+def _start_flusher(root: Path, store: Store) -> None:
+    """Start the background flush, unless one runs already: it holds the flush
+    lock, and lists the queue again before it exits, so it registers our record
+    too (see queue_cmds.drain)."""
+    from mlflow_gitver.background import spawn_flush
+
+    try:
+        fd = store.try_flush_lock()
+        if fd is None:
+            return
+        try:
+            spawn_flush(root, store.log, fd)
+        finally:
+            os.close(fd)
+    except OSError as e:
+        _say(
+            f"recorded, but the background registration could not start ({e.strerror}); "
+            f"'{PROG} flush' registers it"
+        )
+
+
+def _not_recorded(store: Store, commit: str, stage: str, e: OSError) -> GitverError:
+    """A store that cannot be written: say that the version is lost unless the
+    user acts, and how.  An empty marker, which a full disk or a file-size limit
+    still allows, lets `status` and `flush` find the commit again."""
+    from mlflow_gitver.pending import fix_for
+
+    store.mark_unrecorded(commit)
+    where = e.filename or store.root
+    what = (
+        f"commit {commit[:12]}'s version was NOT recorded"
+        if stage == "post-commit"
+        else f"the commits {stage} made were NOT recorded"
+    )
+    return GitverError(
+        f"{what}: cannot write {where}: {e.strerror}; {fix_for(e, store.root)}, then run "
+        f"'{PROG} flush' (it records and registers the commits the hooks missed)",
+        EXIT_FAILURE,
+    )
 
 
 class _Watched(dict[str, str]):
@@ -131,7 +199,7 @@ def _check_config(
     return cfg.post_commit_background, None
 
 
-def _run_sync(repo: git.Repo, store: Store, entry: Entry) -> int:
+def _run_sync(repo: git.Repo, store: Store, entry: Entry | None) -> int:
     from mlflow_gitver.commands.queue_cmds import (
         BUSY,
         FAILED,
@@ -141,11 +209,13 @@ def _run_sync(repo: git.Repo, store: Store, entry: Entry) -> int:
     )
 
     # This commit first; then the earlier records, retried by this run too.
-    others = [e for e in store.list_pending() if e.path != entry.path]
+    others = [e for e in store.list_pending() if entry is None or e.path != entry.path]
     flusher = Flusher(repo, store, wait=HOOK_WAIT_SECONDS)
-    mine = flusher.one(entry)
+    mine = None if entry is None else flusher.one(entry)
     rest = flusher.flush(others)
-    if mine.status == REGISTERED:
+    if mine is None:
+        pass
+    elif mine.status == REGISTERED:
         print(f"{PROG}: registered {mine.commit[:12]} as {mine.message}")
     elif mine.status == FAILED:
         _say(f"commit {mine.commit[:12]} is not registered: {mine.message}")

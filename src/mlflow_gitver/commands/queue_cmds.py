@@ -8,6 +8,7 @@ failed for good.  The same engine, :class:`Flusher`, serves the hooks.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import sys
@@ -25,6 +26,8 @@ from mlflow_gitver.pending import (
     Record,
     Store,
     claim_record,
+    fix_for,
+    lock_nowait,
     parse_record_config,
     record_environ,
 )
@@ -98,23 +101,25 @@ class Flusher:
 
     def one(self, entry: Entry) -> Outcome:
         from mlflow_gitver.config import ConfigError
-        from mlflow_gitver.registry import ServerUnavailable
-        from mlflow_gitver.service import register_commit
 
         with claim_record(self.store, entry, wait=self.wait) as held:
             if held is None:
                 return Outcome(entry, BUSY, "being registered by another process")
             record = held.record
             env = record_environ(record, self.environ)
+            if git.resolve_commit(self.repo, record.commit) is None:
+                msg = f"commit {record.commit} no longer exists in {self.repo.root}"
+                held.give_up(msg)
+                return Outcome(entry, FAILED, msg)
             try:
                 cfg = parse_record_config(record, env)
             except ConfigError as e:
                 path = held.give_up(e.message)
                 return Outcome(entry, FAILED, f"{e.message} (kept in {path})")
-            if git.resolve_commit(self.repo, record.commit) is None:
-                msg = f"commit {record.commit} no longer exists in {self.repo.root}"
-                held.give_up(msg)
-                return Outcome(entry, FAILED, msg)
+            # MLflow only now: a record that fails above costs no MLflow import.
+            from mlflow_gitver.registry import ServerUnavailable
+            from mlflow_gitver.service import register_commit
+
             key = _server_key(record, cfg, env)
             if key in self.down:
                 return Outcome(entry, SKIPPED, self.down[key])
@@ -148,25 +153,90 @@ def describe(o: Outcome) -> str:
     return scrub(f"{o.commit[:12]} {o.status}: {o.message}")  # goes to hook.log too
 
 
-def flush(repo_arg: Path | None, *, retry_failed: bool = False) -> int:
+def drain(flusher: Flusher, store: Store, lock_fd: int | None) -> list[Outcome]:
+    """Register every pending record, including those added meanwhile, each once.
+
+    ``lock_fd`` holds the repository's flush lock (a background flush).  A hook
+    writes its record before it tries that lock, and starts no flusher when the
+    lock is held; so after releasing it the queue is listed once more, and a
+    record found then is drained here, unless another flusher took the lock
+    meanwhile (it lists the queue after taking it).  No record is left behind."""
+    tried: set[Path] = set()
+    out: list[Outcome] = []
+    while True:
+        todo = [e for e in store.list_pending() if e.path not in tried]
+        if not todo and lock_fd is not None:
+            fcntl.flock(lock_fd, fcntl.LOCK_UN)
+            todo = [e for e in store.list_pending() if e.path not in tried]
+            if todo and not lock_nowait(lock_fd):
+                break  # a newer flusher has it, and will list these itself
+        if not todo:
+            break
+        for entry in todo:
+            tried.add(entry.path)
+            out.append(flusher.one(entry))
+    return out
+
+
+def _catch_up(repo: git.Repo, store: Store) -> None:
+    """Record the commits the hooks missed (journal.py) before flushing."""
+    try:
+        added, _ = store.catch_up(repo, os.environ, source="flush", branch=git.current_branch(repo))
+    except OSError as e:
+        raise GitverError(
+            f"cannot record the commits the hooks missed: cannot write "
+            f"{e.filename or store.root}: {e.strerror}; {fix_for(e, store.root)}",
+            EXIT_FAILURE,
+        ) from None
+    if added:
+        print(f"recorded {len(added)} commit(s) the hooks had not recorded")
+
+
+def flush(repo_arg: Path | None, *, retry_failed: bool = False, lock_fd: int | None = None) -> int:
     repo = open_repo(repo_arg)
     store = store_of(repo)
+    if lock_fd is not None:
+        try:
+            os.fstat(lock_fd)
+        except OSError:
+            raise GitverError(f"--lock-fd {lock_fd}: not an open file descriptor") from None
     if retry_failed:
         moved = store.retry_failed()
         if moved:
             print(f"{moved} failed registration(s) moved back to pending")
-    entries = store.list_pending()
-    if not entries:
+    _catch_up(repo, store)
+    outcomes = drain(Flusher(repo, store), store, lock_fd)
+    code = _summary(outcomes, store.problems)
+    if lock_fd is not None:
+        # A background flush ends at once: it holds nothing any more, a newer one
+        # may be starting, and tearing MLflow down takes a while.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _summary(outcomes: Sequence[Outcome], problems: Sequence[tuple[Path, str]]) -> int:
+    if not outcomes and not problems:
         print("nothing pending: every recorded version is registered")
         return EXIT_OK
-    outcomes = Flusher(repo, store).flush(entries)
     for o in outcomes:
         print(describe(o), file=sys.stderr if o.status in (PENDING, FAILED) else sys.stdout)
+    for _path, line in problems:
+        print(f"{PROG}: skipped: {line}", file=sys.stderr)
     left = [o for o in outcomes if o.status in (PENDING, FAILED, SKIPPED)]
-    if left:
+    busy = [o for o in outcomes if o.status == BUSY]
+    total = len(outcomes) + len(problems)
+    if busy:
+        print(f"{len(busy)} being registered by another process", file=sys.stderr)
+    if left or problems:
+        parts = [f"{len(left) + len(problems)} of {total} not registered"]
+        if busy:
+            parts.append(f"{len(busy)} being registered by another process")
+        if problems:
+            parts.append(f"{len(problems)} unreadable")
         print(
-            f"{PROG}: {len(left)} of {len(outcomes)} not registered; "
-            f"'{PROG} status' lists them, '{PROG} flush' retries",
+            f"{PROG}: {', '.join(parts)}; '{PROG} status' lists them, '{PROG} flush' retries",
             file=sys.stderr,
         )
         return EXIT_FAILURE
@@ -183,10 +253,45 @@ def _age(ts: float | None) -> str:
     return f"{s}s ago"
 
 
-def status(repo_arg: Path | None, *, fmt: str) -> int:
+def reachable(repo: git.Repo, commit: str) -> bool:
+    """Whether a ref (branch, tag, remote branch) or HEAD still reaches ``commit``."""
+    out = git.git(
+        ["rev-list", "--max-count=1", commit, "--not", "--all", "--"],
+        cwd=repo.root,
+        env=repo.env(),
+        check=False,
+    )
+    # A commit that is gone is not reachable either.
+    return out.returncode == 0 and not out.stdout.strip()
+
+
+def _store_problems(store: Store) -> list[tuple[Path, str]]:
+    """What stops the hooks from writing records at all."""
+    out: list[tuple[Path, str]] = []
+    for path in (store.root, store.pending, store.failed):
+        if path.exists() and not path.is_dir():
+            out.append((path, f"{path} is not a directory: move it aside"))
+            return out
+        if path.is_dir() and not os.access(path, os.W_OK | os.X_OK):
+            out.append((path, f"{path} is not writable: make it writable"))
+            return out
+    parent = store.root.parent
+    if not store.root.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        out.append((parent, f"{parent} is not writable: the hooks cannot record there"))
+    return out
+
+
+def status(repo_arg: Path | None, *, fmt: str, prune: bool = False) -> int:
     repo = open_repo(repo_arg)
     store = store_of(repo)
+    pruned = store.prune_failed(lambda _commit: False) if prune else []
     pending, failed = store.list_pending(), store.list_failed()
+    problems = _store_problems(store) + store.problems
+    missing = store.unrecorded(repo)
+    live = {e.path: reachable(repo, e.record.commit) for e in failed}
+    counted = [e for e in failed if live[e.path]]
+    gone = [e for e in failed if not live[e.path]]
+    bad = bool(pending or counted or problems or missing)
     if fmt == "json":
 
         def row(e: Entry) -> dict[str, object]:
@@ -199,31 +304,59 @@ def status(repo_arg: Path | None, *, fmt: str) -> int:
                 "file": str(e.path),
             }
 
-        print(
-            json.dumps({"pending": [row(e) for e in pending], "failed": [row(e) for e in failed]})
-        )
-    elif not pending and not failed:
+        data = {
+            "pending": [row(e) for e in pending],
+            "failed": [{**row(e), "reachable": live[e.path]} for e in failed],
+            "unrecorded": [{"commit": c, "how": how} for c, how in missing],
+            "problems": [{"file": str(p), "error": line} for p, line in problems],
+            "pruned": [row(e) for e in pruned],
+            "ok": not bad,
+        }
+        print(json.dumps(data))
+        return EXIT_FAILURE if bad else EXIT_OK
+    for e in pruned:
+        print(f"pruned failed record of {e.record.commit[:12]} ({e.path.name})")
+    if not bad:
         print("every recorded version is registered")
-    else:
-        if pending:
-            print(f"pending: {len(pending)} (register them with '{PROG} flush')")
-            for e in pending:
-                err = f"; last error: {e.state.last_error}" if e.state.last_error else ""
-                print(
-                    f"  {e.record.commit[:12]}  from {e.record.source}, recorded "
-                    f"{_age(e.record.created)}, {e.state.attempts} attempt(s){err}"
-                )
-        if failed:
+    for _path, line in problems:
+        print(f"problem: {line}")
+    if missing:
+        print(
+            f"not recorded: {len(missing)} commit(s) made since the hooks last ran have no "
+            f"record ('{PROG} flush' records and registers them)"
+        )
+        for commit, how in missing:
+            print(f"  {commit[:12]}  {how}")
+    if pending:
+        print(f"pending: {len(pending)} (register them with '{PROG} flush')")
+        for e in pending:
+            err = f"; last error: {e.state.last_error}" if e.state.last_error else ""
             print(
-                f"failed: {len(failed)} (can never register as committed; after fixing the "
-                f"cause, '{PROG} flush --retry-failed', or delete the files in {store.failed})"
+                f"  {e.record.commit[:12]}  from {e.record.source}, recorded "
+                f"{_age(e.record.created)}, {e.state.attempts} attempt(s){err}"
             )
-            for e in failed:
-                print(f"  {e.record.commit[:12]}  {e.state.last_error}")
-    return EXIT_FAILURE if pending or failed else EXIT_OK
+    if counted:
+        print(
+            f"failed: {len(counted)} (can never register as committed; after fixing the "
+            f"cause, '{PROG} flush --retry-failed'; '{PROG} status --prune' deletes them)"
+        )
+        for e in counted:
+            print(f"  {e.record.commit[:12]}  {e.state.last_error}")
+    if gone:
+        print(
+            f"not counted: {len(gone)} failed record(s) of commits no branch or tag reaches "
+            f"any more ('{PROG} status --prune' deletes them)"
+        )
+        for e in gone:
+            print(f"  {e.record.commit[:12]}  {e.state.last_error}")
+    return EXIT_FAILURE if bad else EXIT_OK
 
 
 def run(args: argparse.Namespace) -> int:
     if args.command == "flush":
-        return flush(args.repo, retry_failed=getattr(args, "retry_failed", False))
-    return status(args.repo, fmt=args.format)
+        return flush(
+            args.repo,
+            retry_failed=getattr(args, "retry_failed", False),
+            lock_fd=getattr(args, "lock_fd", None),
+        )
+    return status(args.repo, fmt=args.format, prune=getattr(args, "prune", False))
