@@ -203,6 +203,11 @@ class Campaign(RuleBasedStateMachine):
     def _branches(self) -> list[str]:
         return sorted(self.w.out("for-each-ref", "--format=%(refname:short)", "refs/heads").split())
 
+    def _others(self) -> list[str]:
+        """Branches other than the current one (all of them when there is none)."""
+        here = self._current()
+        return [b for b in self._branches() if b != here] or self._branches()
+
     def _current(self) -> str | None:
         ran = self.w.git("symbolic-ref", "-q", "--short", "HEAD")
         return ran.stdout.strip() or None
@@ -364,7 +369,7 @@ class Campaign(RuleBasedStateMachine):
     @enabled("merge")
     @rule(data=st.data(), no_ff=st.booleans(), resolve=st.booleans())
     def merge(self, data: st.DataObject, no_ff: bool, resolve: bool) -> None:
-        other = data.draw(st.sampled_from(self._branches()), label="other")
+        other = data.draw(st.sampled_from(self._others()), label="other")
         self._step("merge")
         self.w.git("merge", "-q", "--no-edit", *(["--no-ff"] if no_ff else []), other)
         self.w.conclude(resolve)
@@ -403,7 +408,7 @@ class Campaign(RuleBasedStateMachine):
     @enabled("rebase")
     @rule(data=st.data(), resolve=st.booleans())
     def rebase(self, data: st.DataObject, resolve: bool) -> None:
-        onto = data.draw(st.sampled_from(self._branches()), label="onto")
+        onto = data.draw(st.sampled_from(self._others()), label="onto")
         self._step("rebase")
         self.w.git("rebase", "-q", "--autostash", onto)
         self.w.conclude(resolve)
@@ -448,7 +453,7 @@ class Campaign(RuleBasedStateMachine):
     @enabled("cherry-pick")
     @rule(data=st.data(), count=st.integers(1, 2), resolve=st.booleans())
     def cherry_pick(self, data: st.DataObject, count: int, resolve: bool) -> None:
-        other = data.draw(st.sampled_from(self._branches()), label="other")
+        other = data.draw(st.sampled_from(self._others()), label="other")
         self._step("cherry-pick")
         rev = other if count == 1 else f"{other}~{count}..{other}"
         self.w.git("cherry-pick", "-x", rev)
@@ -468,7 +473,7 @@ class Campaign(RuleBasedStateMachine):
     @enabled("am")
     @rule(data=st.data(), count=st.integers(1, 2), resolve=st.booleans())
     def am(self, data: st.DataObject, count: int, resolve: bool) -> None:
-        other = data.draw(st.sampled_from(self._branches()), label="other")
+        other = data.draw(st.sampled_from(self._others()), label="other")
         self._step("am")
         patch = self.w.git("format-patch", "--stdout", f"-{count}", other, check=True).stdout
         if patch:
@@ -609,8 +614,14 @@ class Campaign(RuleBasedStateMachine):
         w.note("final flush")
         flush = w.tool("flush")
         code, listed = w.status_json()
+        # What status says is wrong: every non-empty list it prints, except failed
+        # records of commits no branch reaches (kept for information only).
         listed_commits = {
-            str(r["commit"]) for r in [*listed.get("pending", []), *listed.get("failed", [])]
+            str(r.get("commit", r.get("file", "?")))
+            for key, rows in listed.items()
+            if isinstance(rows, list) and key != "pruned"
+            for r in rows
+            if isinstance(r, dict) and r.get("reachable") is not False
         }
         owed = w.commits_owed()
         models = w.models()
