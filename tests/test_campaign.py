@@ -38,6 +38,7 @@ inside its budget.  Knobs (environment variables):
 - ``MLFLOW_GITVER_CAMPAIGN_STEPS=60``: steps per example (default 24);
 - ``MLFLOW_GITVER_CAMPAIGN_SEED=N``: random generation from seed N instead of
   the derandomized default;
+- ``MLFLOW_GITVER_CAMPAIGN_OUTAGES=3``: server outages per example (default 1);
 - ``MLFLOW_GITVER_CAMPAIGN_VERBOSE=1``: print every example's log of commands;
 - ``MLFLOW_GITVER_CAMPAIGN_SHRINK=1``: let Hypothesis shrink a failure to a
   shorter program (slow: every try replays real git and a real server).
@@ -105,7 +106,6 @@ CONTENTS = (
 )
 contents = st.one_of(st.sampled_from(CONTENTS), st.binary(max_size=12))
 MAX_BRANCHES = 4
-MAX_OUTAGES = 1
 CLEAN_ID = re.compile(r"^[0-9a-f]{40}$")
 DIRTY_ID = re.compile(r"^([0-9a-f]{32})-dirty-([0-9a-f]{8})$")
 
@@ -143,6 +143,10 @@ KNOBS = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_GITVER_CAMP
 def _env_int(name: str, default: int) -> int:
     value = KNOBS.get(name)
     return int(value) if value else default
+
+
+# A server start costs seconds: one outage per example unless asked for more.
+MAX_OUTAGES = _env_int("MLFLOW_GITVER_CAMPAIGN_OUTAGES", 1)
 
 
 def is_ready(model: object) -> bool:
