@@ -129,10 +129,9 @@ CORE = frozenset(
         "status",
     }
 )
-# Ways of making a commit that today's post-commit/pre-push hooks do not see
-# (git runs post-merge for `git merge`/`git pull`, post-applypatch for `git am`):
-# test_campaign_with_merges_and_am runs them, marked xfail.  Once every such
-# commit gets a version (issue 10), move them into CORE and drop that test.
+# Ways of making a commit for which git runs another hook than post-commit
+# (post-merge for `git merge`/`git pull`, post-applypatch for `git am`), and a
+# commit whose hook is killed: the hooks record every commit HEAD's reflog shows.
 MERGING = frozenset({"merge", "pull-merge", "am", "rebase-merges", "interrupt"})
 
 
@@ -782,20 +781,7 @@ def run_campaign(
 
 
 def test_campaign(tmp_path: Path, mlflow_server: MlflowServer, server_url: str) -> None:
-    """The main campaign: everything git does that today's hooks see."""
-    run_campaign(CORE, tmp=tmp_path, server=mlflow_server, examples=2)
-
-
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 10: commits made by `git merge`, `git pull` (merge) and `git am` get no "
-    "post-commit, nor does a commit whose hook was killed, so no version unless pushed as a "
-    "tip; `status` still says all is registered",
-)
-def test_campaign_with_merges_and_am(
-    tmp_path: Path, mlflow_server: MlflowServer, server_url: str
-) -> None:
-    """The same campaign with the ways of making a commit today's hooks do not see."""
+    """The main campaign: every way git makes a commit, kills and outages."""
     run_campaign(CORE | MERGING, tmp=tmp_path, server=mlflow_server, examples=2, steps=16)
 
 
@@ -820,9 +806,6 @@ def _assert_registered(w: World, sha: str) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=False, reason="issue 10: git runs post-merge, not post-commit, for `git merge`"
-)
 def test_repro_merge_commit_gets_a_version(
     tmp_path: Path, mlflow_server: MlflowServer, server_url: str
 ) -> None:
@@ -835,9 +818,6 @@ def test_repro_merge_commit_gets_a_version(
     _assert_registered(w, w.out("rev-parse", "HEAD").strip())
 
 
-@pytest.mark.xfail(
-    strict=False, reason="issue 10: git runs post-merge, not post-commit, for `git pull`'s merge"
-)
 def test_repro_pull_merge_commit_gets_a_version(
     tmp_path: Path, mlflow_server: MlflowServer, server_url: str
 ) -> None:
@@ -851,7 +831,6 @@ def test_repro_pull_merge_commit_gets_a_version(
     _assert_registered(w, w.out("rev-parse", "HEAD").strip())
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10: `git am` runs post-applypatch, not post-commit")
 def test_repro_am_commit_gets_a_version(
     tmp_path: Path, mlflow_server: MlflowServer, server_url: str
 ) -> None:
@@ -937,7 +916,7 @@ def test_campaign_through_pre_commit(
 ) -> None:
     """The main campaign with the hooks installed by the real pre-commit."""
     run_campaign(
-        CORE,
+        CORE | MERGING,
         tmp=tmp_path,
         server=mlflow_server,
         examples=2,
@@ -947,11 +926,6 @@ def test_campaign_through_pre_commit(
     )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 10: a commit whose post-commit hook was killed has no record, so no "
-    "version, and `status` says all is registered",
-)
 def test_repro_killed_post_commit_hook_loses_no_version(
     tmp_path: Path, mlflow_server: MlflowServer, server_url: str
 ) -> None:
@@ -991,11 +965,6 @@ def _held_by_another(path: Path) -> bool:
     return False
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="pre-push says a tip 'is being registered by another process' when that process "
-    "has just finished registering it (a record deleted under the wait counts as busy)",
-)
 def test_repro_push_while_the_background_registers_the_tip(
     tmp_path: Path, mlflow_server: MlflowServer, server_url: str
 ) -> None:

@@ -104,7 +104,7 @@ class Flusher:
 
         with claim_record(self.store, entry, wait=self.wait) as held:
             if held is None:
-                return Outcome(entry, BUSY, "being registered by another process")
+                return self._not_claimed(entry)
             record = held.record
             env = record_environ(record, self.environ)
             if git.resolve_commit(self.repo, record.commit) is None:
@@ -147,6 +147,40 @@ class Flusher:
                 return Outcome(entry, PENDING, e.message)
             held.done()
             return Outcome(entry, REGISTERED, f"{reg.model_name} ({reg.model_id})", reg)
+
+    def _not_claimed(self, entry: Entry) -> Outcome:
+        """Another process held the record, or finished it while we waited.
+
+        A hook that waits (pre-push) must say whether the version exists, not
+        "busy", when the holder has just registered it: the record is gone and
+        not in failed/, so the registration, run again, only finds the model.
+        """
+        busy = Outcome(entry, BUSY, "being registered by another process")
+        if self.wait <= 0 or entry.path.exists():
+            return busy
+        failed = self.store.failed / entry.path.name
+        if failed.exists():
+            why = self.store.read_state(failed).last_error or "see 'mlflow-gitver status'"
+            return Outcome(entry, FAILED, why)
+        from mlflow_gitver.config import ConfigError
+        from mlflow_gitver.service import register_commit
+
+        record = entry.record
+        env = record_environ(record, self.environ)
+        try:
+            cfg = parse_record_config(record, env)
+            reg = register_commit(
+                self.repo,
+                record.commit,
+                cfg,
+                tracking_uri=record.tracking_uri,
+                experiment=record.experiment,
+                environ=env,
+                branch=record.branch,
+            )
+        except (ConfigError, GitverError):
+            return busy  # its holder's outcome stands; `status` tells the rest
+        return Outcome(entry, REGISTERED, f"{reg.model_name} ({reg.model_id})", reg)
 
 
 def describe(o: Outcome) -> str:
