@@ -42,8 +42,8 @@ LEAVES = _leaf_parsers()
 @pytest.mark.parametrize("name", sorted(LEAVES))
 def test_every_option_has_real_help(name: str) -> None:
     for action in LEAVES[name]._actions:
-        if isinstance(action, argparse._HelpAction):
-            continue
+        if isinstance(action, argparse._HelpAction) or action.help == argparse.SUPPRESS:
+            continue  # a hidden option (flush --lock-fd: from a hook to its flush) is not for users
         text = action.help or ""
         assert len(text) > 12 and "see README" not in text, (name, action.dest, text)
     if name != "id":  # --format's choices are named in its help
@@ -157,6 +157,8 @@ def test_readme_lists_every_command_and_option() -> None:
             }
             continue
         for action in p._actions:
+            if action.help == argparse.SUPPRESS:
+                continue  # hidden: not for users
             for opt in action.option_strings:
                 if opt.startswith("--") and opt != "--help":
                     assert f"`{opt}" in row or f"(`{opt}`" in row, (name, opt)
