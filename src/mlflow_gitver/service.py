@@ -466,7 +466,7 @@ def lookup(
 
         edge = connect(uri)
         try:
-            eids = _lookup_experiments(edge, experiment)
+            eids = lookup_experiments(edge, experiment)
             if not eids:
                 return None
             found = _find(edge, eids, version_id, app_name, params)
@@ -517,7 +517,8 @@ def _find(
     return registry.pick(same)
 
 
-def _lookup_experiments(edge: Edge, choice: tuple[str, str] | None) -> list[str]:
+def lookup_experiments(edge: Edge, choice: tuple[str, str] | None) -> list[str]:
+    """The experiments a lookup searches: the chosen one, or every active one."""
     from mlflow_gitver import registry
 
     if choice is None:

@@ -118,21 +118,12 @@ class Flusher:
                 return Outcome(entry, FAILED, f"{e.message} (kept in {path})")
             # MLflow only now: a record that fails above costs no MLflow import.
             from mlflow_gitver.registry import ServerUnavailable
-            from mlflow_gitver.service import register_commit
 
             key = _server_key(record, cfg, env)
             if key in self.down:
                 return Outcome(entry, SKIPPED, self.down[key])
             try:
-                reg = register_commit(
-                    self.repo,
-                    record.commit,
-                    cfg,
-                    tracking_uri=record.tracking_uri,
-                    experiment=record.experiment,
-                    environ=env,
-                    branch=record.branch,
-                )
+                reg = self._register(record, cfg, env)
             except ServerUnavailable as e:
                 self.down[key] = e.message
                 held.retry_later(e.message)
@@ -162,25 +153,26 @@ class Flusher:
         if failed.exists():
             why = self.store.read_state(failed).last_error or "see 'mlflow-gitver status'"
             return Outcome(entry, FAILED, why)
-        from mlflow_gitver.config import ConfigError
-        from mlflow_gitver.service import register_commit
-
         record = entry.record
         env = record_environ(record, self.environ)
         try:
-            cfg = parse_record_config(record, env)
-            reg = register_commit(
-                self.repo,
-                record.commit,
-                cfg,
-                tracking_uri=record.tracking_uri,
-                experiment=record.experiment,
-                environ=env,
-                branch=record.branch,
-            )
-        except (ConfigError, GitverError):
+            reg = self._register(record, parse_record_config(record, env), env)
+        except GitverError:  # ConfigError included
             return busy  # its holder's outcome stands; `status` tells the rest
         return Outcome(entry, REGISTERED, f"{reg.model_name} ({reg.model_id})", reg)
+
+    def _register(self, record: Record, cfg: Config, env: Mapping[str, str]) -> Registered:
+        from mlflow_gitver.service import register_commit
+
+        return register_commit(
+            self.repo,
+            record.commit,
+            cfg,
+            tracking_uri=record.tracking_uri,
+            experiment=record.experiment,
+            environ=env,
+            branch=record.branch,
+        )
 
 
 def describe(o: Outcome) -> str:

@@ -127,22 +127,10 @@ def _fetch(
     return _as_json(model, exp, traces, uri)
 
 
-def _experiments(edge: Any, choice: tuple[str, str] | None) -> list[str]:
-    from mlflow_gitver import registry
-
-    if choice is None:
-        return registry.all_experiment_ids(edge)
-    kind, value = choice
-    if kind == "id":
-        return [value]
-    exp = edge.call(f"reading experiment {value!r}", edge.client.get_experiment_by_name, value)
-    return [] if exp is None else [str(exp.experiment_id)]
-
-
 def _find_model(edge: Any, kind: str, value: str, choice: tuple[str, str] | None) -> Any:
     from mlflow.exceptions import MlflowException
 
-    from mlflow_gitver import registry
+    from mlflow_gitver import registry, service
 
     if kind == "model_id":
         try:
@@ -151,7 +139,7 @@ def _find_model(edge: Any, kind: str, value: str, choice: tuple[str, str] | None
             if e.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
                 return None
             raise
-    eids = _experiments(edge, choice)
+    eids = service.lookup_experiments(edge, choice)
     if not eids:
         return None
     if "'" in value:
