@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver import redact, secretscan
+from tests.conftest import MlflowServer
 from tests.helpers import cli, commit_all, write
 from tests.secret_corpus import Fake, corpus, gcp_service_account, pem_fake
 
@@ -312,3 +313,41 @@ def test_a_token_in_the_commit_subject_is_redacted_in_its_tag(repo: Path) -> Non
     assert plan.spec.tags["mlflow_gitver.commit.subject"] == (
         "try the hub with <redacted:huggingface-token>"
     )
+
+
+@pytest.mark.server
+def test_a_committed_config_with_a_credential_is_never_written_under_git_dir(
+    repo: Path, mlflow_server: MlflowServer, server_url: str
+) -> None:
+    # The config as committed is what a pending record registers: a credential in
+    # it (here a tag value) must not be copied into .git/mlflow-gitver/ (records,
+    # failed records, the validated-configs cache); the record reads it from the
+    # commit instead, and still registers.
+    fake = next(f for f in CORPUS if f.kind == "github-token")
+    app = f"demo-{uuid.uuid4().hex[:8]}"
+    config = f"name: {app}\ntracking_uri: {server_url}\ntags:\n  ci_token: {fake.secret}\n"
+    write(repo / ".mlflow-gitver.yaml", config)
+    commit_all(repo, "config with a token")
+    mlflow_server.stop()  # for real: the record must stay pending, on disk
+    try:
+        env = {**os.environ, "MLFLOW_GITVER_RETRY_SECONDS": "1"}
+        proc = cli("hook", "post-commit", "--sync", cwd=repo, env=env)
+    finally:
+        mlflow_server.start()
+    assert proc.returncode == 0, proc.stderr
+    ours = repo / ".git" / "mlflow-gitver"
+    records = list((ours / "pending").glob("*.json"))
+    assert records, "the server is down: the record stays pending"
+    written = [p.read_text("utf-8", "replace") for p in ours.rglob("*") if p.is_file()]
+    assert not any(fake.secret in w for w in written)
+    assert '"config_in_commit": true' in records[0].read_text()
+    flushed = cli("flush", cwd=repo)
+    assert flushed.returncode == 0, flushed.stderr
+    assert not list((ours / "pending").glob("*.json"))
+    from mlflow import MlflowClient
+
+    models = MlflowClient(server_url).search_logged_models(
+        experiment_ids=["0"], filter_string=f"tags.`mlflow_gitver.app` = '{app}'"
+    )
+    assert len(models) == 1 and all(fake.secret not in str(m.tags) for m in models)
+    assert any(m.tags.get("ci_token") == "<redacted:github-token>" for m in models)

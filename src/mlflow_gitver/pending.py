@@ -83,6 +83,7 @@ class Record(_Json):
     __slots__ = (
         "branch",
         "commit",
+        "config_in_commit",
         "config_path",
         "config_text",
         "created",
@@ -95,6 +96,9 @@ class Record(_Json):
     commit: str
     config_path: str  # relative to the repository root, posix
     config_text: str | None  # the config as committed; None: no config in that commit
+    # True: the config holds what looks like a credential, so its text is not
+    # written to disk; whoever registers the record reads it from the commit.
+    config_in_commit: bool
     source: str  # "post-commit", "pre-push", ...
     created: float
     # MLflow target variables at recording time; None: unset then.
@@ -116,11 +120,13 @@ class Record(_Json):
         experiment: str | None = None,
         branch: str | None = None,
         version: int = FORMAT_VERSION,
+        config_in_commit: bool = False,
     ) -> None:
         self._init(
             commit=commit,
             config_path=config_path,
             config_text=config_text,
+            config_in_commit=config_in_commit,
             source=source,
             created=created,
             target_env={} if target_env is None else target_env,
@@ -129,6 +135,13 @@ class Record(_Json):
             branch=branch,
             version=version,
         )
+
+    def to_json(self) -> str:
+        """The record as stored: a config text holding what looks like a credential
+        (issue 11: nothing we write may) is left out, and read from the commit."""
+        if self.config_text is not None and redact_secrets(self.config_text) != self.config_text:
+            return self.replace(config_text=None, config_in_commit=True).to_json()
+        return super().to_json()
 
     @property
     def key(self) -> str:
@@ -221,11 +234,22 @@ def record_environ(record: Record, environ: Mapping[str, str]) -> dict[str, str]
     return env
 
 
-def parse_record_config(record: Record, environ: Mapping[str, str]) -> Config:
-    """The record's config as committed; ConfigError when it can never register."""
+def parse_record_config(
+    record: Record, environ: Mapping[str, str], repo: git.Repo | None = None
+) -> Config:
+    """The record's config as committed; ConfigError when it can never register.
+
+    ``repo`` reads the config from the commit for a record that does not hold its
+    text (Record.config_in_commit)."""
     from mlflow_gitver.config import ConfigError, parse_config
 
     source = f"{record.commit[:12]}:{record.config_path}"
+    if record.config_text is None and record.config_in_commit:
+        if repo is None:
+            raise ValueError("parse_record_config: this record needs the repository")
+        blob = git.show_blob(repo, record.commit, record.config_path)
+        if blob is not None:
+            record = record.replace(config_text=blob.decode("utf-8", "surrogateescape"))
     if record.config_text is None:
         raise ConfigError(
             f"{source}: no config file in commit {record.commit[:12]}; commit a "
@@ -345,8 +369,8 @@ class Store:
 
     def remember_valid(self, config_text: str, background: bool) -> None:
         stamp = _validator_stamp()
-        if stamp is None:
-            return
+        if stamp is None or redact_secrets(config_text) != config_text:
+            return  # a config that holds a credential is never written here (issue 11)
         old = [c for c in self._validated_configs(stamp) if c[0] != config_text]
         configs = [(config_text, background), *old][:_VALIDATED_KEPT]
         # Replaced atomically, not fsynced: a cache lost in a crash costs one check,

@@ -112,7 +112,7 @@ class Flusher:
                 held.give_up(msg)
                 return Outcome(entry, FAILED, msg)
             try:
-                cfg = parse_record_config(record, env)
+                cfg = parse_record_config(record, env, self.repo)
             except ConfigError as e:
                 path = held.give_up(e.message)
                 return Outcome(entry, FAILED, f"{e.message} (kept in {path})")
@@ -156,7 +156,7 @@ class Flusher:
         record = entry.record
         env = record_environ(record, self.environ)
         try:
-            reg = self._register(record, parse_record_config(record, env), env)
+            reg = self._register(record, parse_record_config(record, env, self.repo), env)
         except GitverError:  # ConfigError included
             return busy  # its holder's outcome stands; `status` tells the rest
         return Outcome(entry, REGISTERED, f"{reg.model_name} ({reg.model_id})", reg)
