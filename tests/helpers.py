@@ -57,6 +57,34 @@ def cli(
     )
 
 
+def cli_without_root_powers(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The CLI without the power to read or write what permissions forbid.
+
+    Tests run as root, for whom chmod stops nothing: setpriv drops the two
+    capabilities that bypass permissions, so the fault is real."""
+    import shutil
+
+    import pytest
+
+    if os.geteuid() != 0:
+        return cli(*args, cwd=cwd, env=env)
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("needs setpriv (util-linux) to drop root's file-permission override")
+    caps = "-dac_override,-dac_read_search"
+    drop = [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}"]
+    return subprocess.run(
+        [*drop, sys.executable, "-m", "mlflow_gitver", *args],
+        cwd=cwd,
+        env=dict(os.environ if env is None else env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 class StatusServer:
     """A real HTTP server on 127.0.0.1 that answers every request with one status.
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli, commit_all, git, init_repo, write
+from tests.helpers import cli, cli_without_root_powers, commit_all, git, init_repo, write
 
 DIRTY = re.compile(r"^[0-9a-f]{32}-dirty-[0-9a-f]{8}$")
 
@@ -223,29 +223,6 @@ def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
 
 
 # --- issue 10: faults of the file system, and what git cannot see ----------------------
-
-
-def cli_without_root_powers(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The CLI without the power to read what permissions forbid.
-
-    Tests run as root, for whom chmod 000 stops nothing: setpriv drops the two
-    capabilities that bypass permissions, so the fault is real."""
-    import shutil
-
-    if os.geteuid() != 0:
-        return cli(*args, cwd=cwd)
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("needs setpriv (util-linux) to drop root's file-permission override")
-    caps = "-dac_override,-dac_read_search"
-    drop = [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}"]
-    return subprocess.run(
-        [*drop, sys.executable, "-m", "mlflow_gitver", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_unreadable_changed_file_is_one_line_exit_2(repo: Path) -> None:
