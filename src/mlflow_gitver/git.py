@@ -422,13 +422,6 @@ def hash_paths(repo: Repo, paths: Sequence[bytes]) -> list[str]:
     return out
 
 
-def config_bool(repo: Repo, key: str, default: bool) -> bool:
-    """A boolean git config value, as git itself would read it."""
-    out = git(["config", "--type=bool", "--get", key], cwd=repo.root, env=repo.env(), check=False)
-    value = out.stdout.strip()
-    return default if out.returncode != 0 or not value else value == b"true"
-
-
 def ls_tree(repo: Repo, rev: str, paths: Sequence[bytes]) -> bytes:
     """``git ls-tree -z rev -- paths``, paths given literally."""
     lit = [":(literal)" + p.decode("utf-8", "surrogateescape") for p in paths]
