@@ -8,6 +8,7 @@ session (it takes ~15 s) and stopped with its whole process group.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -188,3 +189,54 @@ def server_url(mlflow_server: MlflowServer) -> str:
     if mlflow_server.proc is None:
         mlflow_server.start()
     return mlflow_server.url
+
+
+# -- the package under test as a hook repository (tests/hooks, the campaign) ----------
+
+# What pre-commit needs to build the hook environment from a clone.
+SOURCE_FILES = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "src", "hooks")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class SourceRepo:
+    path: Path
+    sha: str
+
+
+@pytest.fixture(scope="session")
+def source_repo(tmp_path_factory: pytest.TempPathFactory) -> SourceRepo:
+    path = tmp_path_factory.mktemp("source") / "mlflow-gitver"
+    path.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc")
+    for name in SOURCE_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, path / name, ignore=ignore)
+        else:
+            shutil.copy2(src, path / name)
+    env = _git_env(tmp_path_factory.mktemp("source-home"))
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "snapshot of the working tree under test"],
+    ):
+        subprocess.run(["git", *args], cwd=path, env=env, check=True, capture_output=True)
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=path, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    return SourceRepo(path, sha)
+
+
+def _git_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(
+        HOME=str(home),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@example.com",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@example.com",
+    )
+    return env

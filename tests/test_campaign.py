@@ -52,7 +52,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -78,7 +77,7 @@ from tests.campaign_support import (
     summarize,
     tags_of,
 )
-from tests.conftest import MlflowServer
+from tests.conftest import MlflowServer, SourceRepo
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -850,44 +849,8 @@ def test_repro_am_commit_gets_a_version(
 
 # -- the same campaign through the real pre-commit framework ------------------------
 
-# What pre-commit needs to build the hook environment from a clone.
-SOURCE_FILES = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "src", "hooks")
 
-
-@pytest.fixture(scope="session")
-def campaign_source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A repository holding the package under test, committed once: pre-commit
-    clones it at that sha and builds its hook environment once per session."""
-    path = tmp_path_factory.mktemp("campaign-source") / "mlflow-gitver"
-    path.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc")
-    for name in SOURCE_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, path / name, ignore=ignore)
-        else:
-            shutil.copy2(src, path / name)
-    # A session fixture runs before the per-test isolation: its own git identity.
-    home = tmp_path_factory.mktemp("campaign-source-home")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(
-        HOME=str(home),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
-        GIT_AUTHOR_NAME="t",
-        GIT_AUTHOR_EMAIL="t@example.com",
-        GIT_COMMITTER_NAME="t",
-        GIT_COMMITTER_EMAIL="t@example.com",
-    )
-    for args in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-q", "-m", "snapshot")):
-        subprocess.run(["git", *args], cwd=path, env=env, check=True, capture_output=True)
-    sha = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=path, env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
-    return path, sha
-
-
-def pre_commit_installer(source: tuple[Path, str]) -> Callable[[World], None]:
+def pre_commit_installer(source: SourceRepo) -> Callable[[World], None]:
     """Install every hook of our manifest, for every stage it names."""
     import yaml
 
@@ -898,8 +861,8 @@ def pre_commit_installer(source: tuple[Path, str]) -> Callable[[World], None]:
     def install(w: World) -> None:
         (w.root / ".pre-commit-config.yaml").write_text(
             "repos:\n"
-            f"  - repo: {source[0]}\n"
-            f"    rev: {source[1]}\n"
+            f"  - repo: {source.path}\n"
+            f"    rev: {source.sha}\n"
             "    hooks:\n" + "".join(f"      - id: {i}\n" for i in ids)
         )
         types = [a for s in stages for a in ("-t", s)]
@@ -912,7 +875,7 @@ def test_campaign_through_pre_commit(
     tmp_path: Path,
     mlflow_server: MlflowServer,
     server_url: str,
-    campaign_source: tuple[Path, str],
+    source_repo: SourceRepo,
 ) -> None:
     """The main campaign with the hooks installed by the real pre-commit."""
     run_campaign(
@@ -922,7 +885,7 @@ def test_campaign_through_pre_commit(
         examples=2,
         steps=12,
         hooks="pre-commit",
-        install=pre_commit_installer(campaign_source),
+        install=pre_commit_installer(source_repo),
     )
 
 

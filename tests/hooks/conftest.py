@@ -11,7 +11,6 @@ environment, built from it once, ~30 s) stays the same for every test.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -24,60 +23,15 @@ import pytest
 
 from mlflow_gitver.naming import TAG_VERSION_ID
 from mlflow_gitver.pending import Store
+from tests.conftest import SourceRepo
 from tests.helpers import commit_all, git, init_repo, write
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PRE_COMMIT = str(BIN / "pre-commit")
 HOOKS_DIR = ROOT / "hooks"
-# What pre-commit needs to build the hook environment from a clone.
-SOURCE_FILES = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "src", "hooks")
 # A refused connection fails fast anyway; this bounds every other kind of outage.
 RETRY_SECONDS = "2"
-
-
-@dataclass(frozen=True)
-class SourceRepo:
-    path: Path
-    sha: str
-
-
-@pytest.fixture(scope="session")
-def source_repo(tmp_path_factory: pytest.TempPathFactory) -> SourceRepo:
-    path = tmp_path_factory.mktemp("source") / "mlflow-gitver"
-    path.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc")
-    for name in SOURCE_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, path / name, ignore=ignore)
-        else:
-            shutil.copy2(src, path / name)
-    env = _git_env(tmp_path_factory.mktemp("source-home"))
-    for args in (
-        ["init", "-q", "-b", "main"],
-        ["add", "-A"],
-        ["commit", "-q", "-m", "snapshot of the working tree under test"],
-    ):
-        subprocess.run(["git", *args], cwd=path, env=env, check=True, capture_output=True)
-    sha = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=path, env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
-    return SourceRepo(path, sha)
-
-
-def _git_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(
-        HOME=str(home),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
-        GIT_AUTHOR_NAME="t",
-        GIT_AUTHOR_EMAIL="t@example.com",
-        GIT_COMMITTER_NAME="t",
-        GIT_COMMITTER_EMAIL="t@example.com",
-    )
-    return env
 
 
 def config_text(server_url: str, experiment: str, extra: str = "") -> str:
