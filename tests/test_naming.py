@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mlflow_gitver.config import FORBIDDEN_NAME_CHARS, Config, parse_config
+from mlflow_gitver.git import Repo
 from mlflow_gitver.gitstate import Change, GitState
 from mlflow_gitver.naming import (
     GIT_BRANCH,
@@ -35,11 +36,9 @@ DIGEST = "fedcba98" + "0" * 56
 def state(*, dirty: bool = False, branch: str | None = "main") -> GitState:
     changes = (Change(b"a.py", "modified", "100644", "1" * 40),) if dirty else ()
     return GitState(
-        root=Path("/r"),
-        git_dir=Path("/r/.git"),
+        repo=Repo(Path("/r"), Path("/r/.git"), False, "sha1"),
         commit=SHA,
         branch=branch,
-        shallow=False,
         changes=changes,
         digest=DIGEST if dirty else None,
     )

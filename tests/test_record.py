@@ -12,10 +12,12 @@ from mlflow_gitver.git import Repo
 from mlflow_gitver.gitstate import Change, GitState
 from mlflow_gitver.proc import Completed
 
+REPO = Repo(Path("/r"), Path("/r/.git"), True, "sha1")
+
 
 def state() -> GitState:
     change = Change(b"a\nb.py", "modified", "100755", "1" * 40)
-    return GitState(Path("/r"), Path("/r/.git"), "c" * 40, None, True, (change,), "d" * 64)
+    return GitState(REPO, "c" * 40, None, (change,), "d" * 64)
 
 
 def test_equality_hash_repr() -> None:
@@ -23,7 +25,7 @@ def test_equality_hash_repr() -> None:
     assert state() != state().replace(branch="main")
     assert Completed(0, b"", b"") != (0, b"", b"")  # not a tuple
     assert repr(Completed(1, b"o", b"e")) == "Completed(returncode=1, stderr=b'e', stdout=b'o')"
-    assert len({state(), state(), state().replace(shallow=False)}) == 2
+    assert len({state(), state(), state().replace(repo=REPO.replace(shallow=False))}) == 2
 
 
 def test_immutable() -> None:
@@ -60,8 +62,9 @@ def test_copy_and_pickle(value: object) -> None:
 
 
 def test_defaults_and_properties() -> None:
-    s = GitState(Path("/r"), Path("/r/.git"), "c" * 40, "main", False)
+    s = GitState(REPO, "c" * 40, "main")
     assert (s.changes, s.digest, s.object_format, s.dirty) == ((), None, "sha1", False)
+    assert (s.root, s.git_dir, s.shallow) == (REPO.root, REPO.git_dir, True)
     assert s.version_id == "c" * 40
     assert state().version_id == "c" * 32 + "-dirty-dddddddd"
     assert Repo(Path("/r"), Path("/g"), False, "sha1").keep_repo_env is True

@@ -59,54 +59,52 @@ class Change(Record):
 
 
 class GitState(Record):
-    __slots__ = (
-        "branch",
-        "changes",
-        "commit",
-        "digest",
-        "git_dir",
-        "object_format",
-        "partial",
-        "root",
-        "shallow",
-        "warnings",
-    )
-    root: Path
-    git_dir: Path
+    """A repository's HEAD and what differs from it in the working tree."""
+
+    __slots__ = ("branch", "changes", "commit", "digest", "partial", "repo", "warnings")
+    repo: git.Repo
     commit: str
     branch: str | None  # None when HEAD is detached
-    shallow: bool
     changes: tuple[Change, ...]
     digest: str | None  # full hex digest of the uncommitted state; None when clean
-    object_format: str
     partial: tuple[str, ...]  # what could only partly be seen, one phrase each
     warnings: tuple[str, ...]  # one line each, for print_warnings()
 
     def __init__(
         self,
-        root: Path,
-        git_dir: Path,
+        repo: git.Repo,
         commit: str,
         branch: str | None,
-        shallow: bool,
         changes: tuple[Change, ...] = (),
         digest: str | None = None,
-        object_format: str = "sha1",
         partial: tuple[str, ...] = (),
         warnings: tuple[str, ...] = (),
     ) -> None:
         self._init(
-            root=root,
-            git_dir=git_dir,
+            repo=repo,
             commit=commit,
             branch=branch,
-            shallow=shallow,
             changes=tuple(changes),
             digest=digest,
-            object_format=object_format,
             partial=tuple(partial),
             warnings=tuple(warnings),
         )
+
+    @property
+    def root(self) -> Path:
+        return self.repo.root
+
+    @property
+    def git_dir(self) -> Path:
+        return self.repo.git_dir
+
+    @property
+    def shallow(self) -> bool:
+        return self.repo.shallow
+
+    @property
+    def object_format(self) -> str:
+        return self.repo.object_format
 
     @property
     def dirty(self) -> bool:
@@ -713,14 +711,11 @@ def _state(
         warnings.append(large)
     null = "0" * (64 if repo.object_format == "sha256" else 40)
     return GitState(
-        root=repo.root,
-        git_dir=repo.git_dir,
+        repo=repo,
         commit=null if unborn else head,
         branch=branch,
-        shallow=repo.shallow,
         changes=tuple(changes),
         digest=digest_of(changes) if changes else None,
-        object_format=repo.object_format,
         partial=tuple(partial),
         warnings=tuple(warnings),
     )
@@ -731,11 +726,4 @@ def state_at_commit(repo: git.Repo, rev: str) -> GitState:
     commit = git.resolve_commit(repo, rev)
     if commit is None:
         raise GitverError(f"{rev!r} does not name a commit in {repo.root}; check --commit")
-    return GitState(
-        root=repo.root,
-        git_dir=repo.git_dir,
-        commit=commit,
-        branch=None,
-        shallow=repo.shallow,
-        object_format=repo.object_format,
-    )
+    return GitState(repo=repo, commit=commit, branch=None)

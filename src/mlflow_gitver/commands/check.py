@@ -29,7 +29,7 @@ def unborn_repo(repo_arg: Path | None) -> git.Repo | None:
 def _before_first_commit(repo: git.Repo, config_arg: Path | None, fmt: str) -> int:
     """No commit yet: validate the config, say what the first commit becomes."""
     cfg = load_worktree_config(repo, config_arg)
-    state = GitState(repo.root, repo.git_dir, _NO_SHA[:40], git.current_branch(repo), False)
+    state = GitState(repo, _NO_SHA[:40], git.current_branch(repo))
     spec = build_spec(cfg, state)
     # The first commit's hash is not known: show where it goes in the name.
     name = spec.name.replace(_NO_SHA[:40], "<commit>").replace(_NO_SHA[:8], "<short sha>")
