@@ -14,7 +14,7 @@ from tests.helpers import commit_all, git, init_repo, write
 def _separately(start: Path) -> gitmod.Head:
     repo = gitmod.discover(start)
     commit = gitmod.resolve_commit(repo, "HEAD")
-    return gitmod.Head(repo, gitmod.common_dir(repo), commit, gitmod.current_branch(repo))
+    return gitmod.Head(repo, commit, gitmod.current_branch(repo))
 
 
 def test_open_head_on_a_branch(repo: Path) -> None:
@@ -22,7 +22,7 @@ def test_open_head_on_a_branch(repo: Path) -> None:
     assert head == _separately(repo)
     assert head.commit == git(repo, "rev-parse", "HEAD").strip()
     assert head.branch == "main"
-    assert head.common_dir == repo / ".git"
+    assert head.repo.common_dir == repo / ".git"
     assert head.repo.root == repo and head.repo.object_format == "sha1"
 
 
@@ -46,17 +46,18 @@ def test_open_head_unborn_branch(tmp_path: Path) -> None:
     root = init_repo(tmp_path / "new")
     head = gitmod.open_head(root)
     assert head.commit is None and head.branch is None
-    assert head.common_dir == root / ".git" and head.repo.root == root
+    assert head.repo.common_dir == root / ".git" and head.repo.root == root
 
 
 def test_open_head_in_a_linked_worktree_shares_the_common_dir(repo: Path, tmp_path: Path) -> None:
     wt = tmp_path / "wt"
     git(repo, "worktree", "add", "-q", "-b", "side", str(wt))
     head = gitmod.open_head(wt)
-    assert head.common_dir == repo / ".git"
+    assert head.repo.common_dir == repo / ".git"
     assert head.repo.git_dir == repo / ".git" / "worktrees" / "wt"
     assert head.branch == "side" and head.repo.root == wt
     assert head == _separately(wt)
+    assert gitmod.discover(wt).common_dir == repo / ".git"
 
 
 def test_open_head_outside_a_repository_is_one_clear_error(tmp_path: Path) -> None:

@@ -1122,6 +1122,21 @@ def test_clean_filter_is_applied_as_git_would(crlf_origin: Path, tmp_path: Path)
     assert vid(root) == vid(plain) != head(crlf_origin)
 
 
+def test_a_linked_worktree_reads_info_attributes_of_the_common_dir(
+    crlf_origin: Path, tmp_path: Path
+) -> None:
+    # info/attributes lives in the common directory, not in the worktree's own.
+    write(crlf_origin / "app.cfg", "token=\n")
+    commit_all(crlf_origin)
+    root = clone(crlf_origin, tmp_path / "f")
+    write(root / ".git" / "info" / "attributes", "*.cfg filter=strip\n")
+    git(root, "config", "filter.strip.clean", "sed 's/^token=.*/token=/'")
+    wt = tmp_path / "wt"
+    git(root, "worktree", "add", "-q", "--detach", str(wt))
+    write(wt / "app.cfg", "token=local-value\n")
+    assert vid(wt) == head(crlf_origin)
+
+
 def test_filemode_false_rm_cached_and_add_n_do_not_change_the_id(
     base: Path, tmp_path: Path
 ) -> None:

@@ -36,7 +36,7 @@ DIGEST = "fedcba98" + "0" * 56
 def state(*, dirty: bool = False, branch: str | None = "main") -> GitState:
     changes = (Change(b"a.py", "modified", "100644", "1" * 40),) if dirty else ()
     return GitState(
-        repo=Repo(Path("/r"), Path("/r/.git"), False, "sha1"),
+        repo=Repo(Path("/r"), Path("/r/.git"), Path("/r/.git"), False, "sha1"),
         commit=SHA,
         branch=branch,
         changes=changes,

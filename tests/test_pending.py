@@ -198,8 +198,8 @@ def test_worktrees_share_one_store(repo: Path, tmp_path: Path) -> None:
     git(repo, "worktree", "add", "-q", str(wt), "-b", "other")
     write(wt / "x.txt", "x\n")
     commit_all(wt)
-    main_dir = gitmod.common_dir(gitmod.discover(repo))
-    wt_dir = gitmod.common_dir(gitmod.discover(wt))
+    main_dir = gitmod.discover(repo).common_dir
+    wt_dir = gitmod.discover(wt).common_dir
     assert main_dir == wt_dir == (repo / ".git").resolve()
     Store(wt_dir).add(_record())
     assert len(Store(main_dir).list_pending()) == 1

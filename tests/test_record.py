@@ -12,7 +12,7 @@ from mlflow_gitver.git import Repo
 from mlflow_gitver.gitstate import Change, GitState
 from mlflow_gitver.proc import Completed
 
-REPO = Repo(Path("/r"), Path("/r/.git"), True, "sha1")
+REPO = Repo(Path("/r"), Path("/r/.git"), Path("/r/.git"), True, "sha1")
 
 
 def state() -> GitState:
@@ -51,7 +51,7 @@ def test_replace() -> None:
     "value",
     [
         state(),
-        Repo(Path("/r"), Path("/r/.git"), False, "sha256", keep_repo_env=False),
+        Repo(Path("/r"), Path("/r/.git"), Path("/r/.git"), False, "sha256", keep_repo_env=False),
         Completed(2, b"out", b"err"),
     ],
 )
@@ -67,4 +67,4 @@ def test_defaults_and_properties() -> None:
     assert (s.root, s.git_dir, s.shallow) == (REPO.root, REPO.git_dir, True)
     assert s.version_id == "c" * 40
     assert state().version_id == "c" * 32 + "-dirty-dddddddd"
-    assert Repo(Path("/r"), Path("/g"), False, "sha1").keep_repo_env is True
+    assert Repo(Path("/r"), Path("/g"), Path("/g"), False, "sha1").keep_repo_env is True

@@ -80,9 +80,10 @@ def git_env(*, keep_repo_env: bool) -> dict[str, str]:
 class Repo(Record):
     """Where a repository is, and how to run git in it."""
 
-    __slots__ = ("git_dir", "keep_repo_env", "object_format", "root", "shallow")
+    __slots__ = ("common_dir", "git_dir", "keep_repo_env", "object_format", "root", "shallow")
     root: Path  # the working tree's top level
     git_dir: Path  # this worktree's git directory (absolute)
+    common_dir: Path  # shared by all worktrees (the main worktree's .git; absolute)
     shallow: bool
     object_format: str  # "sha1" or "sha256"
     keep_repo_env: bool
@@ -91,6 +92,7 @@ class Repo(Record):
         self,
         root: Path,
         git_dir: Path,
+        common_dir: Path,
         shallow: bool,
         object_format: str,
         keep_repo_env: bool = True,
@@ -98,6 +100,7 @@ class Repo(Record):
         self._init(
             root=root,
             git_dir=git_dir,
+            common_dir=common_dir,
             shallow=shallow,
             object_format=object_format,
             keep_repo_env=keep_repo_env,
@@ -130,6 +133,8 @@ _REV_PARSE = (
     "--absolute-git-dir",
     "--is-shallow-repository",
     "--show-object-format",
+    "--path-format=absolute",
+    "--git-common-dir",
 )
 _STATUS = (
     "status",
@@ -336,36 +341,31 @@ def _repo_of(keep_repo_env: bool, lines: Sequence[str]) -> Repo:
         git_dir=Path(lines[1]),
         shallow=lines[2] == "true",
         object_format=lines[3],
+        common_dir=Path(lines[4]),
         keep_repo_env=keep_repo_env,
     )
 
 
 class Head(Record):
-    """A repository, where its shared git directory is, and what HEAD is."""
+    """A repository and what HEAD is."""
 
-    __slots__ = ("branch", "commit", "common_dir", "repo")
+    __slots__ = ("branch", "commit", "repo")
     repo: Repo
-    common_dir: Path  # shared by all worktrees (the main worktree's .git)
     commit: str | None  # None: HEAD names no commit (an unborn branch)
     branch: str | None  # None: a detached HEAD
 
-    def __init__(
-        self, repo: Repo, common_dir: Path, commit: str | None, branch: str | None
-    ) -> None:
-        self._init(repo=repo, common_dir=common_dir, commit=commit, branch=branch)
+    def __init__(self, repo: Repo, commit: str | None, branch: str | None) -> None:
+        self._init(repo=repo, commit=commit, branch=branch)
 
 
 def open_head(start: Path, *, keep_repo_env: bool = True) -> Head:
-    """discover(), common_dir(), resolve_commit("HEAD") and current_branch() in one
+    """discover(), resolve_commit("HEAD") and current_branch() in one
     ``git rev-parse`` (the post-commit hook runs on every commit: each git call
     is a few ms)."""
-    from pathlib import Path
-
     if not start.is_dir():
         raise GitverError(f"{start}: no such directory; pass --repo a directory inside a git repo")
     env = git_env(keep_repo_env=keep_repo_env)
-    args = [*_REV_PARSE, "--path-format=absolute", "--git-common-dir"]
-    args += ["HEAD", "--symbolic-full-name", "HEAD"]
+    args = [*_REV_PARSE, "HEAD", "--symbolic-full-name", "HEAD"]
     out = Spawned(["git", "-C", str(start), "--no-optional-locks", *args], env).wait(check=False)
     lines = out.stdout.decode("utf-8", "surrogateescape").splitlines()
     if out.returncode != 0 or len(lines) != 7:
@@ -373,11 +373,11 @@ def open_head(start: Path, *, keep_repo_env: bool = True) -> Head:
         # separate calls say which, and handle it.
         repo = discover(start, keep_repo_env=keep_repo_env)
         commit = resolve_commit(repo, "HEAD")
-        return Head(repo, common_dir(repo), commit, current_branch(repo) if commit else None)
-    repo = _repo_of(keep_repo_env, lines[:4])
+        return Head(repo, commit, current_branch(repo) if commit else None)
+    repo = _repo_of(keep_repo_env, lines[:5])
     ref = lines[6]
     branch = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
-    return Head(repo, Path(lines[4]), lines[5], branch)
+    return Head(repo, lines[5], branch)
 
 
 def status_v2(repo: Repo, *, untracked: bool) -> bytes:
@@ -473,18 +473,6 @@ def commit_info(repo: Repo, rev: str) -> tuple[str, str, str]:
     ).stdout.decode("utf-8", "replace")
     author, date, subject = out.rstrip("\n").split("\0", 2)
     return author, date, subject
-
-
-def common_dir(repo: Repo) -> Path:
-    """The git directory shared by all worktrees (``.git`` of the main worktree)."""
-    from pathlib import Path
-
-    out = git(
-        ["rev-parse", "--path-format=absolute", "--git-common-dir"],
-        cwd=repo.root,
-        env=repo.env(),
-    )
-    return Path(out.stdout.decode("utf-8", "surrogateescape").rstrip("\n"))
 
 
 def current_branch(repo: Repo) -> str | None:

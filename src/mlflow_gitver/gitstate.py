@@ -520,14 +520,8 @@ def _attribute_files(repo: git.Repo, snap: git.Snapshot) -> bool:
     """Whether an attributes file outside the tree exists (git's other sources)."""
     if snap.setting("core.attributesfile"):
         return True
-    common = repo.git_dir
-    try:  # a linked worktree: info/ is in the common directory
-        rel = (repo.git_dir / "commondir").read_text().strip()
-        common = repo.git_dir / rel
-    except OSError:
-        pass
     xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.environ.get("HOME", "/"), ".config")
-    places = [str(common / "info" / "attributes"), os.path.join(xdg, "git", "attributes")]
+    places = [str(repo.common_dir / "info" / "attributes"), os.path.join(xdg, "git", "attributes")]
     if not os.environ.get("GIT_ATTR_NOSYSTEM"):
         places += ["/etc/gitattributes", "/usr/local/etc/gitattributes"]
     return any(os.path.exists(p) for p in places)

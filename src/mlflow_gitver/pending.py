@@ -507,7 +507,7 @@ class Store:
     def cursor_path(self, repo: git.Repo) -> Path:
         from mlflow_gitver import journal
 
-        return journal.cursor_path(self.root, repo.git_dir, self.root.parent)
+        return journal.cursor_path(self.root, repo.git_dir, repo.common_dir)
 
     def catch_up(
         self,

@@ -406,8 +406,8 @@ def _stages() -> list[str]:
 def _hooks(repo: git.Repo, checks: list[Check]) -> None:
     hooks_path = _git_text(repo, "config", "--get", "core.hooksPath")
     effective = _git_text(repo, "rev-parse", "--path-format=absolute", "--git-path", "hooks")
-    hooks_dir = Path(effective) if effective else git.common_dir(repo) / "hooks"
-    default_dir = git.common_dir(repo) / "hooks"
+    hooks_dir = Path(effective) if effective else repo.common_dir / "hooks"
+    default_dir = repo.common_dir / "hooks"
     pc_config = repo.root / ".pre-commit-config.yaml"
     pc_text = pc_config.read_text(encoding="utf-8", errors="replace") if pc_config.is_file() else ""
     if hooks_path is not None:
@@ -494,7 +494,7 @@ def _hook(hooks_dir: Path, stage: str, pc_text: str) -> Check:
 def _pending(repo: git.Repo, checks: list[Check]) -> None:
     from mlflow_gitver.pending import Store
 
-    store = Store(git.common_dir(repo))
+    store = Store(repo.common_dir)
     pending, failed = store.list_pending(), store.list_failed()
     if failed:
         last = failed[-1].state.last_error or "unknown error"

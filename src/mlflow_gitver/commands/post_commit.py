@@ -68,7 +68,7 @@ def run(repo_arg: str | Path | None, *, sync: bool, stage: str = "post-commit") 
         if stage == "post-commit":
             raise GitverError(f"post-commit: HEAD names no commit in {head.repo.root}")
         return EXIT_OK  # nothing was made
-    store = Store(head.common_dir)
+    store = Store(head.repo.common_dir)
     environ = os.environ
     record = new_record(head.repo, head.commit, stage, environ, head.branch)
     code = EXIT_OK

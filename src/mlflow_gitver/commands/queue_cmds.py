@@ -62,7 +62,7 @@ class Outcome:
 
 
 def store_of(repo: git.Repo) -> Store:
-    return Store(git.common_dir(repo))
+    return Store(repo.common_dir)
 
 
 def _server_key(record: Record, cfg: Config, env: Mapping[str, str]) -> tuple[str | None, ...]:
