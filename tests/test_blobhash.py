@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -199,3 +201,15 @@ def test_cr_is_noticed(tmp_path: Path) -> None:
     assert read_oid(f, "sha1")[2] is True
     f.write_bytes(b"a\nb")
     assert read_oid(f, "sha1")[2] is False
+
+
+def test_small_hashes_never_import_hashlib() -> None:
+    # Loading OpenSSL through hashlib costs `id` ~2.5 ms; the built-in modules
+    # are named _sha256 up to Python 3.11 and _sha2 from 3.12 (issue 12).
+    code = (
+        "import sys; from mlflow_gitver.blobhash import new_hash; "
+        "new_hash('sha256').update(b'x'); new_hash('sha1').update(b'x'); "
+        "print('hashlib' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "False"

@@ -46,13 +46,16 @@ def new_hash(algo: str, size: int = 0) -> _Hash:
     if size < _BIG:
         try:
             if algo == "sha256":
-                from _sha256 import sha256  # type: ignore[import-not-found,unused-ignore]
+                try:
+                    from _sha256 import sha256  # type: ignore[import-not-found,unused-ignore]
+                except ImportError:  # Python >= 3.12 merged it into _sha2
+                    from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]
 
                 return sha256()  # type: ignore[no-any-return,unused-ignore]
             from _sha1 import sha1  # type: ignore[import-not-found,unused-ignore]
 
             return sha1()  # type: ignore[no-any-return,unused-ignore]
-        except ImportError:  # other Pythons name them differently (3.12: _sha2)
+        except ImportError:  # a Python built without them
             pass
     import hashlib
 
