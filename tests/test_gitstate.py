@@ -22,8 +22,8 @@ from mlflow_gitver.gitstate import (
     read_state,
     state_at_commit,
     state_of,
-    version_id,
 )
+from mlflow_gitver.identity import is_excluded, version_id
 from tests.helpers import commit_all, git, init_repo, write
 
 DIRTY = re.compile(r"^[0-9a-f]{32}-dirty-[0-9a-f]{8}$")
@@ -713,7 +713,7 @@ def _write_files(root: Path, files: dict[tuple[str, ...], tuple[bytes, bool]]) -
         parts = p.split("/")
         if any("/".join(parts[:i]) in paths for i in range(1, len(parts))):
             return False
-        if gitmod.is_excluded(os.fsencode(p)):
+        if is_excluded(os.fsencode(p)):
             return False
     for parts, (data, exe) in files.items():
         write(root.joinpath(*parts), data, mode=0o755 if exe else 0o644)

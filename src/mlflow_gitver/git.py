@@ -23,31 +23,6 @@ if TYPE_CHECKING:
     # the `re` it pulls in) must not delay the `git status` that `id` starts first.
     from pathlib import Path
 
-# Paths that never count as a change: MLflow's own local stores (registering a
-# version writes them, which must not change the version) and our dotenv export.
-# gitstate filters status output with is_excluded() instead of passing these to
-# git status: glob pathspecs cost git ~70 ms on a 50,000-file index.
-EXCLUDED_PATHSPECS = (
-    ":(exclude,glob)**/mlflow.db",
-    ":(exclude,glob)**/mlflow.db-*",
-    ":(exclude,glob)**/mlruns/**",
-    ":(exclude,glob)**/mlartifacts/**",
-    ":(exclude,glob)**/mlflow-gitver.env",
-)
-
-_EXCLUDED_DIRS = (b"mlruns", b"mlartifacts")
-_EXCLUDED_NAMES = (b"mlflow.db", b"mlflow-gitver.env")
-
-
-def is_excluded(path: bytes) -> bool:
-    """Whether a repo-relative path is one of EXCLUDED_PATHSPECS (at any depth)."""
-    parts = path.rstrip(b"/").split(b"/")
-    name = parts[-1]
-    if name in _EXCLUDED_NAMES or name.startswith(b"mlflow.db-"):
-        return True
-    return any(p in _EXCLUDED_DIRS for p in parts[:-1])
-
-
 # Variables a hook inherits from git that point at the repository; kept unless
 # the caller names a repository explicitly (pre_commit/git.py: no_git_env).
 # The rest of `git rev-parse --local-env-vars` goes too: a submodule must not

@@ -21,6 +21,7 @@ from pathlib import Path
 from mlflow_gitver import git
 from mlflow_gitver.blobhash import Seen, StatCache, new_hash, unreadable, worktree_entry
 from mlflow_gitver.errors import GitverError
+from mlflow_gitver.identity import is_excluded, version_id
 from mlflow_gitver.proc import CommandError
 from mlflow_gitver.record import Record
 
@@ -139,13 +140,6 @@ def print_warnings(state: GitState) -> None:
     for w in state.warnings:
         sys.stderr.write(f"mlflow-gitver: warning: {w}\n")
     sys.stderr.flush()
-
-
-def version_id(commit: str, digest: str | None) -> str:
-    """The full commit when clean; ``<first 32 hex>-dirty-<8 hex of the digest>`` when dirty."""
-    if digest is None:
-        return commit
-    return f"{commit[:32]}-dirty-{digest[:8]}"
 
 
 class _Entry:
@@ -268,7 +262,7 @@ def _select(entries: list[_Entry], untracked: bool) -> list[_Entry]:
     chosen: dict[bytes, _Entry] = {}
     for e in entries:
         key = e.path.rstrip(b"/")
-        if git.is_excluded(key) or (not untracked and not e.tracked):
+        if is_excluded(key) or (not untracked and not e.tracked):
             continue
         if key not in chosen or (e.tracked and not chosen[key].tracked):
             chosen[key] = e
@@ -278,7 +272,7 @@ def _select(entries: list[_Entry], untracked: bool) -> list[_Entry]:
 def _add_flagged(repo: git.Repo, entries: list[_Entry], index: _Index) -> None:
     """Entries git was told not to look at (skip-worktree, assume-unchanged):
     looked at here, as ``git update-index --really-refresh`` would."""
-    flagged = {p: f for p, f in index.flagged.items() if not git.is_excluded(p)}
+    flagged = {p: f for p, f in index.flagged.items() if not is_excluded(p)}
     if not flagged:
         return
     # Their modes and ids in the index: by name when few, else all (a sparse checkout).
@@ -336,7 +330,7 @@ def _walk(root: bytes, rel: bytes) -> tuple[list[bytes], list[tuple[bytes, str]]
             continue
         for name, is_dir in items:
             path = d + b"/" + name
-            if git.is_excluded(path):
+            if is_excluded(path):
                 continue
             if is_dir and not os.path.lexists(root + path + b"/.git"):
                 todo.append(path)
@@ -354,7 +348,7 @@ def _unpopulated_submodules(
     root = os.fsencode(repo.root) + b"/"
     bad_dirs: list[Change] = []
     for link in _gitlinks(repo, index):
-        if git.is_excluded(link) or os.path.lexists(root + link + b"/.git"):
+        if is_excluded(link) or os.path.lexists(root + link + b"/.git"):
             continue  # checked out: status sees it
         try:
             if not os.listdir(root + link):
@@ -374,7 +368,7 @@ def _unpopulated_submodules(
 def _unreadable_changes(bad: list[tuple[bytes, str]], partial: list[str]) -> list[Change]:
     out = []
     for path, why in bad:
-        if git.is_excluded(path):
+        if is_excluded(path):
             continue
         # Counted by its presence only: an edit inside cannot change the id.
         out.append(Change(path, "unreadable", "040000", "unreadable"))

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from mlflow_gitver import git
 from mlflow_gitver.errors import EXIT_USAGE, GitverError
 from mlflow_gitver.gitstate import GitState
+from mlflow_gitver.identity import EXCLUDED_PATHSPECS
 from mlflow_gitver.naming import GIT_DIFF
 
 if TYPE_CHECKING:
@@ -301,7 +302,7 @@ def _binary_kinds(repo: git.Repo, shown: str, where: tuple[bytes, bool]) -> list
 def _tracked_diff(repo: git.Repo, drop: Sequence[bytes]) -> bytes:
     excludes = [":(exclude,literal)" + _literal(p) for p in drop]
     return git.git(
-        [*_DIFF_FLAGS, "HEAD", "--", ".", *git.EXCLUDED_PATHSPECS, *excludes],
+        [*_DIFF_FLAGS, "HEAD", "--", ".", *EXCLUDED_PATHSPECS, *excludes],
         cwd=repo.root,
         env=repo.env(),
     ).stdout
