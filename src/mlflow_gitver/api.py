@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlflow_gitver.context import CONFIG_NAME
+from mlflow_gitver.config import CONFIG_NAME
 from mlflow_gitver.errors import EXIT_FAILURE, GitverError
 from mlflow_gitver.redact import redact_url
 from mlflow_gitver.tracking import check_uri, default_uri
@@ -171,7 +171,7 @@ def _register(repo: str | Path | None, config: str | Path | None) -> ActiveModel
     from mlflow_gitver.service import register_worktree
     from mlflow_gitver.tracking import resolve_uri
 
-    r = open_repo(Path(repo) if repo is not None else None)
+    r = open_repo(repo)
     cfg = load_worktree_config(r, Path(config) if config is not None else None)
     reg = register_worktree(r, cfg)
     uri = resolve_uri(None, os.environ, cfg.tracking_uri, r.root)
@@ -194,5 +194,5 @@ def current_version(repo: str | Path | None = None) -> str:
     from mlflow_gitver.context import open_repo, untracked_setting
     from mlflow_gitver.gitstate import state_of
 
-    r = open_repo(Path(repo) if repo is not None else None)
+    r = open_repo(repo)
     return state_of(r, untracked=untracked_setting(r, None)).version_id

@@ -1,27 +1,38 @@
-"""``.mlflow-gitver.yaml``: load, validate, and resolve it into a frozen Config.
+"""``.mlflow-gitver.yaml``: the table of its keys and the frozen Config they make.
 
-Every error names the file, line and column (from PyYAML's marks) and the fix.
-Values are resolved here (environment interpolation, flattening, strings), so
-the rest of the program only sees plain ``dict[str, str]`` params and tags.
+Each key is one row of :class:`Config`: its attribute, where it is in the file,
+the reader that validates and resolves it (type, interpolation, flattening), its
+default, and a check that needs the other keys.  The YAML side (positions,
+``${VAR}``) is yamlnodes.py, imported only when a file is parsed: the hooks import
+this module for :data:`CONFIG_NAME` and :func:`schema_stamp`, so it imports nothing.
 """
 
 from __future__ import annotations
 
-import datetime
-import difflib
-import json
 import os
-import re
-import string
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-import yaml
 
 from mlflow_gitver.errors import GitverError
 
+TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: no typing at run time
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from pathlib import Path
+    from typing import Any, Generic, TypeVar
+
+    import yaml
+
+    from mlflow_gitver.yamlnodes import Reader
+
+    _V = TypeVar("_V")
+else:
+
+    class Generic:  # typing costs each hook ~10 ms; at run time Key[str] is just Key
+        def __class_getitem__(cls, _item: object) -> type:
+            return cls
+
+    _V = None
+
+CONFIG_NAME = ".mlflow-gitver.yaml"
 # MLflow refuses these in LoggedModel names (mlflow/utils/validation.py).
 FORBIDDEN_NAME_CHARS = "/:.%\"'"
 MAX_KEY_LEN = 250
@@ -30,267 +41,125 @@ MAX_TAG_LEN = 8000
 TEMPLATE_FIELDS = ("name", "short_sha", "sha", "digest", "version_id", "branch", "params_digest")
 DIFF_MODES = ("all", "tracked", "none")
 SECRETS_MODES = ("redact", "refuse", "off")
-SECRET_VAR = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|KEY|CREDENTIAL", re.IGNORECASE)
-_VAR = re.compile(r"\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|(\{[^}]*\}?))")
-
-_TOP_KEYS = (
-    "name",
-    "experiment",
-    "tracking_uri",
-    "model_type",
-    "untracked",
-    "params",
-    "tags",
-    "name_template",
-    "diff",
-    "secrets",
-    "hooks",
-)
-_HOOK_KEYS = ("post_commit", "pre_push")
-_HOOK_OPTION_KEYS = {"post_commit": ("background",), "pre_push": ("required", "all")}
-
-
-@dataclass(frozen=True)
-class Config:
-    name: str
-    source: str  # where it was read from, for messages
-    experiment: str | None = None
-    tracking_uri: str | None = None
-    model_type: str | None = None
-    untracked: bool = True
-    params: dict[str, str] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
-    name_template: str | None = None
-    diff: str = "all"
-    secrets: str = "redact"
-    pre_push_required: bool = False
-    pre_push_all: bool = False
-    post_commit_background: bool = True
+# A mapping of the file that holds keys rather than being one: what its unknown keys are.
+SECTIONS = {"hooks": "hook"}
+NAME_MISSING = "'name' is missing; add 'name: <your app>' (the model name stem)"
 
 
 class ConfigError(GitverError):
     pass
 
 
-def _where(source: str, node: yaml.Node | None) -> str:
-    if node is None:
-        return source
-    m = node.start_mark
-    return f"{source}:{m.line + 1}:{m.column + 1}"
+class Key(Generic[_V]):
+    """One row of the table: ``read(reader, node, path)`` validates and resolves the
+    value at ``path`` (dotted: ``hooks.pre_push.all``); ``check(reader, value, node,
+    values)`` runs once every key is read and may replace the value."""
+
+    __slots__ = ("check", "default", "field", "path", "read", "required")
+
+    def __init__(
+        self,
+        read: Callable[[Reader, yaml.Node, str], _V],
+        default: _V,
+        *,
+        path: str = "",
+        check: Callable[[Reader, _V, yaml.Node, Mapping[str, Any]], _V] | None = None,
+        required: str = "",
+    ) -> None:
+        self.read, self.default, self.path = read, default, path
+        self.check, self.required = check, required  # required: the error when it is missing
+        self.field = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.field, self.path = name, self.path or name
+        KEYS[name] = self
+
+    def __get__(self, obj: Config | None, owner: object = None) -> _V:
+        if obj is None:  # Config.name: the row itself (help(), introspection); use KEYS
+            return self  # type: ignore[return-value]
+        return obj._values[self.field]
 
 
-class _Loader:
-    def __init__(self, source: str, env: Mapping[str, str]) -> None:
-        self.source = source
-        self.env = env
-        self._constructor = yaml.SafeLoader("")
-        # (section, flattened key) -> the value's node: where a credential in it is reported.
-        self.value_nodes: dict[tuple[str, str], yaml.Node] = {}
-
-    def fail(self, node: yaml.Node | None, msg: str) -> ConfigError:
-        return ConfigError(f"{_where(self.source, node)}: {msg}")
-
-    # --- YAML nodes -> python, with duplicate-key checks -------------------
-    def mapping(self, node: yaml.Node, what: str) -> list[tuple[str, yaml.ScalarNode, yaml.Node]]:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, f"{what} must be a mapping of keys to values")
-        seen: dict[str, yaml.Node] = {}
-        items = []
-        for knode, vnode in node.value:
-            if not isinstance(knode, yaml.ScalarNode):
-                raise self.fail(knode, f"{what}: keys must be plain strings")
-            key = str(knode.value)
-            if key == "<<":
-                raise self.fail(knode, "merge keys (<<) are not supported; write the keys out")
-            if key in seen:
-                line = seen[key].start_mark.line + 1
-                raise self.fail(knode, f"duplicate key {key!r} in {what} (first at line {line})")
-            seen[key] = knode
-            items.append((key, knode, vnode))
-        return items
-
-    def scalar(self, node: yaml.Node) -> Any:
-        try:
-            return self._constructor.construct_object(node, deep=True)
-        except yaml.MarkedYAMLError as e:  # an unknown tag such as !foo
-            problem = (e.problem or "cannot read this value").split(" in ")[0]
-            raise self.fail(node, f"{problem}; remove the tag or quote the value") from e
-        except (ValueError, TypeError, OverflowError) as e:  # a tag that does not fit: !!int x
-            raise self.fail(node, f"{e}; remove the tag or quote the value") from e
-
-    def plain(self, node: yaml.Node, what: str, depth: int = 0) -> Any:
-        """A Python value for a node, for params/tags; lists become JSON later."""
-        if depth > 50:  # an alias that contains itself (&a [*a]) would never end
-            raise self.fail(node, f"{what} is nested too deeply (a recursive alias?)")
-        if isinstance(node, yaml.ScalarNode):
-            return self.scalar(node)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.plain(n, what, depth + 1) for n in node.value]
-        return {k: self.plain(v, what, depth + 1) for k, _kn, v in self.mapping(node, what)}
-
-    # --- interpolation -------------------------------------------------------
-    def interpolate(self, text: str, node: yaml.Node, what: str, *, secret_ok: bool) -> str:
-        def sub(m: re.Match[str]) -> str:
-            if m.group(1):
-                return "$"
-            if m.group(4) is not None:
-                raise self.fail(
-                    node,
-                    f"{what}: malformed reference {m.group(0)!r}; write ${{VAR}} or "
-                    "${VAR:-default}, or $$ for a literal $",
-                )
-            var, default = m.group(2), m.group(3)
-            if not secret_ok and SECRET_VAR.search(var):
-                raise self.fail(
-                    node,
-                    f"{what} reads ${{{var}}}, whose name looks like a secret; secrets must "
-                    "never be stored in MLflow: remove it, or pass a non-secret variable",
-                )
-            val = self.env.get(var)
-            if val is None or (val == "" and default is not None):
-                if default is None:
-                    raise self.fail(
-                        node,
-                        f"{what}: environment variable {var} is not set; set it, or give a "
-                        f"default with ${{{var}:-value}}",
-                    )
-                return default
-            return val
-
-        return _VAR.sub(sub, text)
-
-    # --- values --------------------------------------------------------------
-    def to_str(self, value: Any, node: yaml.Node, what: str) -> str:
-        if value is None:
-            raise self.fail(node, f"{what} is null; give it a value, or remove the key")
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, (int, float)):
-            return repr(value) if isinstance(value, float) else str(value)
-        if isinstance(value, (datetime.date, datetime.datetime)):
-            return value.isoformat()
-        if isinstance(value, bytes):
-            raise self.fail(node, f"{what}: binary values are not supported; use a string")
-        if isinstance(value, str):
-            return value
-        # A list, or a mapping inside a list: a JSON string, keys sorted so
-        # the same YAML always gives the same param.
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-    def resolve_strings(self, value: Any, node: yaml.Node, what: str) -> Any:
-        if isinstance(value, str):
-            return self.interpolate(value, node, what, secret_ok=False)
-        if isinstance(value, list):
-            return [self.resolve_strings(v, node, what) for v in value]
-        if isinstance(value, dict):
-            return {k: self.resolve_strings(v, node, what) for k, v in value.items()}
-        return value
-
-    def flat(self, node: yaml.Node, section: str, max_len: int) -> dict[str, str]:
-        """Flatten a mapping (nested keys joined with '.') into str -> str."""
-        out: dict[str, str] = {}
-        origin: dict[str, yaml.Node] = {}
-
-        def walk(n: yaml.Node, prefix: str, depth: int) -> None:
-            for key, knode, vnode in self.mapping(n, f"{section}{'.' if prefix else ''}{prefix}"):
-                full = f"{prefix}.{key}" if prefix else key
-                what = f"{section}.{_short(full)}"
-                if not key.strip():
-                    raise self.fail(knode, f"{what}: empty key; give it a name")
-                if isinstance(vnode, yaml.MappingNode) and depth < 50:
-                    walk(vnode, full, depth + 1)
-                    continue
-                if len(full) > MAX_KEY_LEN:
-                    raise self.fail(
-                        knode,
-                        f"{what}: the key is {len(full)} characters long (with its parents); "
-                        f"the limit is {MAX_KEY_LEN}: shorten it",
-                    )
-                if full in origin:
-                    line = origin[full].start_mark.line + 1
-                    raise self.fail(
-                        knode,
-                        f"{what} is defined twice after flattening nested keys "
-                        f"(first at line {line}); keep one of them",
-                    )
-                origin[full] = knode
-                raw = self.plain(vnode, what)
-                if raw is None:
-                    raise self.fail(vnode, f"{what} is null; give it a value, or remove the key")
-                if isinstance(raw, list):
-                    _reject_nulls(self, raw, vnode, what)
-                value = self.to_str(self.resolve_strings(raw, vnode, what), vnode, what)
-                if len(value) > max_len:
-                    raise self.fail(
-                        vnode,
-                        f"{what} is {len(value)} characters long; the limit is {max_len}: "
-                        "shorten it, or keep large content in a file and log its name",
-                    )
-                out[full] = value
-                self.value_nodes[(section, full)] = vnode
-
-        walk(node, "", 0)
-        return out
-
-    def typed(self, node: yaml.Node, what: str, kind: type | tuple[type, ...]) -> Any:
-        value = self.scalar(node) if isinstance(node, yaml.ScalarNode) else None
-        ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
-        if not isinstance(node, yaml.ScalarNode) or not ok:
-            names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-            names = names.replace("str", "a string").replace("bool", "true or false")
-            names = names.replace("int", "a number")
-            raise self.fail(node, f"{what} must be {names}")
-        return value
+KEYS: dict[str, Key[Any]] = {}  # attribute -> row, in file order; filled by Config's body
 
 
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+# --- readers: (reader, node, what) -> value ----------------------------------------------
+def _text(r: Reader, node: yaml.Node, what: str) -> str:
+    # Stored in MLflow, so secret-looking variables are refused.
+    return r.interpolate(r.typed(node, what, str), node, what, secret_ok=False)
 
 
-def _reject_nulls(loader: _Loader, value: Any, node: yaml.Node, what: str) -> None:
-    items = value.values() if isinstance(value, dict) else value
-    for v in items:
-        if v is None:
-            raise loader.fail(node, f"{what} contains a null; give it a value")
-        if isinstance(v, (list, dict)):
-            _reject_nulls(loader, v, node, what)
+def _text_or_number(r: Reader, node: yaml.Node, what: str) -> str:
+    raw = r.typed(node, what, (str, int))
+    return r.interpolate(str(raw), node, what, secret_ok=False)
 
 
-def _suggest(key: str, known: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(key, known, n=1)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    return f"known keys: {', '.join(known)}"
+def _uri(r: Reader, node: yaml.Node, what: str) -> str:
+    # A URI may carry a password from the environment: allowed here, and redacted
+    # wherever it is shown.
+    return r.interpolate(r.typed(node, what, str), node, what, secret_ok=True)
 
 
-def _check_name(loader: _Loader, name: str, node: yaml.Node) -> None:
+def _literal(r: Reader, node: yaml.Node, what: str) -> str:
+    return r.typed(node, what, str)
+
+
+def _boolean(r: Reader, node: yaml.Node, what: str) -> bool:
+    return r.typed(node, what, bool)
+
+
+def _one_of(*modes: str, false: str = "") -> Callable[[Reader, yaml.Node, str], str]:
+    def read(r: Reader, node: yaml.Node, what: str) -> str:
+        # YAML 1.1 reads a bare `off` as false: that is what `secrets: off` means.
+        mode = false if false and r.scalar_or_none(node) is False else r.typed(node, what, str)
+        if mode not in modes:
+            raise r.fail(node, f"{what} must be one of {', '.join(modes)}")
+        return mode
+
+    return read
+
+
+def _flat(max_len: int) -> Callable[[Reader, yaml.Node, str], dict[str, str]]:
+    def read(r: Reader, node: yaml.Node, what: str) -> dict[str, str]:
+        return r.flat(node, what, max_len)
+
+    return read
+
+
+# --- checks: (reader, value, node, values) -> value -------------------------------------
+def _check_name(r: Reader, name: str, node: yaml.Node, _values: Mapping[str, Any]) -> str:
     bad = sorted({c for c in name if c in FORBIDDEN_NAME_CHARS})
     if not name.strip():
-        raise loader.fail(node, "name must not be empty")
+        raise r.fail(node, "name must not be empty")
     if bad:
-        shown = " ".join(bad)
-        raise loader.fail(
+        raise r.fail(
             node,
-            f"name {name!r} contains {shown}, which MLflow refuses in model names; "
+            f"name {name!r} contains {' '.join(bad)}, which MLflow refuses in model names; "
             "use letters, digits, '-' and '_'",
         )
+    return name
 
 
-def _check_template(loader: _Loader, template: str, node: yaml.Node) -> None:
+def _check_template(
+    r: Reader, template: str | None, node: yaml.Node, _values: Mapping[str, Any]
+) -> str | None:
+    import string
+
+    assert template is not None  # checks run on the keys the file has
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as e:
-        raise loader.fail(node, f"name_template: {e}; use {{field}} with braces balanced") from e
+        raise r.fail(node, f"name_template: {e}; use {{field}} with braces balanced") from e
     fields = [f for _lit, f, _spec, _conv in parsed if f is not None]
     for f in fields:
         if f not in TEMPLATE_FIELDS:
-            raise loader.fail(
+            raise r.fail(
                 node,
                 f"name_template: unknown field {{{f}}}; fields: "
                 + ", ".join("{" + t + "}" for t in TEMPLATE_FIELDS),
             )
     if not {"sha", "short_sha", "version_id"} & set(fields):
-        raise loader.fail(
+        raise r.fail(
             node,
             "name_template must contain {short_sha}, {sha} or {version_id}, "
             "or two versions would share a name",
@@ -298,7 +167,7 @@ def _check_template(loader: _Loader, template: str, node: yaml.Node) -> None:
     literal = "".join(lit for lit, _f, _spec, _conv in parsed)
     bad = sorted({c for c in literal if c in FORBIDDEN_NAME_CHARS})
     if bad:
-        raise loader.fail(
+        raise r.fail(
             node,
             f"name_template contains {' '.join(bad)}, which MLflow refuses in model names; "
             "use '-' or '_' instead",
@@ -306,140 +175,138 @@ def _check_template(loader: _Loader, template: str, node: yaml.Node) -> None:
     try:  # a format spec or conversion that cannot apply to a string ({sha:d}, {sha!z})
         template.format(**{f: "0" * 64 for f in TEMPLATE_FIELDS})
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
-        raise loader.fail(node, f"name_template: {e}; write fields as plain {{field}}") from e
+        raise r.fail(node, f"name_template: {e}; write fields as plain {{field}}") from e
+    return template
 
 
+def _stored(
+    section: str,
+) -> Callable[[Reader, dict[str, str], yaml.Node, Mapping[str, Any]], dict[str, str]]:
+    """Params or tags as MLflow will store them: see the ``secrets`` key."""
+
+    def check(
+        r: Reader, items: dict[str, str], _node: yaml.Node, values: Mapping[str, Any]
+    ) -> dict[str, str]:
+        mode = values.get("secrets", KEYS["secrets"].default)
+        return items if mode == "off" else r.without_secrets(section, items, mode)
+
+    return check
+
+
+class Config:
+    """A validated config: one attribute per key, and ``source`` (where it was read
+    from, for messages).  The rows are in the order errors list the known keys."""
+
+    __slots__ = ("_values", "source")
+    _values: dict[str, Any]
+    source: str
+
+    # The table: attribute: type = Key(reader, default, path= if not the attribute, check=)
+    name: Key[str] = Key(_text, "", check=_check_name, required=NAME_MISSING)
+    experiment: Key[str | None] = Key(_text_or_number, None)
+    tracking_uri: Key[str | None] = Key(_uri, None)
+    model_type: Key[str | None] = Key(_text, None)
+    untracked: Key[bool] = Key(_boolean, True)
+    params: Key[dict[str, str]] = Key(_flat(MAX_PARAM_LEN), {}, check=_stored("params"))
+    tags: Key[dict[str, str]] = Key(_flat(MAX_TAG_LEN), {}, check=_stored("tags"))
+    name_template: Key[str | None] = Key(_literal, None, check=_check_template)
+    diff: Key[str] = Key(_one_of(*DIFF_MODES), "all")
+    secrets: Key[str] = Key(_one_of(*SECRETS_MODES, false="off"), "redact")
+    post_commit_background: Key[bool] = Key(_boolean, True, path="hooks.post_commit.background")
+    pre_push_required: Key[bool] = Key(_boolean, False, path="hooks.pre_push.required")
+    pre_push_all: Key[bool] = Key(_boolean, False, path="hooks.pre_push.all")
+
+    def __init__(self, *, source: str, **values: Any) -> None:
+        unknown = sorted(set(values) - set(KEYS))
+        missing = [k for k, row in KEYS.items() if row.required and k not in values]
+        if unknown or missing:
+            raise TypeError(f"Config: unknown keys {unknown}, missing keys {missing}")
+        # A dict default is copied: one Config's params are not another's.
+        full = {k: values[k] if k in values else _copy(row.default) for k, row in KEYS.items()}
+        object.__setattr__(self, "_values", full)
+        object.__setattr__(self, "source", source)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Config is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Config):
+            return NotImplemented
+        return (self.source, self._values) == (other.source, other._values)
+
+    __hash__ = None  # type: ignore[assignment]  # params and tags are dicts
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
+        return f"Config(source={self.source!r}, {shown})"
+
+
+def _copy(value: _V) -> _V:
+    return dict(value) if isinstance(value, dict) else value  # type: ignore[return-value]
+
+
+# --- parsing ------------------------------------------------------------------------------
 def parse_config(text: bytes | str, source: str, env: Mapping[str, str] | None = None) -> Config:
     """Validate and resolve a config file's text. ``source`` is shown in errors."""
-    loader = _Loader(source, os.environ if env is None else env)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.reader.ReaderError as e:  # bad encoding or a control character
-        where = _position(text, e.position, source)
-        raise ConfigError(
-            f"{where}: unreadable character ({e.reason}); save the file as UTF-8 text "
-            "without control characters"
-        ) from e
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        problem = e.problem or e.context or "invalid YAML"
-        if e.context and e.problem and e.problem.startswith("but "):
-            problem = f"{e.context}, {e.problem}"  # "expected X, but found Y"
-        raise ConfigError(f"{where}: YAML syntax error: {problem}; fix the syntax") from e
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{source}: YAML error: {e}; fix the syntax") from e
+    import yaml
+
+    from mlflow_gitver.yamlnodes import Reader, compose
+
+    r = Reader(source, os.environ if env is None else env)
+    root = compose(text, source)
     if root is None:
         raise ConfigError(f"{source}: the file is empty; it needs at least 'name: <your app>'")
     if not isinstance(root, yaml.MappingNode):
-        raise loader.fail(root, "the top level must be a mapping, e.g. 'name: my-app'")
-
+        raise r.fail(root, "the top level must be a mapping, e.g. 'name: my-app'")
     values: dict[str, Any] = {}
     nodes: dict[str, yaml.Node] = {}
-    for key, knode, vnode in loader.mapping(root, "the top level"):
-        if key not in _TOP_KEYS:
-            raise loader.fail(knode, f"unknown key {key!r}; {_suggest(key, _TOP_KEYS)}")
-        nodes[key] = vnode
-        if key in ("params", "tags"):
-            values[key] = loader.flat(vnode, key, MAX_PARAM_LEN if key == "params" else MAX_TAG_LEN)
-        elif key == "untracked":
-            values[key] = loader.typed(vnode, key, bool)
-        elif key == "experiment":
-            raw = loader.typed(vnode, key, (str, int))
-            values[key] = loader.interpolate(str(raw), vnode, key, secret_ok=False)
-        elif key == "tracking_uri":
-            raw = loader.typed(vnode, key, str)
-            # A URI may carry a password from the environment: allowed here, and
-            # redacted wherever it is shown.
-            values[key] = loader.interpolate(raw, vnode, key, secret_ok=True)
-        elif key == "hooks":
-            _hooks(loader, vnode, values)
-        elif key in ("diff", "secrets"):
-            # YAML 1.1 reads a bare `off` as false: that is what `secrets: off` means.
-            raw_mode = loader.scalar(vnode) if isinstance(vnode, yaml.ScalarNode) else None
-            off = key == "secrets" and raw_mode is False
-            mode = "off" if off else loader.typed(vnode, key, str)
-            modes = DIFF_MODES if key == "diff" else SECRETS_MODES
-            if mode not in modes:
-                raise loader.fail(vnode, f"{key} must be one of {', '.join(modes)}")
-            values[key] = mode
-        elif key in ("name", "model_type"):
-            # Stored in MLflow, so secret-looking variables are refused here too.
-            raw = loader.typed(vnode, key, str)
-            values[key] = loader.interpolate(raw, vnode, key, secret_ok=False)
+    _read(r, root, "", values, nodes)
+    for field, row in KEYS.items():
+        if field in values:
+            if row.check is not None:
+                values[field] = row.check(r, values[field], nodes[field], values)
+        elif row.required:
+            raise r.fail(root, row.required)
+    return Config(source=source, **values)
+
+
+def _read(
+    r: Reader, node: yaml.Node, prefix: str, values: dict[str, Any], nodes: dict[str, yaml.Node]
+) -> None:
+    """Read the keys of the mapping at ``prefix`` ("": the top level) into ``values``."""
+    depth = prefix.count(".") + 1 if prefix else 0
+    # name -> its row, or None for a section (a mapping of keys such as hooks.pre_push).
+    known: dict[str, Key[Any] | None] = {}
+    for row in KEYS.values():
+        parts = row.path.split(".")
+        if ".".join(parts[:depth]) == prefix and len(parts) > depth:
+            known.setdefault(parts[depth], row if len(parts) == depth + 1 else None)
+    for key, knode, vnode in r.mapping(node, prefix or "the top level"):
+        path = f"{prefix}.{key}" if prefix else key
+        if key not in known:
+            raise r.fail(knode, f"{_unknown(prefix, key)}; {_suggest(key, tuple(known))}")
+        found = known[key]
+        if found is None:
+            _read(r, vnode, path, values, nodes)
         else:
-            values[key] = loader.typed(vnode, key, str)
-
-    if "name" not in values:
-        raise loader.fail(root, "'name' is missing; add 'name: <your app>' (the model name stem)")
-    _check_name(loader, values["name"], nodes["name"])
-    if "name_template" in values:
-        _check_template(loader, values["name_template"], nodes["name_template"])
-    mode = values.get("secrets", "redact")
-    for section in ("params", "tags"):
-        if section in values and mode != "off":
-            values[section] = _without_secrets(loader, section, values[section], mode)
-    hooks = values.pop("hooks", {})
-    return Config(source=source, **values, **hooks)
+            values[found.field], nodes[found.field] = found.read(r, vnode, path), vnode
 
 
-_SECRET_KEY = re.compile(
-    r"passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential",
-    re.IGNORECASE,
-)
+def _unknown(prefix: str, key: str) -> str:
+    if not prefix:
+        return f"unknown key {key!r}"
+    if prefix in SECTIONS:
+        return f"unknown {SECTIONS[prefix]} {key!r}"
+    return f"unknown option {prefix}.{key}"
 
 
-def _without_secrets(
-    loader: _Loader, section: str, items: dict[str, str], mode: str
-) -> dict[str, str]:
-    """Params and tags are stored in MLflow: a credential in a value is replaced by a
-    marker (``secrets: redact``) or refused with its position (``refuse``).  Our own
-    rules only (redact.py): this runs in the post-commit hook when the config changes,
-    where detect-secrets' import would cost more than the hook itself."""
-    from mlflow_gitver import redact
+def _suggest(key: str, known: tuple[str, ...]) -> str:
+    import difflib
 
-    out = {}
-    for key, value in items.items():
-        spans = redact.find_secrets(value) if len(value) >= 8 else []
-        if not spans and _SECRET_KEY.search(key.rsplit(".", 1)[-1]) and redact.looks_random(value):
-            spans = [(0, len(value), "secret-assignment")]  # a random value under a secret name
-        if not spans:
-            out[key] = value
-            continue
-        if mode == "refuse":
-            raise loader.fail(
-                loader.value_nodes.get((section, key)),
-                f"{section}.{_short(key)} looks like a {spans[0][2]}; {section} are stored in "
-                "MLflow, where everyone with access reads them: remove it (read the secret "
-                "from the environment in your application), or set 'secrets: redact'",
-            )
-        out[key] = redact.apply_spans(value, spans)
-    return out
-
-
-def _position(text: bytes | str, position: int, source: str) -> str:
-    """file:line:column of a character position (PyYAML's ReaderError has no mark)."""
-    if isinstance(text, bytes):
-        head = text[:position].decode("utf-8", "replace")
-    else:
-        head = text[:position]
-    line = head.count("\n") + 1
-    return f"{source}:{line}:{len(head) - (head.rfind(chr(10)) + 1) + 1}"
-
-
-def _hooks(loader: _Loader, node: yaml.Node, values: dict[str, Any]) -> None:
-    out: dict[str, bool] = {}
-    for hook, knode, hnode in loader.mapping(node, "hooks"):
-        if hook not in _HOOK_KEYS:
-            raise loader.fail(knode, f"unknown hook {hook!r}; {_suggest(hook, _HOOK_KEYS)}")
-        opts = _HOOK_OPTION_KEYS[hook]
-        for opt, onode, vnode in loader.mapping(hnode, f"hooks.{hook}"):
-            if opt not in opts:
-                raise loader.fail(
-                    onode, f"unknown option hooks.{hook}.{opt}; {_suggest(opt, opts)}"
-                )
-            out[f"{hook}_{opt}"] = loader.typed(vnode, f"hooks.{hook}.{opt}", bool)
-    values["hooks"] = out
+    close = difflib.get_close_matches(key, known, n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"known keys: {', '.join(known)}"
 
 
 def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
@@ -452,3 +319,21 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     except OSError as e:
         raise ConfigError(f"{path}: cannot read the config: {e.strerror}") from e
     return parse_config(data, str(path), env)
+
+
+# The modules whose code decides whether a config text is valid.  The post-commit
+# hook remembers texts that validated (queue); a change in any of these (another
+# release, an edited checkout, a new key) must forget them.  tests/test_config.py
+# checks this list against the modules parse_config imports.
+VALIDATING_MODULES = ("config.py", "yamlnodes.py", "redact.py")
+
+
+def schema_stamp() -> list[int] | None:
+    """What decides a config's validity besides its text and environment: the size and
+    mtime of :data:`VALIDATING_MODULES`; None if one cannot be read (cache nothing)."""
+    here = os.path.dirname(__file__)
+    try:
+        stats = [os.stat(os.path.join(here, name)) for name in VALIDATING_MODULES]
+    except OSError:
+        return None
+    return [n for st in stats for n in (st.st_mtime_ns, st.st_size)]

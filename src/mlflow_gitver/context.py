@@ -3,27 +3,35 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
 
 from mlflow_gitver import git
+from mlflow_gitver.config import CONFIG_NAME
 from mlflow_gitver.errors import GitverError
 
 TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True; `id` need not import typing
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from mlflow_gitver.config import Config
 
-CONFIG_NAME = ".mlflow-gitver.yaml"
 
+def repo_start(repo_arg: str | Path | None) -> tuple[Path, bool]:
+    """Where to look for the repository, and whether ``GIT_DIR``/``GIT_WORK_TREE``
+    from the environment apply (git's ``keep_repo_env``).
 
-def open_repo(repo_arg: Path | None) -> git.Repo:
-    """The repository of ``--repo`` or the current directory.
-
-    An explicit ``--repo`` wins over ``GIT_DIR``/``GIT_WORK_TREE`` inherited from a hook.
+    An explicit ``--repo`` wins over them: a hook inherits them from git, and they
+    name the repository git runs the hook for, not the one the user asked about.
     """
     if repo_arg is None:
-        return git.discover(Path.cwd(), keep_repo_env=True)
-    return git.discover(repo_arg.resolve(), keep_repo_env=False)
+        return Path.cwd(), True
+    return Path(repo_arg).resolve(), False
+
+
+def open_repo(repo_arg: str | Path | None) -> git.Repo:
+    """The repository of ``--repo`` or the current directory (see :func:`repo_start`)."""
+    start, keep_repo_env = repo_start(repo_arg)
+    return git.discover(start, keep_repo_env=keep_repo_env)
 
 
 def config_path(repo: git.Repo, config_arg: Path | None) -> Path:
@@ -79,10 +87,12 @@ def _may_set_untracked(data: bytes) -> bool:
 
 
 def _untracked_key(data: bytes, source: str) -> bool:
-    """The value of the top-level ``untracked`` key; errors about that key only."""
+    """The value of the top-level ``untracked`` key, read by its row of the config
+    table; errors about that key only."""
     import yaml
 
-    from mlflow_gitver.config import ConfigError, _Loader, parse_config
+    from mlflow_gitver.config import KEYS, parse_config
+    from mlflow_gitver.yamlnodes import Reader
 
     try:
         root = yaml.compose(data, Loader=yaml.SafeLoader)
@@ -93,22 +103,19 @@ def _untracked_key(data: bytes, source: str) -> bool:
         raise
     if not isinstance(root, yaml.MappingNode):
         return True  # no top-level keys at all: `check` says what is wrong
-    loader = _Loader(source, {})
+    reader = Reader(source, {})
+    row = KEYS["untracked"]
     found: list[yaml.Node] = []
-    value: object = True
+    value: bool = True
     for knode, vnode in root.value:
-        if isinstance(knode, yaml.ScalarNode) and knode.value == "untracked":
+        if isinstance(knode, yaml.ScalarNode) and knode.value == row.path:
             if found:
                 line = found[0].start_mark.line + 1
-                raise loader.fail(
+                raise reader.fail(
                     knode, f"duplicate key 'untracked' in the top level (first at line {line})"
                 )
             found.append(knode)
-            value = loader.typed(vnode, "untracked", bool)
-    if not found:
-        return True
-    if not isinstance(value, bool):  # pragma: no cover - typed() checked it
-        raise ConfigError(f"{source}: untracked must be true or false")
+            value = row.read(reader, vnode, row.path)
     return value
 
 

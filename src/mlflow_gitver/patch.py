@@ -35,7 +35,7 @@ from mlflow_gitver.naming import GIT_DIFF
 
 if TYPE_CHECKING:
     from mlflow_gitver.config import Config
-    from mlflow_gitver.secretscan import Redaction
+    from mlflow_gitver.diffscan import Redaction
 
 ARTIFACT_DIR = "mlflow-gitver"
 PATCH_NAME = "changes.patch"
@@ -211,11 +211,11 @@ def build_patch(
             untracked_included=mode == "all",
             secrets=secrets,
         )
-    from mlflow_gitver import secretscan
+    from mlflow_gitver import diffscan
 
     # A binary file holding a credential cannot be redacted in place (its bytes are
     # compressed in the patch): it is left out, like a secret-looking name.
-    scanned = secretscan.redact_diff(tracked + new)
+    scanned = diffscan.redact_diff(tracked + new)
     leaving = {p: k for p in scanned.binary if p in keep and (k := _binary_kinds(repo, p, keep[p]))}
     if leaving:
         for p, kinds in leaving.items():
@@ -225,7 +225,7 @@ def build_patch(
             if secrets == "refuse":
                 raise _refusal(f"{p}: a binary file holding a {kinds[0]}")
         tracked, new = _diffs(repo, state, keep)
-        scanned = secretscan.redact_diff(tracked + new)
+        scanned = diffscan.redact_diff(tracked + new)
     if secrets == "refuse" and scanned.redactions:
         first = scanned.redactions[0]
         more = len(scanned.redactions) - 1

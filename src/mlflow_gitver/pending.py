@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from mlflow_gitver import git
+from mlflow_gitver.config import CONFIG_NAME, schema_stamp
 from mlflow_gitver.record import Record as _Value
 from mlflow_gitver.redact import redact_secrets, redact_url, scrub
 
@@ -46,7 +47,6 @@ FORMAT_VERSION = 1
 PROG = "mlflow-gitver"
 STORE_DIR = "mlflow-gitver"
 _SUFFIX = ".json"
-DEFAULT_CONFIG = ".mlflow-gitver.yaml"
 _STATE_SUFFIX = ".state"
 _MARK_SUFFIX = ".unrecorded"
 
@@ -148,7 +148,7 @@ class Record(_Json):
         """One file per commit and target: recording the same thing twice is a no-op."""
         target = sorted((k, v) for k, v in self.target_env.items() if v is not None)
         extra = [self.config_path, self.tracking_uri, self.experiment, target]
-        if extra == [DEFAULT_CONFIG, None, None, []]:
+        if extra == [CONFIG_NAME, None, None, []]:
             return self.commit
         import hashlib  # ~2 ms, and only a record with an explicit target needs it
 
@@ -208,10 +208,10 @@ def new_record(
     branch: str | None = None,
 ) -> Record:
     """The record of registering ``commit`` with its config as committed."""
-    text = git.show_blob(repo, commit, DEFAULT_CONFIG)
+    text = git.show_blob(repo, commit, CONFIG_NAME)
     return Record(
         commit=commit,
-        config_path=DEFAULT_CONFIG,
+        config_path=CONFIG_NAME,
         config_text=None if text is None else text.decode("utf-8", "surrogateescape"),
         source=source,
         created=time.time(),
@@ -297,16 +297,6 @@ def _write_atomic(path: Path, data: str, *, replace: bool) -> bool:
 _VALIDATED_KEPT = 8  # config texts remembered as valid (branches may differ)
 
 
-def _validator_stamp() -> list[int] | None:
-    """What decides validity besides the text: our validation code.  Installing
-    another release (or editing a checkout) changes config.py's size or mtime."""
-    try:
-        st = os.stat(os.path.join(os.path.dirname(__file__), "config.py"))
-    except OSError:
-        return None
-    return [st.st_mtime_ns, st.st_size]
-
-
 class Store:
     """The pending and failed records of one repository."""
 
@@ -362,13 +352,13 @@ class Store:
     def known_valid(self, config_text: str) -> bool | None:
         """``hooks.post_commit.background`` of a config text that validated before;
         None when it is not known to be valid."""
-        for text, background in self._validated_configs(_validator_stamp()):
+        for text, background in self._validated_configs(schema_stamp()):
             if text == config_text:
                 return background
         return None
 
     def remember_valid(self, config_text: str, background: bool) -> None:
-        stamp = _validator_stamp()
+        stamp = schema_stamp()
         if stamp is None or redact_secrets(config_text) != config_text:
             return  # a config that holds a credential is never written here (issue 11)
         old = [c for c in self._validated_configs(stamp) if c[0] != config_text]

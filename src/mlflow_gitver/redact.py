@@ -55,7 +55,7 @@ def scrub(text: str) -> str:
 # --- credentials recognised by their shape ------------------------------------------
 # (kind, pattern).  When a pattern has a group named "s", only that group is the
 # secret (the name before it stays readable); otherwise the whole match is.
-_PEM_BEGIN = r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+PEM_BEGIN = r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
 # Patterns are strings, compiled on first use (re caches them): error_handler imports
 # this module on every run, including `id`, which must not pay for compiling them.
 PEM_END = r"-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
@@ -65,10 +65,15 @@ SECRET_NAME = (
     r"(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
     r"|auth[_-]?key|client[_-]?secret|credentials?|signing[_-]?key|encryption[_-]?key)"
 )
+# Environment variables a config may not interpolate into what MLflow stores.  Broader
+# than SECRET_NAME on purpose: a variable is refused by its name alone, before its value
+# is read (so no looks_random to tell a credential from a setting), and a refusal costs
+# the user a rename where a stored credential costs a rotation: any KEY (STRIPE_KEY).
+SECRET_VAR_NAME = r"TOKEN|SECRET|PASSWORD|PASSWD|KEY|CREDENTIAL"
 RULES: tuple[tuple[str, str], ...] = (
     # The whole block, BEGIN to END; a block with no END (cut off) to the end of the text.
     # In JSON (a GCP service-account file) the line breaks are literal "\n".
-    ("private-key", _PEM_BEGIN + r"(?:.*?" + PEM_END + r"|.*)"),
+    ("private-key", PEM_BEGIN + r"(?:.*?" + PEM_END + r"|.*)"),
     ("aws-access-key-id", r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"),
     (
         "aws-secret-access-key",
@@ -147,6 +152,12 @@ def looks_random(value: str) -> bool:
     if len(set(v)) < 6:  # xxxxxxxx1, aaaa-1111
         return False
     return shannon(v) >= 3.0
+
+
+def secret_name(name: str) -> bool:
+    """Whether a name (a param's key, a variable) is one whose value is a credential
+    when it looks random: the name part of the ``secret-assignment`` rule."""
+    return re.search(SECRET_NAME, name, re.IGNORECASE) is not None
 
 
 def url_password(value: str) -> bool:

@@ -32,13 +32,10 @@ def prestart(args: Sequence[str]) -> None:
 
 
 def run(repo_arg: Path | None, config_arg: Path | None, *, as_json: bool) -> int:
-    from pathlib import Path
-
-    from mlflow_gitver.context import untracked_setting
+    from mlflow_gitver.context import repo_start, untracked_setting
     from mlflow_gitver.gitstate import print_warnings, read_state
 
-    # Like context.open_repo: an explicit --repo wins over GIT_DIR/GIT_WORK_TREE.
-    start = Path.cwd() if repo_arg is None else repo_arg.resolve()
+    start, keep_repo_env = repo_start(repo_arg)
 
     def untracked(repo: git.Repo) -> bool:
         return untracked_setting(repo, config_arg)
@@ -46,7 +43,7 @@ def run(repo_arg: Path | None, config_arg: Path | None, *, as_json: bool) -> int
     state = read_state(
         start,
         untracked=untracked,
-        keep_repo_env=repo_arg is None,
+        keep_repo_env=keep_repo_env,
         pending=_pending.pop() if _pending else None,
     )
     print_warnings(state)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlflow_gitver import git
-from mlflow_gitver.context import CONFIG_NAME, open_repo
+from mlflow_gitver.config import CONFIG_NAME
+from mlflow_gitver.context import open_repo
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, GitverError
 
 GITIGNORE_HEADER = "# mlflow-gitver init: MLflow's local stores, environments and caches"

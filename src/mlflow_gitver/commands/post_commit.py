@@ -59,11 +59,10 @@ def run(repo_arg: str | Path | None, *, sync: bool, stage: str = "post-commit") 
     """Record what ``stage`` made: every commit HEAD's reflog shows since the
     hooks last read it (journal.py), and for post-commit HEAD with its config
     checked; then register in the background (or here, with --sync)."""
-    from pathlib import Path
+    from mlflow_gitver.context import repo_start
 
-    # Like context.open_repo: an explicit --repo wins over GIT_DIR/GIT_WORK_TREE.
-    start = Path.cwd() if repo_arg is None else Path(repo_arg).resolve()
-    head = git.open_head(start, keep_repo_env=repo_arg is None)
+    start, keep_repo_env = repo_start(repo_arg)
+    head = git.open_head(start, keep_repo_env=keep_repo_env)
     if head.commit is None:
         if stage == "post-commit":
             raise GitverError(f"post-commit: HEAD names no commit in {head.repo.root}")

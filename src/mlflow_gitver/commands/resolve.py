@@ -17,7 +17,8 @@ import re
 from pathlib import Path
 
 from mlflow_gitver import git
-from mlflow_gitver.context import CONFIG_NAME, open_repo
+from mlflow_gitver.config import CONFIG_NAME
+from mlflow_gitver.context import open_repo
 from mlflow_gitver.errors import GitverError
 
 _FULL_HASH = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")

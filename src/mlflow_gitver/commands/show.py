@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from mlflow_gitver import git
-from mlflow_gitver.context import CONFIG_NAME, open_repo
+from mlflow_gitver.config import CONFIG_NAME
+from mlflow_gitver.context import open_repo
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, GitverError
 
 _VERSION_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{32}-dirty-[0-9a-f]{8})$")

@@ -1,0 +1,53 @@
+"""context.py: which repository (--repo wins over GIT_DIR), which config."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mlflow_gitver import context
+from mlflow_gitver.config import CONFIG_NAME
+from tests.helpers import init_repo as _repo
+
+
+def test_repo_start_without_repo_keeps_git_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert context.repo_start(None) == (Path.cwd(), True)
+
+
+def test_repo_start_with_repo_drops_git_env(tmp_path: Path) -> None:
+    rel = os.path.relpath(tmp_path)
+    assert context.repo_start(rel) == (tmp_path.resolve(), False)
+    assert context.repo_start(tmp_path) == (tmp_path.resolve(), False)
+
+
+def test_explicit_repo_wins_over_git_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """As in a hook: GIT_DIR names the repository git runs for; --repo another."""
+    hooked, asked = _repo(tmp_path / "hooked"), _repo(tmp_path / "asked")
+    monkeypatch.setenv("GIT_DIR", str(hooked / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(hooked))
+    monkeypatch.chdir(hooked)
+    assert context.open_repo(None).root.resolve() == hooked.resolve()
+    assert context.open_repo(asked).root.resolve() == asked.resolve()
+    assert context.open_repo(str(asked)).root.resolve() == asked.resolve()
+
+
+def test_config_path_default_and_explicit(tmp_path: Path) -> None:
+    repo = context.open_repo(_repo(tmp_path / "r"))
+    assert context.config_path(repo, None) == repo.root / CONFIG_NAME
+    assert context.config_path(repo, tmp_path / "c.yaml") == tmp_path / "c.yaml"
+
+
+def test_untracked_setting_reads_only_its_key(tmp_path: Path) -> None:
+    root = _repo(tmp_path / "r")
+    repo = context.open_repo(root)
+    assert context.untracked_setting(repo, None) is True  # no file: the default
+    (root / CONFIG_NAME).write_text("name: a\nuntracked: false\nparams:\n  x: ${UNSET}\n")
+    assert context.untracked_setting(repo, None) is False
+    (root / CONFIG_NAME).write_text("name: a\nuntracked: 'no'\n")
+    with pytest.raises(Exception, match=r":2:12: untracked must be true or false"):
+        context.untracked_setting(repo, None)
