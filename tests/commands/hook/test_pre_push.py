@@ -1,4 +1,4 @@
-"""``mlflow-gitver hook post-commit|pre-push`` run directly, on real repositories."""
+"""``mlflow-gitver hook pre-push`` (and its race with the recording hooks) on real repositories."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver import git as gitmod
-from mlflow_gitver.commands.hook import (
+from mlflow_gitver.commands.hook.pre_push import (
     Push,
     parse_ref_lines,
     pushed_commits,
     pushes_from_pre_commit,
 )
-from mlflow_gitver.pending import new_record
+from mlflow_gitver.queue.records import new_record
 from tests.helpers import cli, commit_all, git, write
 from tests.hooks.conftest import configure, store, versions
 
