@@ -81,20 +81,25 @@ class Flusher:
         # left for later rather than each waiting out the retry budget.
         self.down: dict[tuple[str | None, ...], str] = {}
 
-    def flush(self, entries: Sequence[Entry]) -> list[Outcome]:
+    def flush(
+        self, entries: Sequence[Entry], configs: Mapping[Path, Config] | None = None
+    ) -> list[Outcome]:
+        """Register ``entries`` in turn; ``configs``: those the caller parsed already."""
         out = []
         for i, entry in enumerate(entries, 1):
-            out.append(self.one(entry))
+            out.append(self.one(entry, None if configs is None else configs.get(entry.path)))
             if self.progress is not None:
                 self.progress(i, len(entries))
         return out
 
-    def one(self, entry: Entry) -> Outcome:
+    def one(self, entry: Entry, parsed: Config | None = None) -> Outcome:
+        """Register one record; ``parsed``: its config, when the caller (a hook that
+        checked it) has parsed it already with the same environment."""
         from mlflow_gitver.config import ConfigError
 
         with claim_record(self.store, entry, wait=self.wait) as held:
             if held is None:
-                return self._not_claimed(entry)
+                return self._not_claimed(entry, parsed)
             record = held.record
             env = record_environ(record, self.environ)
             if git.resolve_commit(self.repo, record.commit) is None:
@@ -102,7 +107,7 @@ class Flusher:
                 held.give_up(msg)
                 return Outcome(entry, FAILED, msg)
             try:
-                cfg = parse_record_config(record, env, self.repo)
+                cfg = parsed or parse_record_config(record, env, self.repo)
             except ConfigError as e:
                 path = held.give_up(e.message)
                 return Outcome(entry, FAILED, f"{e.message} (kept in {path})")
@@ -129,7 +134,7 @@ class Flusher:
             held.done()
             return Outcome(entry, REGISTERED, f"{reg.model_name} ({reg.model_id})", reg)
 
-    def _not_claimed(self, entry: Entry) -> Outcome:
+    def _not_claimed(self, entry: Entry, parsed: Config | None) -> Outcome:
         """Another process held the record, or finished it while we waited.
 
         A hook that waits (pre-push) must say whether the version exists, not
@@ -146,7 +151,8 @@ class Flusher:
         record = entry.record
         env = record_environ(record, self.environ)
         try:
-            reg = self._register(record, parse_record_config(record, env, self.repo), env)
+            cfg = parsed or parse_record_config(record, env, self.repo)
+            reg = self._register(record, cfg, env)
         except GitverError:  # ConfigError included
             return busy  # its holder's outcome stands; `status` tells the rest
         return Outcome(entry, REGISTERED, f"{reg.model_name} ({reg.model_id})", reg)

@@ -17,6 +17,7 @@ import pytest
 from mlflow_gitver.commands.hook import Args
 from mlflow_gitver.main import main, post_commit_args
 from mlflow_gitver.queue.validated import known_valid
+from tests.commands.hook import count_config_parses
 from tests.conftest import free_port
 from tests.helpers import cli, cli_without_root_powers, commit_all, git, write
 from tests.hooks.conftest import background_flushes, configure, settle, store, versions
@@ -35,6 +36,19 @@ def test_post_commit_sync_registers_head(
     assert model.tags["mlflow.source.git.dirty"] == "false"  # type: ignore[attr-defined]
     assert model.tags["mlflow.source.git.branch"] == "main"  # type: ignore[attr-defined]
     assert store(repo).list_pending() == []
+
+
+@pytest.mark.server
+def test_a_sync_post_commit_parses_the_config_once(
+    repo: Path, server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: the hook checked the new config, then the flusher parsed it again."""
+    experiment = configure(repo, server_url)
+    head = git(repo, "rev-parse", "HEAD").strip()
+    calls = count_config_parses(monkeypatch)
+    assert main(["hook", "post-commit", "--repo", str(repo), "--sync"]) == 0
+    assert calls == [f"{head[:12]}:.mlflow-gitver.yaml"]
+    assert head in versions(server_url, experiment)
 
 
 def test_post_commit_server_down_exits_0_and_keeps_the_record(

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from mlflow_gitver.commands.hook import Args
+    from mlflow_gitver.config import Config
     from mlflow_gitver.queue.records import Entry
 
 PROG = "mlflow-gitver"
@@ -55,10 +56,11 @@ def run(args: Args) -> int:
     code = EXIT_OK
     entry: Entry | None = None
     background: bool | None = None
+    cfg: Config | None = None  # parsed by the check: --sync does not parse it again
     try:
         if stage == "post-commit":
             checked = check_config(store, record, environ)
-            background, error = checked.background, checked.error
+            background, error, cfg = checked.background, checked.error, checked.config
             if error is not None:
                 # The commit is made; this version can never register as committed.
                 # Kept in failed/ for `status`; non-zero so pre-commit shows the line.
@@ -84,7 +86,7 @@ def run(args: Args) -> int:
         background = checked.background or checked.error is not None
     sync = args.sync or environ.get("MLFLOW_GITVER_SYNC") == "1"
     if sync or not background:
-        sync_code = _run_sync(head.repo, store, entry)
+        sync_code = _run_sync(head.repo, store, entry, cfg)
         return max(code, sync_code)
     _start_flusher(head.repo.root, store)
     # Records that already failed an attempt mean the server has been away.
@@ -139,7 +141,7 @@ def _not_recorded(store: Store, commit: str, stage: str, e: OSError) -> GitverEr
     )
 
 
-def _run_sync(repo: git.Repo, store: Store, entry: Entry | None) -> int:
+def _run_sync(repo: git.Repo, store: Store, entry: Entry | None, cfg: Config | None) -> int:
     from mlflow_gitver.queue.flusher import (
         BUSY,
         FAILED,
@@ -151,7 +153,7 @@ def _run_sync(repo: git.Repo, store: Store, entry: Entry | None) -> int:
     # This commit first; then the earlier records, retried by this run too.
     others = [e for e in store.list_pending() if entry is None or e.path != entry.path]
     flusher = Flusher(repo, store, wait=HOOK_WAIT_SECONDS)
-    mine = None if entry is None else flusher.one(entry)
+    mine = None if entry is None else flusher.one(entry, cfg)
     rest = flusher.flush(others)
     if mine is None:
         pass

@@ -31,6 +31,8 @@ from mlflow_gitver.queue.records import Record, new_record, parse_record_config,
 from mlflow_gitver.queue.store import Store, fix_for
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from mlflow_gitver.commands.hook import Args
     from mlflow_gitver.config import Config
 
@@ -205,10 +207,13 @@ def run(args: Args) -> int:
         earlier = store.list_pending()
         seen: set[str] = set()
         entries = []
+        # The configs step 1 parsed, for the flusher: each is parsed once per run.
+        configs: dict[Path, Config] = {}
         for t in targets:
             if t.commit not in seen:
                 seen.add(t.commit)
                 entries.append(store.add_entry(records[t.commit]))
+                configs[entries[-1].path] = t.cfg
     except OSError as e:
         # Nothing can be recorded: say so; block only where the config asks for it.
         _say(
@@ -228,7 +233,7 @@ def run(args: Args) -> int:
         _say(f"registering {total} pushed commits")
     flusher.flush([e for e in earlier if e.path not in {x.path for x in entries}])
     flusher.progress = progress
-    outcomes = {o.commit: o for o in flusher.flush(entries)}
+    outcomes = {o.commit: o for o in flusher.flush(entries, configs)}
     return _report(targets, outcomes)
 
 
