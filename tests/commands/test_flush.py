@@ -165,3 +165,32 @@ def test_flush_counts_records_busy_in_another_process(
         assert main(["flush", "--repo", str(repo)]) == 1
     err = capsys.readouterr().err
     assert "1 of 4 not registered, 3 being registered by another process" in err
+
+
+@pytest.mark.server
+def test_a_record_file_of_an_earlier_release_still_flushes(
+    repo: Path, server_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the release before issue 12 wrote it (no config_in_commit, the retired
+    tracking_uri and experiment keys), and a key from some later release."""
+    experiment = _setup(repo, server_url)
+    commit = commit_all(repo, "old record")
+    old = {
+        "branch": "main",
+        "commit": commit,
+        "config_path": ".mlflow-gitver.yaml",
+        "config_text": (repo / ".mlflow-gitver.yaml").read_text(),
+        "created": 1.5,
+        "experiment": None,
+        "source": "post-commit",
+        "target_env": {"MLFLOW_TRACKING_URI": None},
+        "tracking_uri": None,
+        "version": 1,
+        "from_the_future": [1, 2],
+    }
+    s = _store(repo)
+    s.ensure()
+    (s.pending / f"{commit}.json").write_text(json.dumps(old, indent=1, sort_keys=True))
+    assert main(["flush", "--repo", str(repo)]) == 0, capsys.readouterr().err
+    assert list(versions(server_url, experiment)) == [commit]
+    assert s.list_pending() == []

@@ -28,3 +28,19 @@ def test_records_are_plain_json(tmp_path: Path) -> None:
     path, _ = store.add(make_record())
     data = json.loads(path.read_text())
     assert data["commit"] == "a" * 40 and data["version"] == 1
+
+
+def test_a_record_file_is_byte_for_byte_what_earlier_releases_write() -> None:
+    """The retired fields (tracking_uri, experiment: never set) are still written
+    as null, so files and their names are the same as before issue 12."""
+    rec = make_record(created=1.5, target_env={"MLFLOW_TRACKING_URI": None}, branch="main")
+    assert rec.to_json() == (
+        '{\n "branch": "main",\n "commit": "' + "a" * 40 + '",\n "config_in_commit": false,\n'
+        ' "config_path": ".mlflow-gitver.yaml",\n "config_text": "name: app\\n",\n'
+        ' "created": 1.5,\n "experiment": null,\n "source": "post-commit",\n'
+        ' "target_env": {\n  "MLFLOW_TRACKING_URI": null\n },\n "tracking_uri": null,\n'
+        ' "version": 1\n}'
+    )
+    assert rec.key == rec.commit
+    other = make_record(target_env={"MLFLOW_EXPERIMENT_NAME": "e"})
+    assert other.key == f"{'a' * 40}-c15c33ce3e53"  # as the previous release names it

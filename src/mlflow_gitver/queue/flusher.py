@@ -55,9 +55,9 @@ def store_of(repo: git.Repo) -> Store:
     return Store(git.common_dir(repo))
 
 
-def _server_key(record: Record, cfg: Config, env: Mapping[str, str]) -> tuple[str | None, ...]:
-    # What tracking.resolve_uri looks at, in its order.
-    return (record.tracking_uri, env.get("MLFLOW_TRACKING_URI"), cfg.tracking_uri)
+def _server_key(cfg: Config, env: Mapping[str, str]) -> tuple[str | None, ...]:
+    # What tracking.resolve_uri looks at, in its order (a record has no --tracking-uri).
+    return (env.get("MLFLOW_TRACKING_URI"), cfg.tracking_uri)
 
 
 class Flusher:
@@ -114,7 +114,7 @@ class Flusher:
             # MLflow only now: a record that fails above costs no MLflow import.
             from mlflow_gitver.registry import ServerUnavailable
 
-            key = _server_key(record, cfg, env)
+            key = _server_key(cfg, env)
             if key in self.down:
                 return Outcome(entry, SKIPPED, self.down[key])
             try:
@@ -164,8 +164,6 @@ class Flusher:
             self.repo,
             record.commit,
             cfg,
-            tracking_uri=record.tracking_uri,
-            experiment=record.experiment,
             environ=env,
             branch=record.branch,
         )

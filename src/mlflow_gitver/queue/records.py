@@ -34,6 +34,11 @@ DEFAULT_CONFIG = ".mlflow-gitver.yaml"
 # from the environment of whichever process registers.
 TARGET_VARS = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID")
 
+# Fields no release ever set (always null on disk), written still so that a
+# record file stays byte for byte what earlier releases write and read.  A
+# record that holds them is read as usual: unknown keys are ignored.
+_RETIRED = {"experiment": None, "tracking_uri": None}
+
 
 class _Json(_Value):
     """A value stored as a JSON object; keys it does not know are ignored on reading
@@ -66,10 +71,8 @@ class Record(_Json):
         "config_path",
         "config_text",
         "created",
-        "experiment",
         "source",
         "target_env",
-        "tracking_uri",
         "version",
     )
     commit: str
@@ -82,8 +85,6 @@ class Record(_Json):
     created: float
     # MLflow target variables at recording time; None: unset then.
     target_env: dict[str, str | None]
-    tracking_uri: str | None
-    experiment: str | None
     branch: str | None  # the branch the commit was made on, or pushed from
     version: int
 
@@ -95,8 +96,6 @@ class Record(_Json):
         source: str,
         created: float,
         target_env: dict[str, str | None] | None = None,
-        tracking_uri: str | None = None,
-        experiment: str | None = None,
         branch: str | None = None,
         version: int = FORMAT_VERSION,
         config_in_commit: bool = False,
@@ -109,8 +108,6 @@ class Record(_Json):
             source=source,
             created=created,
             target_env={} if target_env is None else target_env,
-            tracking_uri=tracking_uri,
-            experiment=experiment,
             branch=branch,
             version=version,
         )
@@ -120,13 +117,15 @@ class Record(_Json):
         (issue 11: nothing we write may) is left out, and read from the commit."""
         if self.config_text is not None and redact_secrets(self.config_text) != self.config_text:
             return self.replace(config_text=None, config_in_commit=True).to_json()
-        return super().to_json()
+        return json.dumps({**self._asdict(), **_RETIRED}, indent=1, sort_keys=True)
 
     @property
     def key(self) -> str:
         """One file per commit and target: recording the same thing twice is a no-op."""
         target = sorted((k, v) for k, v in self.target_env.items() if v is not None)
-        extra = [self.config_path, self.tracking_uri, self.experiment, target]
+        # The two None stood for fields since retired (_RETIRED): kept, so a
+        # record's file name stays what earlier releases made of it.
+        extra = [self.config_path, None, None, target]
         if extra == [DEFAULT_CONFIG, None, None, []]:
             return self.commit
         import hashlib  # ~2 ms, and only a record with an explicit target needs it
