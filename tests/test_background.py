@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver.background import LOG_LIMIT, child_env, spawn_flush
-from mlflow_gitver.pending import Store
+from mlflow_gitver.queue.store import Store
 from tests.helpers import write
 
 

@@ -115,8 +115,9 @@ def test_ordinary_lines_compile_no_pattern() -> None:
     import sys
 
     code = (
-        "from mlflow_gitver import redact, pending\n"
-        "pending.safe_target('http://mlflow.internal:5000/api')\n"
+        "from mlflow_gitver import redact\n"
+        "from mlflow_gitver.queue import records\n"
+        "records.safe_target('http://mlflow.internal:5000/api')\n"
         "redact.scrub('mlflow-gitver: error: cannot reach http://127.0.0.1:5000: refused')\n"
         "assert redact._compiled == {}, sorted(redact._compiled)\n"
     )

@@ -467,11 +467,15 @@ def _dispatch(args: argparse.Namespace) -> int:
     if cmd == "hook":
         from mlflow_gitver.commands import hook
 
-        return hook.run(args)
-    if cmd in ("flush", "status"):
-        from mlflow_gitver.commands import queue_cmds
+        return hook.run(hook.args_of(args))
+    if cmd == "flush":
+        from mlflow_gitver.commands import flush
 
-        return queue_cmds.run(args)
+        return flush.run(flush.args_of(args))
+    if cmd == "status":
+        from mlflow_gitver.commands import status
+
+        return status.run(status.args_of(args))
     if cmd == "doctor":
         from mlflow_gitver.commands import doctor
 

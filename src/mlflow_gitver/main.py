@@ -14,22 +14,23 @@ TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: no typing impo
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from mlflow_gitver.commands.hook import Args as HookArgs
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     raw = sys.argv[1:] if argv is None else list(argv)
     if raw[:2] == ["hook", "post-commit"]:
         # After every commit: no argparse and no CLI module (~18 ms) for the
         # usual arguments; anything else (--help, a typo) goes to argparse.
-        from mlflow_gitver.commands import post_commit
-        from mlflow_gitver.error_handler import run_guarded
-
-        fast = post_commit.fast_args(raw[2:])
+        fast = post_commit_args(raw[2:])
         if fast is not None:
-            repo, sync = fast
-            code = run_guarded(lambda: post_commit.run(repo, sync=sync), debug=False)
+            from mlflow_gitver.commands.hook import post_commit
+            from mlflow_gitver.error_handler import run_guarded
+
+            code = run_guarded(lambda: post_commit.run(fast), debug=False)
             # The background case has nothing to tear down; a registration in
             # the foreground (--sync) has MLflow's, so it exits normally.
-            return _exit(code) if argv is None and not sync else code
+            return _exit(code) if argv is None and not fast.sync else code
     if raw[:1] == ["id"]:
         from mlflow_gitver.commands import id_cmd
 
@@ -38,6 +39,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     code = run(argv)
     return _exit(code) if raw[:1] == ["id"] and argv is None else code
+
+
+def post_commit_args(args: Sequence[str]) -> HookArgs | None:
+    """``hook post-commit``'s arguments when they hold only --repo and --sync;
+    None: let argparse read them (``--help``, a typo: argparse's messages)."""
+    repo: str | None = None
+    sync = False
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--sync":
+            sync = True
+        elif arg == "--repo" and rest:
+            repo = rest.pop(0)
+        elif arg.startswith("--repo="):
+            repo = arg.removeprefix("--repo=")
+        else:
+            return None
+    from mlflow_gitver.commands.hook import Args
+
+    if repo is None:
+        return Args("post-commit", None, sync=sync)
+    from pathlib import Path
+
+    return Args("post-commit", Path(repo), sync=sync)
 
 
 def _exit(code: int) -> int:

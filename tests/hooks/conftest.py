@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver.naming import TAG_VERSION_ID
-from mlflow_gitver.pending import Store
+from mlflow_gitver.queue.store import Store
 from tests.conftest import SourceRepo
 from tests.helpers import commit_all, git, init_repo, write
 

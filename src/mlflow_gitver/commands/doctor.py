@@ -492,7 +492,7 @@ def _hook(hooks_dir: Path, stage: str, pc_text: str) -> Check:
 
 
 def _pending(repo: git.Repo, checks: list[Check]) -> None:
-    from mlflow_gitver.pending import Store
+    from mlflow_gitver.queue.store import Store
 
     store = Store(repo.common_dir)
     pending, failed = store.list_pending(), store.list_failed()

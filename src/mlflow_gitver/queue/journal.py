@@ -1,4 +1,4 @@
-"""Which commits git made here since our hooks last looked: HEAD's reflog.
+"""Which commits git made here since our hooks last looked (HEAD's reflog), and recording them.
 
 Not every way git makes a commit runs the same hook (``git merge`` runs
 post-merge, ``git am`` post-applypatch, which pre-commit cannot install), and a
@@ -21,9 +21,15 @@ import contextlib
 import os
 import time
 
+from mlflow_gitver import git
+from mlflow_gitver.queue.records import new_record
+
 TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: no typing import at run time
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
+
+    from mlflow_gitver.queue.store import Store
 
 _CURSOR = "reflog-cursor"
 _FORMAT = "v1"
@@ -165,3 +171,66 @@ def scan(git_dir: Path, cursor: Cursor | None) -> tuple[list[Made], Cursor | Non
         if makes_commit(old, new, message):
             made.append(Made(new, when, message))
     return made, Cursor(st.st_dev, st.st_ino, start + end, cursor.since, last)
+
+
+def store_cursor(store: Store, repo: git.Repo) -> Path:
+    """The cursor of ``repo``'s worktree in ``store``."""
+    return cursor_path(store.root, repo.git_dir, repo.common_dir)
+
+
+def catch_up(
+    store: Store,
+    repo: git.Repo,
+    environ: Mapping[str, str],
+    *,
+    source: str,
+    branch: str | None,
+    done: frozenset[str] = frozenset(),
+) -> tuple[list[str], bool]:
+    """Record every commit HEAD's reflog shows was made since the hooks last
+    read it, and those marked unrecorded (Store.mark_unrecorded): (the commits newly
+    recorded, whether there is a reflog to read).  ``done``: commits the
+    caller recorded already.  Raises OSError when a record cannot be
+    written (the cursor then stays where it was)."""
+    path = store_cursor(store, repo)
+    made, cursor = scan(repo.git_dir, read_cursor(path))
+    marks = store.unrecorded_marks()
+    todo: list[str] = []
+    for commit in [m.commit for m in made] + [c for c, _ in marks]:
+        if commit not in done and commit not in todo:
+            todo.append(commit)
+    added = []
+    marked = {c for c, _ in marks}
+    for commit in todo:
+        if commit in marked and git.resolve_commit(repo, commit) is None:
+            continue  # a marker of a commit since removed (reflog commits exist)
+        _path, new = store.add(new_record(repo, commit, source, environ, branch))
+        if new:
+            added.append(commit)
+    for _commit, mark in marks:
+        with contextlib.suppress(OSError):
+            mark.unlink()
+    if cursor is not None:
+        store.root.mkdir(parents=True, exist_ok=True)
+        write_cursor(path, cursor)
+    return added, cursor is not None
+
+
+def unrecorded(store: Store, repo: git.Repo) -> list[tuple[str, str]]:
+    """(commit, how it was made) of commits the hooks should have recorded and
+    did not: past the cursor with no record, or marked by a failed hook."""
+    recorded = store.recorded_commits()
+    out: list[tuple[str, str]] = []
+    cursor = read_cursor(store_cursor(store, repo))
+    if cursor is not None:
+        made, _ = scan(repo.git_dir, cursor)
+        seen: set[str] = set()
+        for m in made:
+            if m.commit not in recorded and m.commit not in seen:
+                seen.add(m.commit)
+                out.append((m.commit, m.message or "no reflog message"))
+    listed = {c for c, _ in out}
+    for commit, _mark in store.unrecorded_marks():
+        if commit not in recorded and commit not in listed:
+            out.append((commit, "its hook could not write the record"))
+    return out

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from mlflow_gitver.commands.post_commit import fast_args
-from mlflow_gitver.main import main
+from mlflow_gitver.commands.hook import Args
+from mlflow_gitver.main import main, post_commit_args
+from mlflow_gitver.queue.validated import known_valid
+from tests.commands.hook import count_config_parses
 from tests.conftest import free_port
 from tests.helpers import cli, cli_without_root_powers, commit_all, git, write
 from tests.hooks.conftest import background_flushes, configure, settle, store, versions
@@ -34,6 +36,19 @@ def test_post_commit_sync_registers_head(
     assert model.tags["mlflow.source.git.dirty"] == "false"  # type: ignore[attr-defined]
     assert model.tags["mlflow.source.git.branch"] == "main"  # type: ignore[attr-defined]
     assert store(repo).list_pending() == []
+
+
+@pytest.mark.server
+def test_a_sync_post_commit_parses_the_config_once(
+    repo: Path, server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: the hook checked the new config, then the flusher parsed it again."""
+    experiment = configure(repo, server_url)
+    head = git(repo, "rev-parse", "HEAD").strip()
+    calls = count_config_parses(monkeypatch)
+    assert main(["hook", "post-commit", "--repo", str(repo), "--sync"]) == 0
+    assert calls == [f"{head[:12]}:.mlflow-gitver.yaml"]
+    assert head in versions(server_url, experiment)
 
 
 def test_post_commit_server_down_exits_0_and_keeps_the_record(
@@ -118,20 +133,18 @@ def test_post_commit_on_an_unborn_branch_is_one_line_exit_2(
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        ([], (None, False)),
-        (["--sync"], (None, True)),
-        (["--repo", "x y"], ("x y", False)),
-        (["--repo=x", "--sync"], ("x", True)),
+        ([], Args("post-commit")),
+        (["--sync"], Args("post-commit", sync=True)),
+        (["--repo", "x y"], Args("post-commit", Path("x y"))),
+        (["--repo=x", "--sync"], Args("post-commit", Path("x"), sync=True)),
         (["--help"], None),
         (["--repo"], None),
         (["--all"], None),
         (["extra"], None),
     ],
 )
-def test_fast_args_take_only_the_usual_arguments(
-    args: list[str], expected: tuple[str | None, bool] | None
-) -> None:
-    assert fast_args(args) == expected
+def test_main_reads_only_the_usual_arguments_itself(args: list[str], expected: Args | None) -> None:
+    assert post_commit_args(args) == expected
 
 
 def test_other_arguments_go_to_argparse(capsys: pytest.CaptureFixture[str]) -> None:
@@ -164,12 +177,12 @@ def test_hook_process_imports_only_what_it_needs(repo: Path) -> None:
     configure(repo, f"http://127.0.0.1:{free_port()}")
     env = {**os.environ, "MLFLOW_GITVER_RETRY_SECONDS": "1"}
     first = _hook_process_imports(repo, env)
-    assert "mlflow_gitver.commands.post_commit" in first  # the log is the hook's
+    assert "mlflow_gitver.commands.hook.post_commit" in first  # the log is the hook's
     assert "yaml" in first  # a config not seen before is validated
     write(repo / "app.py", "print('changed')\n")
     commit_all(repo, "same config")
     second = _hook_process_imports(repo, env)
-    assert "mlflow_gitver.commands.post_commit" in second
+    assert "mlflow_gitver.commands.hook.post_commit" in second
     for heavy in ("argparse", "subprocess", "mlflow", "mlflow_gitver.cli", "yaml", "dataclasses"):
         assert heavy not in second, heavy
     assert len(store(repo).list_pending()) == 2
@@ -192,7 +205,7 @@ def test_a_config_changed_to_invalid_is_caught_after_a_valid_one(
     monkeypatch.setenv("MLFLOW_GITVER_RETRY_SECONDS", "1")
     assert main(["hook", "post-commit", "--repo", str(repo)]) == 0
     settle(repo)
-    assert store(repo).known_valid(git(repo, "show", "HEAD:.mlflow-gitver.yaml")) is True
+    assert known_valid(store(repo), git(repo, "show", "HEAD:.mlflow-gitver.yaml")) is True
     write(repo / ".mlflow-gitver.yaml", "name: app\nparms: {}\n")
     err = _next_commit_fails(repo, capsys)
     assert ".mlflow-gitver.yaml:2:1: unknown key 'parms'" in err

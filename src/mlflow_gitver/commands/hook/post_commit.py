@@ -2,10 +2,11 @@
 post-applypatch): record the new commits, register them later.
 
 A commit must not wait on the network, nor on much else: this runs after every
-commit.  It writes a durable record of the registration (see pending.py),
-starts ``flush`` detached, and returns.  ``main`` calls :func:`fast_args` before
-the argument parser is even imported, and this module imports only what that
-path needs; `bench/bench_commit.py` measures the result against a do-nothing hook.
+commit.  It writes a durable record of the registration (queue/store.py),
+starts ``flush`` detached, and returns.  ``main`` parses its usual arguments
+before the argument parser is even imported, and this module imports only what
+that path needs; `bench/bench_commit.py` measures the result against a
+do-nothing hook.
 """
 
 from __future__ import annotations
@@ -15,19 +16,18 @@ import sys
 
 from mlflow_gitver import git
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, GitverError
-from mlflow_gitver.pending import (
-    Entry,
-    Record,
-    Store,
-    new_record,
-    parse_record_config,
-    record_environ,
-)
+from mlflow_gitver.queue import journal
+from mlflow_gitver.queue.records import new_record
+from mlflow_gitver.queue.store import Store
+from mlflow_gitver.queue.validated import check_config
 
 TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: no typing import at run time
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
     from pathlib import Path
+
+    from mlflow_gitver.commands.hook import Args
+    from mlflow_gitver.config import Config
+    from mlflow_gitver.queue.records import Entry
 
 PROG = "mlflow-gitver"
 
@@ -36,31 +36,13 @@ def _say(message: str) -> None:
     print(f"{PROG}: {message}", file=sys.stderr)
 
 
-def fast_args(args: Sequence[str]) -> tuple[str | None, bool] | None:
-    """(--repo, --sync) when ``args`` hold nothing else; None: let argparse read them
-    (``--help``, a typo: argparse's messages)."""
-    repo: str | None = None
-    sync = False
-    rest = list(args)
-    while rest:
-        arg = rest.pop(0)
-        if arg == "--sync":
-            sync = True
-        elif arg == "--repo" and rest:
-            repo = rest.pop(0)
-        elif arg.startswith("--repo="):
-            repo = arg.removeprefix("--repo=")
-        else:
-            return None
-    return repo, sync
-
-
-def run(repo_arg: str | Path | None, *, sync: bool, stage: str = "post-commit") -> int:
+def run(args: Args) -> int:
     """Record what ``stage`` made: every commit HEAD's reflog shows since the
     hooks last read it (journal.py), and for post-commit HEAD with its config
     checked; then register in the background (or here, with --sync)."""
     from mlflow_gitver.context import repo_start
 
+    repo_arg, stage = args.repo, args.stage
     start, keep_repo_env = repo_start(repo_arg)
     head = git.open_head(start, keep_repo_env=keep_repo_env)
     if head.commit is None:
@@ -73,9 +55,11 @@ def run(repo_arg: str | Path | None, *, sync: bool, stage: str = "post-commit") 
     code = EXIT_OK
     entry: Entry | None = None
     background: bool | None = None
+    cfg: Config | None = None  # parsed by the check: --sync does not parse it again
     try:
         if stage == "post-commit":
-            background, error = _check_config(store, record, environ)
+            checked = check_config(store, record, environ)
+            background, error, cfg = checked.background, checked.error, checked.config
             if error is not None:
                 # The commit is made; this version can never register as committed.
                 # Kept in failed/ for `status`; non-zero so pre-commit shows the line.
@@ -86,8 +70,8 @@ def run(repo_arg: str | Path | None, *, sync: bool, stage: str = "post-commit") 
             else:
                 entry = store.add_entry(record)
         done = frozenset((head.commit,)) if stage == "post-commit" else frozenset()
-        added, seen = store.catch_up(
-            head.repo, environ, source=stage, branch=head.branch, done=done
+        added, seen = journal.catch_up(
+            store, head.repo, environ, source=stage, branch=head.branch, done=done
         )
         if not seen and stage != "post-commit":
             # No reflog to read (reftable, logAllRefUpdates off): HEAD at least.
@@ -97,11 +81,11 @@ def run(repo_arg: str | Path | None, *, sync: bool, stage: str = "post-commit") 
     if entry is None and not added:
         return code
     if background is None:  # HEAD's config says how to register, as for a commit
-        checked, error = _check_config(store, record, environ)
-        background = checked or error is not None
-    sync = sync or environ.get("MLFLOW_GITVER_SYNC") == "1"
+        checked = check_config(store, record, environ)
+        background = checked.background or checked.error is not None
+    sync = args.sync or environ.get("MLFLOW_GITVER_SYNC") == "1"
     if sync or not background:
-        sync_code = _run_sync(head.repo, store, entry)
+        sync_code = _run_sync(head.repo, store, entry, cfg)
         return max(code, sync_code)
     _start_flusher(head.repo.root, store)
     # Records that already failed an attempt mean the server has been away.
@@ -118,7 +102,7 @@ def run(repo_arg: str | Path | None, *, sync: bool, stage: str = "post-commit") 
 def _start_flusher(root: Path, store: Store) -> None:
     """Start the background flush, unless one runs already: it holds the flush
     lock, and lists the queue again before it exits, so it registers our record
-    too (see queue_cmds.drain)."""
+    too (see queue.flusher.drain)."""
     from mlflow_gitver.background import spawn_flush
 
     try:
@@ -140,7 +124,7 @@ def _not_recorded(store: Store, commit: str, stage: str, e: OSError) -> GitverEr
     """A store that cannot be written: say that the version is lost unless the
     user acts, and how.  An empty marker, which a full disk or a file-size limit
     still allows, lets `status` and `flush` find the commit again."""
-    from mlflow_gitver.pending import fix_for
+    from mlflow_gitver.queue.store import fix_for
 
     store.mark_unrecorded(commit)
     where = e.filename or store.root
@@ -156,50 +140,8 @@ def _not_recorded(store: Store, commit: str, stage: str, e: OSError) -> GitverEr
     )
 
 
-class _Watched(dict[str, str]):
-    """An environment that notes whether the config read a variable from it."""
-
-    read = False
-
-    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
-        self.read = True
-        return super().get(key, default)
-
-    def __getitem__(self, key: str) -> str:
-        self.read = True
-        return super().__getitem__(key)
-
-    def __contains__(self, key: object) -> bool:
-        self.read = True
-        return super().__contains__(key)
-
-
-def _check_config(
-    store: Store, record: Record, environ: Mapping[str, str]
-) -> tuple[bool, str | None]:
-    """(``hooks.post_commit.background``, None) for a valid config as committed;
-    (False, why) for one that can never register.
-
-    A config text that validated before without reading the environment is not
-    parsed again (Store.known_valid): that is most of this hook's cost."""
-    if record.config_text is not None:
-        known = store.known_valid(record.config_text)
-        if known is not None:
-            return known, None
-    from mlflow_gitver.config import ConfigError
-
-    env = _Watched(record_environ(record, environ))
-    try:
-        cfg = parse_record_config(record, env)
-    except ConfigError as e:
-        return False, e.message
-    if record.config_text is not None and not env.read:
-        store.remember_valid(record.config_text, cfg.post_commit_background)
-    return cfg.post_commit_background, None
-
-
-def _run_sync(repo: git.Repo, store: Store, entry: Entry | None) -> int:
-    from mlflow_gitver.commands.queue_cmds import (
+def _run_sync(repo: git.Repo, store: Store, entry: Entry | None, cfg: Config | None) -> int:
+    from mlflow_gitver.queue.flusher import (
         BUSY,
         FAILED,
         HOOK_WAIT_SECONDS,
@@ -210,7 +152,7 @@ def _run_sync(repo: git.Repo, store: Store, entry: Entry | None) -> int:
     # This commit first; then the earlier records, retried by this run too.
     others = [e for e in store.list_pending() if entry is None or e.path != entry.path]
     flusher = Flusher(repo, store, wait=HOOK_WAIT_SECONDS)
-    mine = None if entry is None else flusher.one(entry)
+    mine = None if entry is None else flusher.one(entry, cfg)
     rest = flusher.flush(others)
     if mine is None:
         pass

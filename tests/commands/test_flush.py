@@ -1,26 +1,24 @@
-"""``flush`` and ``status`` against real repositories and the session's MLflow server."""
+"""``mlflow-gitver flush``: registers what the hooks recorded, on the session's MLflow server."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import random
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from mlflow_gitver import git as gitmod
-from mlflow_gitver.commands.queue_cmds import Flusher, drain
 from mlflow_gitver.main import main
-from mlflow_gitver.pending import Entry, Record, Store, claim, new_record
+from mlflow_gitver.queue.records import new_record
+from mlflow_gitver.queue.store import Store, claim
 from tests.conftest import free_port
 from tests.helpers import commit_all, write
-from tests.hooks.conftest import config_text, settle, versions
+from tests.hooks.conftest import config_text, versions
 
 
 def _store(root: Path) -> Store:
@@ -36,12 +34,6 @@ def _setup(repo: Path, server_url: str) -> str:
     experiment = f"flush-{uuid.uuid4().hex[:12]}"
     write(repo / ".mlflow-gitver.yaml", config_text(server_url, experiment))
     return experiment
-
-
-def test_status_when_nothing_is_pending(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["status", "--repo", str(repo)]) == 0
-    assert capsys.readouterr().out == "every recorded version is registered\n"
-    assert main(["flush", "--repo", str(repo)]) == 0
 
 
 @pytest.mark.server
@@ -175,98 +167,30 @@ def test_flush_counts_records_busy_in_another_process(
     assert "1 of 4 not registered, 3 being registered by another process" in err
 
 
-def _fail_a_commit(repo: Path) -> str:
-    """A commit whose config is invalid, recorded and flushed: a failed record."""
-    text = (repo / ".mlflow-gitver.yaml").read_text()
-    write(repo / ".mlflow-gitver.yaml", text + "temperature: 0.7\n")
-    bad = commit_all(repo, "bad")
-    write(repo / ".mlflow-gitver.yaml", text)
-    _record(repo, bad)
-    assert main(["flush", "--repo", str(repo)]) == 1
-    return bad
-
-
-def test_failures_of_unreachable_commits_stop_counting_and_prune_clears_them(
-    repo: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.server
+def test_a_record_file_of_an_earlier_release_still_flushes(
+    repo: Path, server_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _setup(repo, f"http://127.0.0.1:{free_port()}")
-    commit_all(repo, "config")
-    bad = _fail_a_commit(repo)
-    assert main(["status", "--repo", str(repo)]) == 1  # on main: it counts
-    capsys.readouterr()
-    # The branch moves on without it (what a rebase that drops it does).
-    gitmod.git(["reset", "-q", "--hard", "HEAD~1"], cwd=repo, env=dict(os.environ))
-    assert main(["status", "--repo", str(repo)]) == 0
-    out = capsys.readouterr().out
-    assert "every recorded version is registered" in out
-    assert "not counted: 1 failed record(s)" in out and bad[:12] in out
-    bad2 = _fail_a_commit(repo)
-    assert main(["status", "--repo", str(repo), "--format", "json"]) == 1
-    data = json.loads(capsys.readouterr().out)
-    assert {f["commit"]: f["reachable"] for f in data["failed"]} == {bad: False, bad2: True}
-    assert main(["status", "--repo", str(repo), "--prune"]) == 0
-    out = capsys.readouterr().out
-    assert f"pruned failed record of {bad2[:12]}" in out and f"of {bad[:12]}" in out
-    assert _store(repo).list_failed() == []
-
-
-def test_records_added_while_the_flusher_exits_are_never_left_behind(repo: Path) -> None:
-    """The hook's side of the flush lock, against real background flushers, at
-    random moments.  Records whose commit has no config fail at once, without
-    MLflow: each flusher is quick.  The narrowest moment (a record written just
-    as a flusher finishes) is made on purpose in the next test."""
-    from mlflow_gitver.commands.post_commit import _start_flusher
-
+    """As the release before issue 12 wrote it (no config_in_commit, the retired
+    tracking_uri and experiment keys), and a key from some later release."""
+    experiment = _setup(repo, server_url)
+    commit = commit_all(repo, "old record")
+    old = {
+        "branch": "main",
+        "commit": commit,
+        "config_path": ".mlflow-gitver.yaml",
+        "config_text": (repo / ".mlflow-gitver.yaml").read_text(),
+        "created": 1.5,
+        "experiment": None,
+        "source": "post-commit",
+        "target_env": {"MLFLOW_TRACKING_URI": None},
+        "tracking_uri": None,
+        "version": 1,
+        "from_the_future": [1, 2],
+    }
     s = _store(repo)
-    r = gitmod.discover(repo)
-    rng = random.Random(42)
-    commits = []
-    for i in range(20):
-        write(repo / "app.py", f"print({i})\n")
-        commits.append(commit_all(repo, f"c{i}"))
-        s.add(new_record(r, commits[-1], "test", {}))
-        _start_flusher(repo, s)  # what the hook does once its record is written
-        time.sleep(rng.uniform(0, 0.4))
-    settle(repo)
+    s.ensure()
+    (s.pending / f"{commit}.json").write_text(json.dumps(old, indent=1, sort_keys=True))
+    assert main(["flush", "--repo", str(repo)]) == 0, capsys.readouterr().err
+    assert list(versions(server_url, experiment)) == [commit]
     assert s.list_pending() == []
-    assert {e.record.commit for e in s.list_failed()} == set(commits)
-
-
-class _LateHook(Store):
-    """A store where a hook writes its record right after the flusher listed the
-    queue empty, while the flusher still holds the lock: the moment a lost wakeup
-    would strand it.  Real timing hits that moment rarely (see the test above),
-    so this interleaving is made on purpose; the records and the lock are real."""
-
-    def __init__(self, common_dir: Path, late: list[Record]) -> None:
-        super().__init__(common_dir)
-        self.late = late
-        self.hook_saw_lock_held = 0
-
-    def list_pending(self) -> list[Entry]:
-        out = super().list_pending()
-        if not out and self.late:
-            self.add(self.late.pop())
-            fd = self.try_flush_lock()  # the hook's side: held, so it starts no flusher
-            if fd is None:
-                self.hook_saw_lock_held += 1
-            else:
-                os.close(fd)
-        return out
-
-
-def test_a_record_written_as_the_flusher_finishes_is_drained(repo: Path) -> None:
-    r = gitmod.discover(repo)
-    commit = commit_all(repo, "late")
-    late = [new_record(r, commit, "test", {})]
-    s = _LateHook(repo / ".git", late)
-    s.root.mkdir(parents=True)
-    fd = s.try_flush_lock()
-    assert fd is not None
-    try:
-        outcomes = drain(Flusher(r, s), s, fd)
-    finally:
-        os.close(fd)
-    assert s.hook_saw_lock_held == 1
-    assert [o.commit for o in outcomes] == [commit]
-    assert Store(repo / ".git").list_pending() == []

@@ -1,15 +1,13 @@
-"""``mlflow-gitver hook <stage>``: what the git hooks run.
+"""``mlflow-gitver hook pre-push``: register what is pushed before anyone can deploy it.
 
-post-commit, post-merge, post-rewrite and post-applypatch only record (see
-post_commit.py, kept apart: it runs on every commit, and must not import what
-pre-push needs).  pre-push registers what is
-pushed before anyone else can deploy it, and blocks only for what would fail in
-CI too (an invalid config) or when the config says the server is required.
+It registers what the hooks left pending, then each pushed tip and the pushed
+merge commits the recording hooks may have missed; it blocks only for what
+would fail in CI too (an invalid config at a pushed tip) or when the config
+says the server is required.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -17,7 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlflow_gitver import git
-from mlflow_gitver.commands.queue_cmds import (
+from mlflow_gitver.context import open_repo
+from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, GitverError
+from mlflow_gitver.queue import journal
+from mlflow_gitver.queue.flusher import (
     BUSY,
     HOOK_WAIT_SECONDS,
     PROG,
@@ -26,18 +27,13 @@ from mlflow_gitver.commands.queue_cmds import (
     Outcome,
     store_of,
 )
-from mlflow_gitver.context import open_repo
-from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, GitverError
-from mlflow_gitver.pending import (
-    Record,
-    Store,
-    fix_for,
-    new_record,
-    parse_record_config,
-    record_environ,
-)
+from mlflow_gitver.queue.records import Record, new_record, parse_record_config, record_environ
+from mlflow_gitver.queue.store import Store, fix_for
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from mlflow_gitver.commands.hook import Args
     from mlflow_gitver.config import Config
 
 PROGRESS_ABOVE = 10  # print progress when registering more commits than this
@@ -45,9 +41,6 @@ PROGRESS_ABOVE = 10  # print progress when registering more commits than this
 
 def _say(message: str) -> None:
     print(f"{PROG}: {message}", file=sys.stderr)
-
-
-# --- pre-push ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -132,9 +125,7 @@ def _merges_since(repo: git.Repo, store: Store) -> list[str] | None:
     ran here: post-commit never sees a merge that ``git merge`` made, and
     post-merge may not be installed.  Cheap: the walk stops at older commits.
     None before the hooks ever ran (nothing to bound the walk by)."""
-    from mlflow_gitver import journal
-
-    cursor = journal.read_cursor(store.cursor_path(repo))
+    cursor = journal.read_cursor(journal.store_cursor(store, repo))
     if cursor is None:
         return None
     return ["--merges", f"--since={int(cursor.since) - 1}"]
@@ -148,7 +139,7 @@ class _Target:
     cfg: Config
 
 
-def pre_push(args: argparse.Namespace) -> int:
+def run(args: Args) -> int:
     from mlflow_gitver.config import ConfigError
 
     repo = open_repo(args.repo)
@@ -183,7 +174,7 @@ def pre_push(args: argparse.Namespace) -> int:
             continue
         records[push.local_sha] = record
         commits = [push.local_sha]
-        if args.all or cfg.pre_push_all:
+        if args.all_pushed or cfg.pre_push_all:
             commits = pushed_commits(repo, push, remote) or commits
         elif merges is not None:
             merged = pushed_commits(repo, push, remote, merges)
@@ -212,14 +203,17 @@ def pre_push(args: argparse.Namespace) -> int:
 
     # 2. What the hooks left pending or missed, then what is pushed, each under its lock.
     try:
-        store.catch_up(repo, environ, source="pre-push", branch=git.current_branch(repo))
+        journal.catch_up(store, repo, environ, source="pre-push", branch=git.current_branch(repo))
         earlier = store.list_pending()
         seen: set[str] = set()
         entries = []
+        # The configs step 1 parsed, for the flusher: each is parsed once per run.
+        configs: dict[Path, Config] = {}
         for t in targets:
             if t.commit not in seen:
                 seen.add(t.commit)
                 entries.append(store.add_entry(records[t.commit]))
+                configs[entries[-1].path] = t.cfg
     except OSError as e:
         # Nothing can be recorded: say so; block only where the config asks for it.
         _say(
@@ -239,7 +233,7 @@ def pre_push(args: argparse.Namespace) -> int:
         _say(f"registering {total} pushed commits")
     flusher.flush([e for e in earlier if e.path not in {x.path for x in entries}])
     flusher.progress = progress
-    outcomes = {o.commit: o for o in flusher.flush(entries)}
+    outcomes = {o.commit: o for o in flusher.flush(entries, configs)}
     return _report(targets, outcomes)
 
 
@@ -269,11 +263,3 @@ def _report(targets: Sequence[_Target], outcomes: Mapping[str, Outcome]) -> int:
             f"the push goes on; '{PROG} flush' registers them later"
         )
     return EXIT_OK
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.hook_type != "pre-push":
-        from mlflow_gitver.commands import post_commit
-
-        return post_commit.run(args.repo, sync=args.sync, stage=args.hook_type)
-    return pre_push(args)

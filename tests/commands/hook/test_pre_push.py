@@ -1,4 +1,4 @@
-"""``mlflow-gitver hook post-commit|pre-push`` run directly, on real repositories."""
+"""``mlflow-gitver hook pre-push`` (and its race with the recording hooks) on real repositories."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver import git as gitmod
-from mlflow_gitver.commands.hook import (
+from mlflow_gitver.commands.hook.pre_push import (
     Push,
     parse_ref_lines,
     pushed_commits,
     pushes_from_pre_commit,
 )
-from mlflow_gitver.pending import new_record
+from mlflow_gitver.main import main
+from mlflow_gitver.queue.records import new_record
+from tests.commands.hook import count_config_parses
 from tests.helpers import cli, commit_all, git, write
 from tests.hooks.conftest import configure, store, versions
 
@@ -154,3 +156,16 @@ def test_pre_push_registers_pushed_merge_commits_it_was_never_told_about(
     found = versions(server_url, experiment)
     assert len(found.get(merge, [])) == 1 and len(found.get(tip, [])) == 1
     assert git(repo, "rev-list", "--merges", f"{base}..{tip}").split() == [merge]
+
+
+@pytest.mark.server
+def test_pre_push_parses_each_pushed_config_once(
+    repo: Path, server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: pre-push checked the tip's config, then the flusher parsed it again."""
+    experiment = configure(repo, server_url)
+    head = git(repo, "rev-parse", "HEAD").strip()
+    calls = count_config_parses(monkeypatch)
+    assert main(["hook", "pre-push", "--repo", str(repo)]) == 0  # by hand: HEAD
+    assert calls == [f"{head[:12]}:.mlflow-gitver.yaml"]
+    assert head in versions(server_url, experiment)

@@ -1,0 +1,66 @@
+"""The claim on one record while it is registered: done, retry later, or give up.
+
+A claim holds ``flock`` on the record file (store.claim), so only its holder
+deletes the record or moves it to ``failed/``; the state sidecar is re-read
+under the lock, the listing it came from may be stale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+
+from mlflow_gitver.queue.records import Entry, Record, State
+from mlflow_gitver.queue.store import Store, claim, fsync_dir, write_atomic
+from mlflow_gitver.redact import scrub
+
+TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: no typing import at run time
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+
+class Claim:
+    """The lock on one record, held while registering it."""
+
+    def __init__(self, store: Store, path: Path, record: Record, state: State) -> None:
+        self.store = store
+        self.path = path
+        self.record = record
+        self.state = state
+
+    def done(self) -> None:
+        """Registered: forget the record (state first, so no orphan record is left)."""
+        with contextlib.suppress(FileNotFoundError):
+            Store.state_path(self.path).unlink()
+        self.path.unlink()
+        fsync_dir(self.path.parent)
+
+    def retry_later(self, error: str) -> None:
+        self.state = State(self.state.attempts + 1, scrub(error), time.time())
+        self.store.write_state(self.path, self.state)
+
+    def give_up(self, error: str) -> Path:
+        """Can never succeed: keep it in failed/ with the reason, for ``status``."""
+        target = self.store.failed / self.path.name
+        self.store.ensure()
+        state = State(self.state.attempts + 1, scrub(error), time.time())
+        write_atomic(Store.state_path(target), state.to_json(), replace=True)
+        with contextlib.suppress(FileNotFoundError):
+            Store.state_path(self.path).unlink()
+        os.replace(self.path, target)
+        fsync_dir(self.path.parent)
+        fsync_dir(target.parent)
+        return target
+
+
+@contextlib.contextmanager
+def claim_record(store: Store, entry: Entry, *, wait: float = 0) -> Iterator[Claim | None]:
+    """Claim a listed record: None if another process holds it or has finished it."""
+    with claim(entry.path, wait=wait) as fd:
+        if fd is None:
+            yield None
+            return
+        # Re-read the state under the lock: the listing may be stale.
+        yield Claim(store, entry.path, entry.record, store.read_state(entry.path))
