@@ -22,18 +22,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         # usual arguments; anything else (--help, a typo) goes to argparse.
         from mlflow_gitver.commands import post_commit
         from mlflow_gitver.error_handler import run_guarded
+        from mlflow_gitver.proc import debug_on
 
         fast = post_commit.fast_args(raw[2:])
         if fast is not None:
             repo, sync = fast
-            code = run_guarded(lambda: post_commit.run(repo, sync=sync), debug=False)
+            code = run_guarded(lambda: post_commit.run(repo, sync=sync), debug=debug_on())
             # The background case has nothing to tear down; a registration in
             # the foreground (--sync) has MLflow's, so it exits normally.
             return _exit(code) if argv is None and not sync else code
     if raw[:1] == ["id"]:
-        from mlflow_gitver.commands import id_cmd
+        from mlflow_gitver.commands import id as id_command
 
-        id_cmd.prestart(raw[1:])
+        id_command.prestart(raw[1:])
     from mlflow_gitver.cli import run
 
     code = run(argv)
