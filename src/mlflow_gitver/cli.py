@@ -80,14 +80,16 @@ _NEED_A_COMMIT = frozenset(("register", "env", "exec"))
 def dispatch(ns: argparse.Namespace) -> int:
     """Run the command ``ns`` names: its module's ``run(args_of(ns))``."""
     name = ns.command
-    legacy = _LEGACY.get(name)
-    if legacy is not None:
-        return legacy(ns)
+    run = _LEGACY.get(name) or _typed(name)
+    if name in _NEED_A_COMMIT:
+        return _first_commit_hint(ns, lambda: run(ns))
+    return run(ns)
+
+
+def _typed(name: str) -> Callable[[argparse.Namespace], int]:
     # __import__, not importlib: `id` then imports nothing more than its command.
     mod = __import__(f"mlflow_gitver.commands.{name}", fromlist=["run"])
-    if name in _NEED_A_COMMIT:
-        return _first_commit_hint(ns, lambda: mod.run(mod.args_of(ns)))
-    return int(mod.run(mod.args_of(ns)))
+    return lambda ns: int(mod.run(mod.args_of(ns)))
 
 
 # Commands whose modules do not have args_of/run(Args) yet (issue 12: their owners
@@ -96,12 +98,6 @@ def _check(ns: argparse.Namespace) -> int:
     from mlflow_gitver.commands import check
 
     return check.run(ns.repo, ns.config, commit=ns.commit, fmt=ns.format)
-
-
-def _register(ns: argparse.Namespace) -> int:
-    from mlflow_gitver.commands import register
-
-    return _first_commit_hint(ns, lambda: register.run(ns))
 
 
 def _by_namespace(module: str) -> Callable[[argparse.Namespace], int]:
@@ -113,8 +109,8 @@ def _by_namespace(module: str) -> Callable[[argparse.Namespace], int]:
 
 _LEGACY: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": _check,
-    "register": _register,
-    "env": _register,
+    "register": _by_namespace("register"),
+    "env": _by_namespace("register"),
     "resolve": _by_namespace("resolve"),
     "show": _by_namespace("show"),
     "hook": _by_namespace("hook"),
