@@ -116,6 +116,7 @@ _LEGACY: dict[str, Callable[[argparse.Namespace], int]] = {
     "hook": _by_namespace("hook"),
     "flush": _by_namespace("queue_cmds"),
     "status": _by_namespace("queue_cmds"),
+    "doctor": _by_namespace("doctor"),
 }
 
 
