@@ -1,6 +1,10 @@
-"""The one error type for problems the user can fix, and the exit codes."""
+"""Exit codes, and the error types for problems the user can fix."""
 
 from __future__ import annotations
+
+TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: `id` need not import typing
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 # Exit codes, documented in the README ("Exit codes").
 EXIT_OK = 0
@@ -8,6 +12,9 @@ EXIT_FAILURE = 1  # operational: server unreachable, conflict, version not regis
 EXIT_USAGE = 2  # bad input: config, arguments, not a repository
 EXIT_BUG = 3  # an unexpected exception: a bug in mlflow-gitver
 EXIT_INTERRUPTED = 130
+# What a POSIX shell exits with for a command it cannot find, or cannot run (exec).
+EXIT_NOT_FOUND = 127
+EXIT_NOT_EXECUTABLE = 126
 
 
 class GitverError(Exception):
@@ -24,3 +31,17 @@ class GitverError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class CommandError(GitverError):
+    """A command exited non-zero: shows the command, its exit code and stderr."""
+
+    def __init__(self, args: Sequence[str], returncode: int, stderr: bytes) -> None:
+        err = stderr.decode("utf-8", "replace").strip().replace("\n", " | ")
+        super().__init__(
+            f"command failed (exit {returncode}): {' '.join(args)}: {err or 'no output'}",
+            EXIT_FAILURE,
+        )
+        self.cmd = tuple(args)
+        self.returncode = returncode
+        self.stderr = stderr

@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from mlflow_gitver.errors import GitverError
-from mlflow_gitver.proc import CommandError, Completed, Spawned, environ_without, run
+from mlflow_gitver.errors import CommandError, GitverError
+from mlflow_gitver.proc import Completed, Spawned, git_env, run
 from mlflow_gitver.record import Record
 
 TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True
@@ -22,34 +22,6 @@ if TYPE_CHECKING:
     # At run time pathlib is imported where a Path is made: importing it (and
     # the `re` it pulls in) must not delay the `git status` that `id` starts first.
     from pathlib import Path
-
-# Variables a hook inherits from git that point at the repository; kept unless
-# the caller names a repository explicitly (pre_commit/git.py: no_git_env).
-# The rest of `git rev-parse --local-env-vars` goes too: a submodule must not
-# inherit its superproject's object directory or shallow file.
-_REPO_VARS = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_COMMON_DIR",
-    "GIT_IMPLICIT_WORK_TREE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_GRAFT_FILE",
-    "GIT_SHALLOW_FILE",
-    "GIT_NO_REPLACE_OBJECTS",
-    "GIT_REPLACE_REF_BASE",
-    "GIT_INTERNAL_SUPER_PREFIX",
-)
-
-
-def git_env(*, keep_repo_env: bool) -> dict[str, str]:
-    drop = ["GIT_INDEX_FILE", "GIT_OPTIONAL_LOCKS", "GIT_NAMESPACE", "GIT_PREFIX"]
-    if not keep_repo_env:
-        drop += _REPO_VARS
-    env = environ_without(("GIT_TRACE",), drop)
-    env["LC_ALL"] = "C"
-    env["LANGUAGE"] = "C"
-    return env
 
 
 class Repo(Record):

@@ -20,9 +20,8 @@ from pathlib import Path
 
 from mlflow_gitver import git
 from mlflow_gitver.blobhash import Seen, StatCache, new_hash, unreadable, worktree_entry
-from mlflow_gitver.errors import GitverError
+from mlflow_gitver.errors import CommandError, GitverError
 from mlflow_gitver.identity import is_excluded, version_id
-from mlflow_gitver.proc import CommandError
 from mlflow_gitver.record import Record
 
 # Bumped if the digest's input format ever changes: old and new ids must not meet.
@@ -647,7 +646,7 @@ def read_state(
 
     ``untracked`` may be a function of the repository (its config says), so
     that ``git status`` can start before the repository's root is known;
-    ``pending`` is such a status, started early (see ``commands/id_cmd.py``).
+    ``pending`` is such a status, started early (see ``commands/id.py``).
     ``allow_unborn``: a repository with no commit yet has the null commit
     (for nested repositories) instead of being an error.
     """

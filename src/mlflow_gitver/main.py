@@ -26,15 +26,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if fast is not None:
             from mlflow_gitver.commands.hook import post_commit
             from mlflow_gitver.error_handler import run_guarded
+            from mlflow_gitver.proc import debug_on
 
-            code = run_guarded(lambda: post_commit.run(fast), debug=False)
+            code = run_guarded(lambda: post_commit.run(fast), debug=debug_on())
             # The background case has nothing to tear down; a registration in
             # the foreground (--sync) has MLflow's, so it exits normally.
             return _exit(code) if argv is None and not fast.sync else code
     if raw[:1] == ["id"]:
-        from mlflow_gitver.commands import id_cmd
+        from mlflow_gitver.commands import id as id_command
 
-        id_cmd.prestart(raw[1:])
+        id_command.prestart(raw[1:])
     from mlflow_gitver.cli import run
 
     code = run(argv)

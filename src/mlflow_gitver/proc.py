@@ -1,18 +1,110 @@
-"""The one place that runs subprocesses."""
+"""Every child process: run, spawn, detached spawn and exec, under one environment policy.
+
+Each call takes an argument list (never a shell) and, except for exec and the
+detached spawn that nobody waits for, a timeout.  With ``--debug`` (or
+``MLFLOW_GITVER_DEBUG=1``) each call logs its argv, credentials scrubbed, its exit
+code and its time to stderr: for the detached flush, stderr is its log.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import sys
+import time
 
-from mlflow_gitver.errors import EXIT_FAILURE, GitverError
+from mlflow_gitver.errors import (
+    EXIT_FAILURE,
+    EXIT_NOT_EXECUTABLE,
+    EXIT_NOT_FOUND,
+    EXIT_USAGE,
+    CommandError,
+    GitverError,
+)
 from mlflow_gitver.record import Record
 
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True
+TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: `id` need not import typing
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
+    from typing import NoReturn
 
 DEFAULT_TIMEOUT = 120.0
+# Same as --debug; the detached flush gets it from a --debug run, and a user
+# sets it for the hooks git runs (MLFLOW_GITVER_DEBUG=1 git commit ...).
+DEBUG_VAR = "MLFLOW_GITVER_DEBUG"
+# Set in the detached flush: its stderr is a log nobody watches as it runs, so
+# an unexpected error writes its whole traceback there (error_handler).
+DETACHED_VAR = "MLFLOW_GITVER_DETACHED"
+LOG_LIMIT = 1_000_000  # bytes; a detached child's log is rotated once past it
+
+_debug = [os.environ.get(DEBUG_VAR, "") not in ("", "0")]
+
+
+def debug_on() -> bool:
+    return _debug[0]
+
+
+def set_debug(on: bool) -> None:
+    _debug[0] = on
+
+
+def _trace(args: Sequence[str], started: float, outcome: str) -> None:
+    if not _debug[0]:
+        return
+    from mlflow_gitver.redact import scrub  # its patterns compile only when tracing
+
+    ms = (time.perf_counter() - started) * 1000
+    argv = " ".join(scrub(a) for a in args)
+    print(f"mlflow-gitver: debug: {outcome} in {ms:.1f} ms: {argv}", file=sys.stderr, flush=True)
+
+
+# --- the environment policy -----------------------------------------------------------
+# One rule for every child: git's per-invocation variables never pass; the
+# variables that locate a repository pass only to a git run in the repository the
+# hook was started for; everything else (the config git was given: `git -c`,
+# GIT_CONFIG_COUNT/KEY_n/VALUE_n, GIT_CONFIG_GLOBAL, ...; ssh, proxies, identity)
+# passes, so a detached flush sees what a --sync one does.
+
+# What git sets for one command (a commit's temporary index, the hook's subdirectory).
+HOOK_VARS = ("GIT_INDEX_FILE", "GIT_OPTIONAL_LOCKS", "GIT_NAMESPACE", "GIT_PREFIX")
+# Variables that point at the repository; kept unless the caller names a repository
+# explicitly (pre_commit/git.py: no_git_env).  The rest of `git rev-parse
+# --local-env-vars` goes too: a submodule must not inherit its superproject's
+# object directory or shallow file.
+REPO_VARS = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_COMMON_DIR",
+    "GIT_IMPLICIT_WORK_TREE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_GRAFT_FILE",
+    "GIT_SHALLOW_FILE",
+    "GIT_NO_REPLACE_OBJECTS",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_INTERNAL_SUPER_PREFIX",
+)
+
+
+def child_env(environ: Mapping[str, str], *, keep_repo_env: bool) -> dict[str, str]:
+    """``environ`` without git's per-command variables (and, unless kept, those that
+    locate a repository)."""
+    drop = HOOK_VARS if keep_repo_env else HOOK_VARS + REPO_VARS
+    return {k: v for k, v in environ.items() if k not in drop}
+
+
+def git_env(*, keep_repo_env: bool) -> dict[str, str]:
+    """The environment of a git command: the policy, plus messages that do not depend
+    on the locale and no ``GIT_TRACE*`` output mixed into what we parse."""
+    env = child_env(os.environ, keep_repo_env=keep_repo_env)
+    for k in [k for k in env if k.startswith("GIT_TRACE")]:
+        del env[k]
+    env["LC_ALL"] = "C"
+    env["LANGUAGE"] = "C"
+    return env
+
+
+# --- run and spawn ----------------------------------------------------------------------
 
 
 class Completed(Record):  # not a dataclass: see record.py
@@ -25,18 +117,12 @@ class Completed(Record):  # not a dataclass: see record.py
         self._init(returncode=returncode, stdout=stdout, stderr=stderr)
 
 
-class CommandError(GitverError):
-    """A command exited non-zero: shows the command, its exit code and stderr."""
+def _not_found(name: str) -> GitverError:
+    return GitverError(f"{name} not found on PATH; install it or fix PATH", EXIT_USAGE)
 
-    def __init__(self, args: Sequence[str], returncode: int, stderr: bytes) -> None:
-        err = stderr.decode("utf-8", "replace").strip().replace("\n", " | ")
-        super().__init__(
-            f"command failed (exit {returncode}): {' '.join(args)}: {err or 'no output'}",
-            EXIT_FAILURE,
-        )
-        self.cmd = tuple(args)
-        self.returncode = returncode
-        self.stderr = stderr
+
+def _timed_out(args: Sequence[str], timeout: float) -> GitverError:
+    return GitverError(f"command timed out after {timeout:.0f}s: {' '.join(args)}", EXIT_FAILURE)
 
 
 def run(
@@ -49,8 +135,9 @@ def run(
     check: bool = True,
 ) -> Completed:
     """Run ``args`` (never through a shell) and capture stdout and stderr apart."""
-    import subprocess  # not at the top: `id` starts its one hot command with spawn()
+    import subprocess  # not at the top: `id` starts its one hot command with Spawned
 
+    started = time.perf_counter()
     try:
         proc = subprocess.run(
             list(args),
@@ -63,13 +150,12 @@ def run(
             check=False,
         )
     except FileNotFoundError as e:
-        raise GitverError(
-            f"{args[0]} not found on PATH; install it or fix PATH", exit_code=2
-        ) from e
+        _trace(args, started, "not found")
+        raise _not_found(args[0]) from e
     except subprocess.TimeoutExpired as e:
-        raise GitverError(
-            f"command timed out after {timeout:.0f}s: {' '.join(args)}", EXIT_FAILURE
-        ) from e
+        _trace(args, started, "timed out")
+        raise _timed_out(args, timeout) from e
+    _trace(args, started, f"exit {proc.returncode}")
     if check and proc.returncode != 0:
         raise CommandError(args, proc.returncode, proc.stderr)
     return Completed(proc.returncode, proc.stdout, proc.stderr)
@@ -88,6 +174,7 @@ class Spawned:
         import threading
 
         self.args = tuple(args)
+        self._started = time.perf_counter()
         out_r, out_w = os.pipe()  # non-inheritable; dup2 makes the child's copies inheritable
         err_r, err_w = os.pipe()
         try:
@@ -104,9 +191,8 @@ class Spawned:
         except FileNotFoundError as e:
             os.close(out_r)
             os.close(err_r)
-            raise GitverError(
-                f"{args[0]} not found on PATH; install it or fix PATH", exit_code=2
-            ) from e
+            _trace(self.args, self._started, "not found")
+            raise _not_found(args[0]) from e
         finally:
             os.close(out_w)
             os.close(err_w)
@@ -137,10 +223,10 @@ class Spawned:
         finally:
             timer.cancel()
         if timed_out:
-            raise GitverError(
-                f"command timed out after {timeout:.0f}s: {' '.join(self.args)}", EXIT_FAILURE
-            )
+            _trace(self.args, self._started, "timed out")
+            raise _timed_out(self.args, timeout)
         code = os.waitstatus_to_exitcode(status)
+        _trace(self.args, self._started, f"exit {code}")
         if check and code != 0:
             raise CommandError(self.args, code, bytes(self._err))
         return Completed(code, bytes(out), bytes(self._err))
@@ -154,10 +240,93 @@ def _read_into(fd: int, buf: bytearray) -> None:
         os.close(fd)
 
 
-def environ_without(prefixes: Sequence[str], names: Sequence[str] = ()) -> dict[str, str]:
-    """A copy of the environment without the given variable names and name prefixes."""
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if k not in names and not any(k.startswith(p) for p in prefixes)
-    }
+def exec_replace(args: Sequence[str], env: Mapping[str, str]) -> NoReturn:
+    """Replace this process with ``args``: it gets our pid, signals and exit code."""
+    _trace(args, time.perf_counter(), "exec")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvpe(args[0], list(args), dict(env))
+    except FileNotFoundError as e:
+        raise GitverError(
+            f"cannot run {args[0]!r}: command not found; check its name and PATH",
+            EXIT_NOT_FOUND,
+        ) from e
+    except OSError as e:
+        raise GitverError(
+            f"cannot run {args[0]!r}: {e.strerror}; check that it is an executable file "
+            "(chmod +x) or name its interpreter",
+            EXIT_NOT_EXECUTABLE,
+        ) from e
+
+
+# --- the detached spawn -----------------------------------------------------------------
+# git waits for a hook's stdout and stderr to close, and pre-commit reads them
+# through pipes: a child that inherits them would make every commit wait for the
+# network.  So a detached child gets its own session (no SIGHUP when the terminal
+# goes, no Ctrl-C from the commit's process group), /dev/null as stdin, and a log
+# file as stdout and stderr.
+
+
+def spawn_detached(args: Sequence[str], log: Path, title: str, pass_fd: int | None = None) -> int:
+    """Start ``args`` fully detached, writing to ``log`` after a line with the time and
+    ``title``; its pid.  Nobody waits for it.
+
+    ``pass_fd``: the one descriptor the child inherits besides 0-2 (the flush lock,
+    which so passes to the child with no gap another hook could take it in).
+    ``posix_spawn`` rather than ``subprocess.Popen``: a Popen object nobody waits
+    for warns when collected.  The child is named by its arguments: cwd is not a
+    posix_spawn option before Python 3.13.
+    """
+    started = time.perf_counter()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    _rotate(log)
+    env = child_env(os.environ, keep_repo_env=False)
+    env[DETACHED_VAR] = "1"
+    if _debug[0]:
+        env[DEBUG_VAR] = "1"
+    out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    null = os.open(os.devnull, os.O_RDONLY)
+    try:
+        # The log's header only: a full disk must not stop the child from starting.
+        try:
+            os.write(out, f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} {title}\n".encode())
+        except OSError:
+            pass
+        _no_inherit()
+        if pass_fd is not None:
+            os.set_inheritable(pass_fd, True)
+        actions = [
+            (os.POSIX_SPAWN_DUP2, null, 0),
+            (os.POSIX_SPAWN_DUP2, out, 1),
+            (os.POSIX_SPAWN_DUP2, out, 2),
+        ]
+        pid = os.posix_spawn(args[0], list(args), env, file_actions=actions, setsid=True)
+    finally:
+        os.close(out)
+        os.close(null)
+    _trace(args, started, f"detached pid {pid}")
+    return pid
+
+
+def _rotate(log: Path) -> None:
+    try:
+        if log.stat().st_size > LOG_LIMIT:
+            os.replace(log, log.with_name(log.name + ".1"))
+    except FileNotFoundError:
+        pass
+
+
+def _no_inherit() -> None:
+    # Only 0-2 may reach the child: a pipe of git's or pre-commit's that leaked into
+    # this process would otherwise keep them waiting for the background run.
+    try:
+        fds = [int(n) for n in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(3, 256))
+    for fd in fds:
+        if fd > 2:
+            try:
+                os.set_inheritable(fd, False)
+            except OSError:
+                pass

@@ -59,3 +59,11 @@ def test_exec_exits_like_a_shell_when_the_command_cannot_run(app: Path) -> None:
     assert out.returncode == 126, out.stderr
     (line,) = out.stderr.strip().splitlines()[-1:]
     assert str(script) in line and "chmod +x" in line
+
+
+def test_exec_dry_run_prints_the_plan_and_runs_nothing(app: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    out = cli("exec", "--dry-run", "--", "touch", str(marker), cwd=app)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("dry run: nothing sent to ")
+    assert not marker.exists()

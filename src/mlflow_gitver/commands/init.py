@@ -10,6 +10,7 @@ When neither is known, it uses a ``repo: local`` hook that runs the installed
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from dataclasses import dataclass
@@ -264,11 +265,22 @@ def _add_gitignore(root: Path) -> list[str]:
     return added
 
 
-def run(repo_arg: Path | None, *, name: str | None) -> int:
+@dataclass(frozen=True)
+class Args:
+    repo: Path | None
+    name: str | None
+
+
+def args_of(ns: argparse.Namespace) -> Args:
+    return Args(repo=ns.repo, name=ns.name)
+
+
+def run(args: Args) -> int:
     from mlflow_gitver.config import ConfigError, parse_config
     from mlflow_gitver.naming import sanitize
 
-    repo = open_repo(repo_arg)
+    name = args.name
+    repo = open_repo(args.repo)
     path = repo.root / CONFIG_NAME
     if path.exists():
         raise GitverError(

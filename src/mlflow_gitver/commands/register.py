@@ -1,4 +1,4 @@
-"""``register``, ``env`` and ``exec``: find or create the version's LoggedModel."""
+"""``register`` and ``env``: find or create the version's LoggedModel."""
 
 from __future__ import annotations
 
@@ -7,20 +7,13 @@ import json
 import logging
 import os
 import shlex
-import sys
-from collections.abc import Mapping
 
 from mlflow_gitver import ci
 from mlflow_gitver.context import load_commit_config, load_worktree_config, open_repo
-from mlflow_gitver.errors import GitverError
 from mlflow_gitver.gitstate import print_warnings, state_at_commit, state_of
 from mlflow_gitver.redact import redact_url
 from mlflow_gitver.service import Plan, Registered, plan, register_state
 from mlflow_gitver.tracking import resolve_uri
-
-# What a POSIX shell exits with for a command it cannot find, or cannot run.
-EXIT_NOT_FOUND = 127
-EXIT_NOT_EXECUTABLE = 126
 
 
 def quiet_mlflow() -> None:
@@ -118,19 +111,25 @@ def _export(ctx: ci.CiContext, reg: Registered, args: argparse.Namespace) -> Non
     )
 
 
-def _command(args: argparse.Namespace) -> list[str]:
-    cmd = list(args.cmd or [])
-    if cmd and cmd[0] == "--":
-        cmd = cmd[1:]
-    if not cmd:
-        raise GitverError("exec needs a command: mlflow-gitver exec [options] -- CMD [ARGS...]")
-    return cmd
-
-
 def run(args: argparse.Namespace) -> int:
-    command = args.command
-    fmt = "env" if command == "env" else getattr(args, "format", "text")
-    cmd = _command(args) if command == "exec" else None
+    fmt = "env" if args.command == "env" else args.format
+    done = registered(args)
+    if done is None:
+        return 0
+    reg, uri = done
+    if fmt == "json":
+        print(json.dumps(reg.as_json(), indent=2))
+    elif fmt == "env":
+        print("\n".join(env_lines(reg, uri)))
+    else:
+        print("\n".join(text_lines(reg)))
+    return 0
+
+
+def registered(args: argparse.Namespace) -> tuple[Registered, str] | None:
+    """Find or create the version (and export it to CI): it and the tracking URI;
+    None after printing the plan of a dry run."""
+    fmt = getattr(args, "format", "text")  # exec has no --format
     repo = open_repo(args.repo)
     ctx = ci.detect(args.ci, os.environ)
     if args.commit is not None:
@@ -153,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
             extra_tags=ctx.tags,
         )
         _print_plan(p, "json" if fmt == "json" else "text")
-        return 0
+        return None
     quiet_mlflow()
     reg = register_state(
         repo,
@@ -166,42 +165,4 @@ def run(args: argparse.Namespace) -> int:
     )
     uri = resolve_uri(args.tracking_uri, os.environ, cfg.tracking_uri, repo.root)
     _export(ctx, reg, args)
-    if cmd is not None:
-        return _exec(cmd, reg, uri)
-    if fmt == "json":
-        print(json.dumps(reg.as_json(), indent=2))
-    elif fmt == "env":
-        print("\n".join(env_lines(reg, uri)))
-    else:
-        print("\n".join(text_lines(reg)))
-    return 0
-
-
-def child_env(reg: Registered, uri: str, base: Mapping[str, str]) -> dict[str, str]:
-    env = dict(base)
-    env["MLFLOW_ACTIVE_MODEL_ID"] = reg.model_id
-    env["MLFLOW_TRACKING_URI"] = uri
-    env["MLFLOW_EXPERIMENT_ID"] = reg.experiment_id
-    env.pop("MLFLOW_EXPERIMENT_NAME", None)  # it would contradict the id
-    return env
-
-
-def _exec(cmd: list[str], reg: Registered, uri: str) -> int:
-    print(f"mlflow-gitver: {reg.model_name} ({reg.model_id})", file=sys.stderr)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    try:
-        # Replace this process: CMD gets our PID, signals and exit code unchanged.
-        os.execvpe(cmd[0], cmd, child_env(reg, uri, os.environ))
-    except FileNotFoundError as e:
-        raise GitverError(
-            f"cannot run {cmd[0]!r}: command not found; check its name and PATH",
-            EXIT_NOT_FOUND,
-        ) from e
-    except OSError as e:
-        raise GitverError(
-            f"cannot run {cmd[0]!r}: {e.strerror}; check that it is an executable file "
-            "(chmod +x) or name its interpreter",
-            EXIT_NOT_EXECUTABLE,
-        ) from e
-    raise AssertionError("unreachable")  # pragma: no cover
+    return reg, uri

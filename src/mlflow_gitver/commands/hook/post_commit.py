@@ -103,14 +103,15 @@ def _start_flusher(root: Path, store: Store) -> None:
     """Start the background flush, unless one runs already: it holds the flush
     lock, and lists the queue again before it exits, so it registers our record
     too (see queue.flusher.drain)."""
-    from mlflow_gitver.background import spawn_flush
+    from mlflow_gitver.proc import spawn_detached
 
     try:
         fd = store.try_flush_lock()
         if fd is None:
             return
         try:
-            spawn_flush(root, store.log, fd)
+            args = [sys.executable, "-m", "mlflow_gitver", "flush", "--repo", str(root)]
+            spawn_detached([*args, "--lock-fd", str(fd)], store.log, "flush", fd)
         finally:
             os.close(fd)
     except OSError as e:

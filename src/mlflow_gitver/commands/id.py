@@ -12,13 +12,29 @@ import os
 
 from mlflow_gitver import git
 from mlflow_gitver.errors import GitverError
+from mlflow_gitver.record import Record
 
 TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Sequence
     from pathlib import Path
 
 _pending: list[git.PendingStatus] = []
+
+
+class Args(Record):  # not a dataclass: `id` must not import dataclasses (record.py)
+    __slots__ = ("as_json", "config", "repo")
+    repo: Path | None
+    config: Path | None
+    as_json: bool
+
+    def __init__(self, repo: Path | None, config: Path | None, as_json: bool) -> None:
+        self._init(repo=repo, config=config, as_json=as_json)
+
+
+def args_of(ns: argparse.Namespace) -> Args:
+    return Args(ns.repo, ns.config, ns.format == "json")
 
 
 def prestart(args: Sequence[str]) -> None:
@@ -31,14 +47,14 @@ def prestart(args: Sequence[str]) -> None:
         return  # no current directory, or no git: run() reports it, in one line
 
 
-def run(repo_arg: Path | None, config_arg: Path | None, *, as_json: bool) -> int:
+def run(args: Args) -> int:
     from mlflow_gitver.context import repo_start, untracked_setting
     from mlflow_gitver.gitstate import print_warnings, read_state
 
-    start, keep_repo_env = repo_start(repo_arg)
+    start, keep_repo_env = repo_start(args.repo)
 
     def untracked(repo: git.Repo) -> bool:
-        return untracked_setting(repo, config_arg)
+        return untracked_setting(repo, args.config)
 
     state = read_state(
         start,
@@ -47,7 +63,7 @@ def run(repo_arg: Path | None, config_arg: Path | None, *, as_json: bool) -> int
         pending=_pending.pop() if _pending else None,
     )
     print_warnings(state)
-    if as_json:
+    if args.as_json:
         import json
 
         print(json.dumps(state.as_json(), indent=2))
