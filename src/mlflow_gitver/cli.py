@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import NoReturn
 
-CI_CHOICES = ("auto", "github", "gitlab", "azure", "circleci", "buildkite", "jenkins", "none")
-
 _WIDTH: list[int] = []
 
 
@@ -137,6 +135,8 @@ def _add_target(p: argparse.ArgumentParser) -> None:
 
 
 def _add_register_options(p: argparse.ArgumentParser) -> None:
+    from mlflow_gitver import ci  # the provider registry: only when these options are built
+
     _add_repo(p)
     _add_config(p)
     p.add_argument(
@@ -152,7 +152,7 @@ def _add_register_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--ci",
-        choices=CI_CHOICES,
+        choices=ci.choices(),
         default=None,
         help="write this CI system's export files (default: auto, detected from the environment; "
         "none: export nothing)",
