@@ -523,7 +523,7 @@ def test_config_defaults_are_not_shared() -> None:
     a.params["k"] = "v"
     assert b.params == {}
     with pytest.raises(AttributeError):
-        a.name = "c"  # type: ignore[misc]
+        a.name = "c"
     with pytest.raises(TypeError, match="unknown keys"):
         Config(name="a", source="x", nope=1)
 

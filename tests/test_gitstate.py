@@ -29,8 +29,8 @@ from tests.helpers import commit_all, git, init_repo, write
 DIRTY = re.compile(r"^[0-9a-f]{32}-dirty-[0-9a-f]{8}$")
 
 
-def vid(root: Path, **kw: bool) -> str:
-    return read_state(root, **kw).version_id
+def vid(root: Path, *, untracked: bool = True) -> str:
+    return read_state(root, untracked=untracked).version_id
 
 
 def head(root: Path) -> str:
@@ -232,7 +232,29 @@ def test_touch_only_is_clean(base: Path) -> None:
 
 # --- sees every change ---------------------------------------------------------------
 
-MUTATIONS: dict[str, Callable[[Path], None]] = {
+
+def _retarget_symlink(r: Path) -> None:
+    os.remove(r / "link")
+    os.symlink("run.sh", r / "link")
+
+
+def _symlink_to_file(r: Path) -> None:
+    os.remove(r / "link")
+    write(r / "link", "app.py")
+
+
+def _file_to_directory(r: Path) -> None:
+    (r / "app.py").unlink()
+    write(r / "app.py" / "inner.py", "print('hello')\n")
+
+
+def _directory_to_file(r: Path) -> None:
+    shutil.rmtree(r / "pkg")
+    write(r / "pkg", "X = 1\n")
+
+
+# What each returns is ignored: only the change it makes to the tree counts.
+MUTATIONS: dict[str, Callable[[Path], object]] = {
     "edit": lambda r: write(r / "app.py", "print('edit')\n"),
     "edit other content": lambda r: write(r / "app.py", "print('edit2')\n"),
     "delete": lambda r: (r / "app.py").unlink(),
@@ -242,11 +264,8 @@ MUTATIONS: dict[str, Callable[[Path], None]] = {
     "chmod +x": lambda r: (r / "app.py").chmod(0o755),
     "chmod -x": lambda r: (r / "run.sh").chmod(0o644),
     "new symlink": lambda r: os.symlink("pkg/mod.py", r / "link2"),
-    "retarget symlink": lambda r: (os.remove(r / "link"), os.symlink("run.sh", r / "link")),
-    "symlink to file, same bytes": lambda r: (
-        os.remove(r / "link"),
-        write(r / "link", "app.py"),
-    ),
+    "retarget symlink": _retarget_symlink,
+    "symlink to file, same bytes": _symlink_to_file,
     "binary edit": lambda r: write(r / "data.bin", bytes(range(256))[::-1]),
     "non-utf8 content": lambda r: write(r / "app.py", b"\xff\xfe\x00caf\xe9\n"),
     "non-utf8 name": lambda r: write(Path(os.fsdecode(bytes(r) + b"/caf\xe9.py")), "x\n"),
@@ -258,14 +277,8 @@ MUTATIONS: dict[str, Callable[[Path], None]] = {
     "untracked newline": lambda r: write(r / "a\nb.py", "x\n"),
     "untracked tab and backslash": lambda r: write(r / "a\tb\\c.py", "x\n"),
     "untracked nested": lambda r: write(r / "deep" / "er" / "x.py", "x\n"),
-    "file replaced by directory": lambda r: (
-        (r / "app.py").unlink(),
-        write(r / "app.py" / "inner.py", "print('hello')\n"),
-    ),
-    "directory replaced by file": lambda r: (
-        shutil.rmtree(r / "pkg"),
-        write(r / "pkg", "X = 1\n"),
-    ),
+    "file replaced by directory": _file_to_directory,
+    "directory replaced by file": _directory_to_file,
     "delete whole directory": lambda r: shutil.rmtree(r / "pkg"),
 }
 
@@ -688,7 +701,7 @@ def test_read_only_git_dir_still_works(base: Path) -> None:
 # --- properties: random names and contents ------------------------------------------------
 
 _NAME_CHARS = st.characters(
-    blacklist_categories=("Cs",), blacklist_characters="/\0", min_codepoint=1, max_codepoint=0x2FFF
+    blacklist_categories=["Cs"], blacklist_characters="/\0", min_codepoint=1, max_codepoint=0x2FFF
 )
 # Text names (spaces, quotes, newlines, non-ASCII), and raw byte names that
 # need not be UTF-8 (decoded the way Python maps them to str on POSIX).
@@ -715,8 +728,8 @@ def _write_files(root: Path, files: dict[tuple[str, ...], tuple[bytes, bool]]) -
             return False
         if is_excluded(os.fsencode(p)):
             return False
-    for parts, (data, exe) in files.items():
-        write(root.joinpath(*parts), data, mode=0o755 if exe else 0o644)
+    for names, (data, exe) in files.items():
+        write(root.joinpath(*names), data, mode=0o755 if exe else 0o644)
     return True
 
 

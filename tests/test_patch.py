@@ -176,10 +176,10 @@ def test_tracked_edits_are_redacted_and_the_rest_kept(repo: Path) -> None:
     assert got.redacted and got.tags()[patch.TAG_REDACTED] == "true"
     assert got.inexact == (("settings.py", "markers"),)
     manifest = got.manifest("v", "c")
-    assert {"path": "settings.py", "line": 1, "side": "new", "kind": fakes[0].kind} in manifest[
-        "redactions"
-    ]  # fmt: skip
-    assert {"path": "settings.py", "restore": "markers"} in manifest["not_exact"]
+    redactions, not_exact = manifest["redactions"], manifest["not_exact"]
+    assert isinstance(redactions, list) and isinstance(not_exact, list)
+    assert {"path": "settings.py", "line": 1, "side": "new", "kind": fakes[0].kind} in redactions
+    assert {"path": "settings.py", "restore": "markers"} in not_exact
     # Only added lines were redacted: the patch still applies, markers in place of secrets.
     clone = _apply_on_clone(repo, got.data)
     rebuilt = (clone / "settings.py").read_text()

@@ -31,11 +31,11 @@ def test_equality_hash_repr() -> None:
 def test_immutable() -> None:
     s = state()
     with pytest.raises(AttributeError, match="immutable"):
-        s.commit = "x"  # type: ignore[misc]
+        s.commit = "x"
     with pytest.raises(AttributeError, match="immutable"):
         del s.commit
     with pytest.raises(AttributeError):
-        s.other = 1  # type: ignore[attr-defined]
+        s.other = 1
 
 
 def test_replace() -> None:

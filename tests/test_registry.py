@@ -27,7 +27,7 @@ def edge(tmp_path: Path) -> Iterator[registry.Edge]:
 
 
 def _cfg(**kw: object) -> Config:
-    return Config(name="reg-app", source="test", **kw)  # type: ignore[arg-type]
+    return Config(name="reg-app", source="test", **kw)
 
 
 def _noop(edge: registry.Edge, model: object, spec: object) -> None:

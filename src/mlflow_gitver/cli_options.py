@@ -19,7 +19,6 @@ TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: `id` need not 
 if TYPE_CHECKING:
     from typing import NoReturn
 
-CI_CHOICES = ("auto", "github", "gitlab", "azure", "circleci", "buildkite", "jenkins", "none")
 
 _WIDTH: list[int] = []
 
@@ -130,6 +129,8 @@ def add_target(p: argparse.ArgumentParser) -> None:
 
 
 def add_register_options(p: argparse.ArgumentParser) -> None:
+    from mlflow_gitver import ci  # the provider registry: only when these options are built
+
     add_repo(p)
     add_config(p)
     p.add_argument(
@@ -145,7 +146,7 @@ def add_register_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--ci",
-        choices=CI_CHOICES,
+        choices=ci.choices(),
         default=None,
         help="write this CI system's export files (default: auto, detected from the environment; "
         "none: export nothing)",

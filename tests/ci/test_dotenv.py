@@ -5,8 +5,16 @@ from pathlib import Path
 
 import pytest
 
+from mlflow_gitver import ci
 from mlflow_gitver.ci import dotenv
 from mlflow_gitver.errors import GitverError
+
+
+def write(values: dict[str, str], path: Path) -> None:
+    """The dotenv file as ``register --dotenv PATH --ci none`` writes it."""
+    ci.export(
+        ci.CiContext("none"), outputs={}, env_vars=values, summary=None, dotenv=path, environ={}
+    )
 
 
 def test_render_is_plain_key_value_lines(tmp_path: Path) -> None:
@@ -27,7 +35,7 @@ def test_empty_value_is_allowed() -> None:
 def test_unsafe_values_are_refused_and_nothing_written(tmp_path: Path, value: str) -> None:
     path = tmp_path / "mlflow-gitver.env"
     with pytest.raises(GitverError, match="cannot write V"):
-        dotenv.write({"OK": "1", "V": value}, path)
+        write({"OK": "1", "V": value}, path)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -48,7 +56,7 @@ def test_size_and_count_limits() -> None:
 def test_write_replaces_atomically(tmp_path: Path) -> None:
     path = tmp_path / "mlflow-gitver.env"
     path.write_text("OLD=1\n")
-    dotenv.write({"NEW": "2"}, path)
+    write({"NEW": "2"}, path)
     assert path.read_text() == "NEW=2\n"
     assert [p.name for p in tmp_path.iterdir()] == ["mlflow-gitver.env"]
 
@@ -56,7 +64,7 @@ def test_write_replaces_atomically(tmp_path: Path) -> None:
 def test_sourcing_the_file_gives_exactly_the_values(tmp_path: Path) -> None:
     values = {"A": "m-1", "B": "http://h:1/#/e/1/m/m-1?o=2", "C": "", "D": "app-git-1234*[x]"}
     path = tmp_path / "f.env"
-    dotenv.write(values, path)
+    write(values, path)
     script = '. "$1"; printf "%s\\0" "$A" "$B" "$C" "$D"'
     for shell in ("bash", "dash"):
         out = subprocess.run(

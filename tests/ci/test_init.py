@@ -1,12 +1,14 @@
-"""ci.detect under --ci auto, and the choices."""
+"""The provider registry: discovery, the choices, detection under --ci auto."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from mlflow_gitver import ci
+from mlflow_gitver.ci import providers
 from mlflow_gitver.errors import GitverError
 
 
@@ -63,3 +65,69 @@ def test_summary_markdown_escapes() -> None:
     )
     assert "[a\\|b\\[x\\]\\(y\\)\\<img\\>](<http://h/#/m-1>)" in md
     assert "| Model ID | m\\-1 |" in md
+
+
+def test_every_provider_module_declares_itself_and_has_its_test_file() -> None:
+    # The registry's promise: a provider is one module in ci/providers/ and one test file.
+    tests = Path(__file__).parent / "providers"
+    assert ci.names() == ("azure", "buildkite", "circleci", "github", "gitlab", "jenkins")
+    for name in ci.names():
+        assert ci.provider(name).name == name
+        assert (tests / f"test_{name}.py").is_file(), name
+    assert ci.choices() == ("auto", *ci.names(), "none")
+
+
+def test_the_cli_offers_the_registry_choices() -> None:
+    from mlflow_gitver import cli
+
+    parser = cli.build_parser(["register"])
+    args = parser.parse_args(["register", "--ci", "buildkite"])
+    assert args.ci == "buildkite"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["register", "--ci", "travis"])
+
+
+def test_a_specific_provider_wins_over_a_generic_one() -> None:
+    # Jenkins is recognised by common names (BUILD_URL, JOB_NAME): tried last.
+    environ = {"BUILD_URL": "https://j/1/", "JOB_NAME": "x", "GITLAB_CI": "true"}
+    assert ci.detect(None, environ).provider == "gitlab"
+
+
+def test_a_new_provider_module_is_found_with_no_other_edit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The module a contributor would add to src/mlflow_gitver/ci/providers/, found on an
+    # extra path of that package instead (the source tree is not ours to write).
+    (tmp_path / "travis.py").write_text(
+        "from functools import partial\n"
+        "from mlflow_gitver.ci.providers import Provider\n"
+        "PROVIDER = Provider(\n"
+        "    name='travis',\n"
+        "    active=lambda env: env.get('TRAVIS') == 'true',\n"
+        "    detect=lambda env: (env.get('TRAVIS_BRANCH'), {'k': 'v'}),\n"
+        "    plan=lambda e: [partial(print, 'travis got', dict(e.outputs))],\n"
+        ")\n"
+    )
+    monkeypatch.setattr(providers, "__path__", [*providers.__path__, str(tmp_path)])
+    monkeypatch.delitem(sys.modules, "mlflow_gitver.ci.providers.travis", raising=False)
+    try:
+        assert "travis" in ci.choices()
+        ctx = ci.detect(None, {"TRAVIS": "true", "TRAVIS_BRANCH": "main"})
+        assert ctx == ci.CiContext("travis", "main", {"k": "v"})
+        ci.export(ctx, outputs={"model-id": "m-1"}, env_vars={}, summary=None, dotenv=None,
+                  environ={})  # fmt: skip
+        assert capsys.readouterr().out == "travis got {'model-id': 'm-1'}\n"
+    finally:
+        sys.modules.pop("mlflow_gitver.ci.providers.travis", None)
+
+
+def test_a_module_without_its_provider_value_is_a_bug(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "broken.py").write_text("PROVIDER = 'broken'\n")
+    monkeypatch.setattr(providers, "__path__", [*providers.__path__, str(tmp_path)])
+    try:
+        with pytest.raises(TypeError, match=r"PROVIDER must be Provider\('broken'"):
+            ci.provider("broken")
+    finally:
+        sys.modules.pop("mlflow_gitver.ci.providers.broken", None)

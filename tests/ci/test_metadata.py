@@ -144,11 +144,11 @@ def test_readme_documents_every_example_and_input() -> None:
 
 
 def test_examples_use_the_names_the_cli_writes() -> None:
-    from mlflow_gitver import ci
-    from mlflow_gitver.ci import azure
+    from mlflow_gitver.ci.providers import Exports, azure
 
     outputs = dict.fromkeys(OUTPUTS, "v")
-    names = ci.dotenv_values(outputs, {"MLFLOW_ACTIVE_MODEL_ID": "v", "MLFLOW_EXPERIMENT_ID": "1"})
+    env_vars = {"MLFLOW_ACTIVE_MODEL_ID": "v", "MLFLOW_EXPERIMENT_ID": "1"}
+    names = Exports(outputs, env_vars, summary=None, environ={}).values
     gitlab = (ROOT / "examples/gitlab-ci.yml").read_text()
     for used in re.findall(r"\$(MLFLOW_\w+)", gitlab):
         assert used in names, used

@@ -15,6 +15,10 @@ import pytest
 from tests.conftest import free_port
 from tests.helpers import StatusServer, cli, commit_all, git, write
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from mlflow.entities import LoggedModel
+
 CONFIG = """\
 name: demo-app
 model_type: agent
@@ -51,7 +55,7 @@ def register_json(cwd: Path, *args: str, env: dict[str, str] | None = None) -> d
     return dict(json.loads(out.stdout))
 
 
-def models(uri: str, experiment_id: str, name: str | None = None) -> list[object]:
+def models(uri: str, experiment_id: str, name: str | None = None) -> list[LoggedModel]:
     from mlflow import MlflowClient
 
     flt = f"name = '{name}'" if name else None
@@ -257,7 +261,7 @@ def test_sixteen_processes_converge_on_one_model(app: Path, server_url: str) -> 
     assert len(ids) == 1, ids
     assert sum(r["created"] for r in results) == 1
     remaining = models(server_url, _exp_id(server_url, exp))
-    assert [m.model_id for m in remaining] == list(ids)  # type: ignore[attr-defined]
+    assert [m.model_id for m in remaining] == list(ids)
 
 
 def test_racers_on_a_fresh_embedded_store(app: Path) -> None:
@@ -287,13 +291,13 @@ def test_killed_registration_is_completed_not_duplicated(app: Path, server_url: 
     assert out.returncode == -9
     eid = _exp_id(server_url, exp)
     (half,) = models(server_url, eid)
-    assert str(half.status) == "PENDING"  # type: ignore[attr-defined]
+    assert str(half.status) == "PENDING"
     healed = register(app, *args)
     assert healed.returncode == 0, healed.stderr
     assert "status:     completed" in healed.stdout  # not "already registered"
-    assert f"model id:   {half.model_id}" in healed.stdout  # type: ignore[attr-defined]
+    assert f"model id:   {half.model_id}" in healed.stdout
     got = register_json(app, *args)
-    assert got["model_id"] == half.model_id  # type: ignore[attr-defined]
+    assert got["model_id"] == half.model_id
     assert got["completed"] is False and got["created"] is False  # READY since
     from mlflow import MlflowClient
 
@@ -546,9 +550,10 @@ def test_tags_added_later_arrive_cheaply(repo: Path, server_url: str) -> None:
     args = ("--experiment", exp)
     with _CountingProxy(server_url) as proxy:
         first = register_json(repo, "--tracking-uri", proxy.url, *args)
+        model_id = str(first["model_id"])
         client = MlflowClient(server_url)
-        assert "mlflow.source.git.repoURL" not in client.get_logged_model(first["model_id"]).tags
-        client.set_logged_model_tags(first["model_id"], {"team": "changed-by-hand"})
+        assert "mlflow.source.git.repoURL" not in client.get_logged_model(model_id).tags
+        client.set_logged_model_tags(model_id, {"team": "changed-by-hand"})
         git(repo, "remote", "add", "origin", "https://user:pw@example.com/org/late.git")
         calls: dict[str, tuple[list[str], list[str]]] = {}
         for run in ("added", "repeat"):
@@ -558,7 +563,7 @@ def test_tags_added_later_arrive_cheaply(repo: Path, server_url: str) -> None:
             got = register_json(repo, "--tracking-uri", proxy.url, *args, env=env)
             assert got["model_id"] == first["model_id"] and got["created"] is False
             calls[run] = (proxy.paths[start:], _git_commands(trace))
-    tags = client.get_logged_model(first["model_id"]).tags
+    tags = client.get_logged_model(model_id).tags
     assert tags["mlflow.source.git.repoURL"] == "https://example.com/org/late.git"
     assert tags["team"] == "changed-by-hand"  # what exists is never rewritten
     rest, gits = calls["added"]

@@ -76,7 +76,9 @@ def _check_json(data: dict[str, object], registered: dict[str, str]) -> None:
     assert data["experiment_name"] == registered["experiment"]
     assert data["experiment_id"] == registered["experiment_id"]
     assert data["params"] == {"llm": "gpt-4o-mini", "retrieval.k": "5"}
-    assert data["tags"]["mlflow_gitver.version_id"] == registered["version_id"]
+    tags = data["tags"]
+    assert isinstance(tags, dict)
+    assert tags["mlflow_gitver.version_id"] == registered["version_id"]
     assert data["model_url"] == registered["model_url"]
     assert (data["commit"], data["dirty"], data["branch"]) == (registered["commit"], False, "main")
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from mlflow_gitver.ci.common import ENV_NAME, atomic_write, check_name, check_single_line
+from mlflow_gitver.ci.common import ENV_NAME, check_name, check_single_line
 from mlflow_gitver.errors import EXIT_USAGE, GitverError
 
 DEFAULT_PATH = Path("mlflow-gitver.env")
@@ -55,7 +55,3 @@ def render(values: Mapping[str, str], path: Path) -> bytes:
             EXIT_USAGE,
         )
     return data
-
-
-def write(values: Mapping[str, str], path: Path) -> None:
-    atomic_write(path, render(values, path))

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlflow_gitver import ci
-from mlflow_gitver.ci import github
+from mlflow_gitver.ci.providers import github
 from mlflow_gitver.errors import GitverError
 from tests.ci import parse_github_file, run_cli
 from tests.helpers import git

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver import ci
-from mlflow_gitver.ci import azure
+from mlflow_gitver.ci.providers import azure
 from mlflow_gitver.errors import GitverError
 from tests.ci import run_cli
 

@@ -6,8 +6,7 @@ from collections.abc import Mapping
 
 from mlflow_gitver.ci import common
 from mlflow_gitver.ci.common import get
-
-PROVIDER = "gitlab"
+from mlflow_gitver.ci.providers import Provider
 
 
 def detect(environ: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
@@ -17,7 +16,7 @@ def detect(environ: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
     if branch is None and not get(environ, "CI_COMMIT_TAG"):
         branch = get(environ, "CI_COMMIT_REF_NAME")
     tags = common.make_tags(
-        provider=PROVIDER,
+        provider="gitlab",
         run_url=get(environ, "CI_PIPELINE_URL"),
         job_url=get(environ, "CI_JOB_URL"),
         workflow=get(environ, "CI_PIPELINE_NAME", "CI_PROJECT_PATH"),
@@ -27,3 +26,11 @@ def detect(environ: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
         pr_number=get(environ, "CI_MERGE_REQUEST_IID"),
     )
     return branch, tags
+
+
+PROVIDER = Provider(
+    name="gitlab",
+    active=lambda environ: environ.get("GITLAB_CI") == "true",
+    detect=detect,
+    dotenv_by_default=True,  # the job's reports: dotenv
+)

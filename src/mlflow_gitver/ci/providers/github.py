@@ -13,14 +13,15 @@ import json
 import re
 import secrets
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from mlflow_gitver.ci import common
 from mlflow_gitver.ci.common import ENV_NAME, OUTPUT_NAME, check_name, check_single_line, get
+from mlflow_gitver.ci.providers import Exports, Provider, Write
 from mlflow_gitver.errors import EXIT_USAGE, GitverError
 
-PROVIDER = "github"
 _PR_REF = re.compile(r"refs/pull/(\d+)/(?:merge|head)\Z")
 _PR_EVENTS = ("pull_request", "pull_request_target", "pull_request_review")
 
@@ -58,7 +59,7 @@ def detect(environ: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
     if branch is None and environ.get("GITHUB_REF_TYPE") == "branch":
         branch = get(environ, "GITHUB_REF_NAME")
     tags = common.make_tags(
-        provider=PROVIDER,
+        provider="github",
         run_url=run_url,
         workflow=get(environ, "GITHUB_WORKFLOW"),
         event=event,
@@ -105,28 +106,32 @@ def _file(environ: Mapping[str, str], var: str) -> Path:
     return Path(path)
 
 
-def plan(
-    *,
-    outputs: Mapping[str, str],
-    env_vars: Mapping[str, str],
-    summary: str | None,
-    environ: Mapping[str, str],
-) -> list[tuple[Path, str]]:
+def plan(exports: Exports) -> list[Write]:
     """The appends to make, built (and so validated) before anything is written."""
-    writes: list[tuple[Path, str]] = []
-    if env_vars and common.enabled(environ, common.EXPORT_ENV_VAR):
-        text = "".join(line(k, v, "GITHUB_ENV") for k, v in env_vars.items())
-        writes.append((_file(environ, "GITHUB_ENV"), text))
-    if outputs:
+    environ = exports.environ
+    appends: list[tuple[Path, str]] = []
+    if exports.env_vars and common.enabled(environ, common.EXPORT_ENV_VAR):
+        text = "".join(line(k, v, "GITHUB_ENV") for k, v in exports.env_vars.items())
+        appends.append((_file(environ, "GITHUB_ENV"), text))
+    if exports.outputs:
         text = "".join(
             block(k, v, "GITHUB_OUTPUT", OUTPUT_NAME)
             if ("\n" in v or "\r" in v)
             else line(k, v, "GITHUB_OUTPUT", OUTPUT_NAME)
-            for k, v in outputs.items()
+            for k, v in exports.outputs.items()
         )
-        writes.append((_file(environ, "GITHUB_OUTPUT"), text))
+        appends.append((_file(environ, "GITHUB_OUTPUT"), text))
+    summary = exports.summary
     if summary and common.enabled(environ, common.SUMMARY_VAR):
         path = environ.get("GITHUB_STEP_SUMMARY")
         if path:  # absent on GitHub Enterprise Server < 3.6: the summary is a nicety
-            writes.append((Path(path), summary if summary.endswith("\n") else summary + "\n"))
-    return writes
+            appends.append((Path(path), summary if summary.endswith("\n") else summary + "\n"))
+    return [partial(common.append, path, text) for path, text in appends]
+
+
+PROVIDER = Provider(
+    name="github",
+    active=lambda environ: environ.get("GITHUB_ACTIONS") == "true",
+    detect=detect,
+    plan=plan,
+)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 from mlflow_gitver.ci import common
 from mlflow_gitver.ci.common import ENV_NAME, check_name, get
+from mlflow_gitver.ci.providers import Exports, Provider, Write
 from mlflow_gitver.errors import EXIT_USAGE, GitverError
-
-PROVIDER = "circleci"
 
 
 def _pr_from_url(environ: Mapping[str, str]) -> str | None:
@@ -26,7 +26,7 @@ def _pr_from_url(environ: Mapping[str, str]) -> str | None:
 
 def detect(environ: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
     tags = common.make_tags(
-        provider=PROVIDER,
+        provider="circleci",
         run_url=get(environ, "CIRCLE_BUILD_URL"),
         workflow=get(environ, "CIRCLE_WORKFLOW_ID"),
         job=get(environ, "CIRCLE_JOB"),
@@ -47,13 +47,21 @@ def render(values: Mapping[str, str]) -> str:
     return "".join(out)
 
 
-def plan(values: Mapping[str, str], environ: Mapping[str, str]) -> list[tuple[Path, str]]:
-    path = environ.get("BASH_ENV")
+def plan(exports: Exports) -> list[Write]:
+    path = exports.environ.get("BASH_ENV")
     if not path:
         raise GitverError(
             "BASH_ENV is not set: --ci circleci appends to the file CircleCI names there; "
             "run inside a CircleCI job or use --ci none",
             EXIT_USAGE,
         )
-    text = render(values)
-    return [(Path(path), text)] if text else []
+    text = render(exports.values)
+    return [partial(common.append, Path(path), text)] if text else []
+
+
+PROVIDER = Provider(
+    name="circleci",
+    active=lambda environ: environ.get("CIRCLECI") == "true",
+    detect=detect,
+    plan=plan,
+)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping
+from functools import partial
 
 from mlflow_gitver import proc
 from mlflow_gitver.ci import common
 from mlflow_gitver.ci.common import get
+from mlflow_gitver.ci.providers import Exports, Provider, Write
 
-PROVIDER = "buildkite"
 AGENT = "buildkite-agent"
 
 
@@ -22,7 +23,7 @@ def detect(environ: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
     pr = get(environ, "BUILDKITE_PULL_REQUEST")
     retries = get(environ, "BUILDKITE_RETRY_COUNT")
     tags = common.make_tags(
-        provider=PROVIDER,
+        provider="buildkite",
         run_url=get(environ, "BUILDKITE_BUILD_URL"),
         workflow=get(environ, "BUILDKITE_PIPELINE_SLUG"),
         event=get(environ, "BUILDKITE_SOURCE"),
@@ -45,3 +46,16 @@ def set_metadata(values: Mapping[str, str], environ: Mapping[str, str]) -> None:
     for key, value in values.items():
         if value.strip():
             proc.run([agent, "meta-data", "set", key], env=environ, input=value.encode())
+
+
+def plan(exports: Exports) -> list[Write]:
+    return [partial(set_metadata, exports.values, exports.environ)]
+
+
+PROVIDER = Provider(
+    name="buildkite",
+    active=lambda environ: environ.get("BUILDKITE") == "true",
+    detect=detect,
+    plan=plan,
+    dotenv_by_default=True,
+)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Mapping
-from typing import TextIO
+from functools import partial
 
 from mlflow_gitver.ci import common
 from mlflow_gitver.ci.common import branch_of_ref, check_name, get
+from mlflow_gitver.ci.providers import Exports, Provider, Write
 
-PROVIDER = "azure"
 # Azure: "letters, numbers, '.' and '_'"; we also refuse a leading digit or '.'.
 VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
 
@@ -45,7 +45,7 @@ def detect(environ: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
         if branch is None and not source_ref:
             branch = get(environ, "BUILD_SOURCEBRANCHNAME")
     tags = common.make_tags(
-        provider=PROVIDER,
+        provider="azure",
         run_url=run_url,
         workflow=get(environ, "BUILD_DEFINITIONNAME"),
         event=get(environ, "BUILD_REASON"),
@@ -73,7 +73,20 @@ def render(outputs: Mapping[str, str], env_vars: Mapping[str, str]) -> str:
     return "".join(lines)
 
 
-def emit(text: str, stream: TextIO | None = None) -> None:
-    out = stream or sys.stdout
-    out.write(text)
-    out.flush()
+def emit(text: str) -> None:
+    # The agent reads the logging commands from our stdout.
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def plan(exports: Exports) -> list[Write]:
+    text = render(exports.outputs, exports.env_vars)
+    return [partial(emit, text)] if text else []
+
+
+PROVIDER = Provider(
+    name="azure",
+    active=lambda environ: environ.get("TF_BUILD", "").lower() == "true",  # it sets "True"
+    detect=detect,
+    plan=plan,
+)

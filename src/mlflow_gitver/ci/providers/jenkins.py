@@ -6,11 +6,10 @@ from collections.abc import Mapping
 
 from mlflow_gitver.ci import common
 from mlflow_gitver.ci.common import get
+from mlflow_gitver.ci.providers import Provider
 
-PROVIDER = "jenkins"
 
-
-def is_jenkins(environ: Mapping[str, str]) -> bool:
+def active(environ: Mapping[str, str]) -> bool:
     return bool(
         get(environ, "JENKINS_URL", "JENKINS_HOME", "HUDSON_URL")
         or (get(environ, "BUILD_URL") and get(environ, "JOB_NAME"))
@@ -28,7 +27,7 @@ def detect(environ: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
         if branch and branch.startswith("origin/"):
             branch = branch[len("origin/") :]
     tags = common.make_tags(
-        provider=PROVIDER,
+        provider="jenkins",
         run_url=get(environ, "BUILD_URL"),
         workflow=get(environ, "JOB_NAME"),
         ref=get(environ, "BRANCH_NAME", "GIT_BRANCH"),
@@ -36,3 +35,12 @@ def detect(environ: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
         pr_number=get(environ, "CHANGE_ID"),
     )
     return branch, tags
+
+
+PROVIDER = Provider(
+    name="jenkins",
+    active=active,
+    detect=detect,
+    dotenv_by_default=True,  # for readProperties or a shell's `source`
+    generic=True,  # BUILD_URL and JOB_NAME are common names
+)
