@@ -100,7 +100,7 @@ def test_markers_never_carry_a_hash_of_the_secret() -> None:
     assert out == fake.line.replace(fake.secret, "<redacted:secret-assignment>")
 
 
-def test_detect_secrets_is_imported_on_first_scan_only() -> None:
+def test_detect_secrets_is_imported_on_first_scan_only(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from mlflow_gitver import redact, secretscan, patch, config, service\n"
@@ -109,7 +109,8 @@ def test_detect_secrets_is_imported_on_first_scan_only() -> None:
         "secretscan.find('token = 1234567890abcdef')\n"
         "assert 'detect_secrets.plugins.keyword' in sys.modules\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent)
+    # Not from tests/: its queue/ package would shadow the standard library queue.
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
 
 
 def test_detector_never_verifies_over_the_network() -> None:
