@@ -695,7 +695,9 @@ def test_read_only_git_dir_still_works(base: Path) -> None:
     (cache_dir / "stat-cache").unlink()
     (cache_dir / "stat-cache").mkdir()
     assert DIRTY.match(vid(base))
-    assert sorted(p.name for p in cache_dir.iterdir()) == ["stat-cache"]
+    # Nothing half-written left behind (the index listing is another cache).
+    assert sorted(p.name for p in cache_dir.iterdir()) == ["index-listing", "stat-cache"]
+    assert (cache_dir / "stat-cache").is_dir()
 
 
 # --- properties: random names and contents ------------------------------------------------

@@ -63,6 +63,12 @@ class Repo(Record):
         return env
 
 
+def argv(args: Sequence[str], *, at: str | None = None) -> list[str]:
+    """The one argv of every git call: ``--no-optional-locks`` always; ``at``: git's
+    own ``-C`` (posix_spawn has no cwd before Python 3.13)."""
+    return ["git", *(("-C", at) if at is not None else ()), "--no-optional-locks", *args]
+
+
 def git(
     args: Sequence[str],
     *,
@@ -71,7 +77,7 @@ def git(
     input: bytes | None = None,
     check: bool = True,
 ) -> Completed:
-    return run(["git", "--no-optional-locks", *args], cwd=cwd, env=env, input=input, check=check)
+    return run(argv(args), cwd=cwd, env=env, input=input, check=check)
 
 
 _REV_PARSE = (
@@ -83,58 +89,6 @@ _REV_PARSE = (
     "--path-format=absolute",
     "--git-common-dir",
 )
-_STATUS = (
-    "status",
-    "--porcelain=v2",
-    "-z",
-    "--branch",
-    "--no-renames",
-    "--ignore-submodules=none",
-)
-# Settings that let `git status` trust something other than the bytes on disk
-# (issue 10), overridden for our own calls: a file-system monitor that may lag
-# or be broken, stat fields it is told to skip, an untracked cache that trusts
-# directory mtimes, case folding on a case-sensitive file system, and the
-# flag-setting core.ignoreStat.  Index entries flagged assume-unchanged or
-# skip-worktree cannot be overridden this way: gitstate hashes those itself.
-TRUST_NOTHING = (
-    "-c",
-    "core.fsmonitor=false",
-    "-c",
-    "core.useBuiltinFSMonitor=false",
-    "-c",
-    "core.untrackedCache=false",
-    "-c",
-    "core.trustctime=true",
-    "-c",
-    "core.checkStat=default",
-    "-c",
-    "core.ignoreCase=false",
-    "-c",
-    "core.ignoreStat=false",
-)
-# Every index entry with its flag (-v: lowercase tag = assume-unchanged, S =
-# skip-worktree), from the top level whatever the cwd.  Without -s: a third of
-# the bytes to read on a 50,000-file index; modes and ids are asked for only
-# when some entry is flagged (ls_files_stage).
-_LS_FILES = (
-    "-c",
-    "core.fsmonitor=false",
-    "ls-files",
-    "-z",
-    "-v",
-    "--full-name",
-    "--",
-    ":/",
-)
-# The only settings the state depends on (what git would commit): read in one
-# call, alongside status.  Keys are matched in git's lowercase spelling.
-_CONFIG = (
-    "config",
-    "-z",
-    "--get-regexp",
-    r"^core\.(filemode|symlinks|autocrlf|attributesfile)$",
-)
 
 
 def discover(start: Path, *, keep_repo_env: bool = True) -> Repo:
@@ -142,126 +96,13 @@ def discover(start: Path, *, keep_repo_env: bool = True) -> Repo:
     if not start.is_dir():
         raise GitverError(f"{start}: no such directory; pass --repo a directory inside a git repo")
     env = git_env(keep_repo_env=keep_repo_env)
-    return _discovered(keep_repo_env, _run_rev_parse(start, env))
+    return discovered(keep_repo_env, run_rev_parse(start, env))
 
 
-class Snapshot:
-    """What ``git status``, ``git ls-files`` and ``git config`` said, taken together."""
-
-    __slots__ = ("config", "index", "status", "status_err")
-
-    def __init__(self, status: bytes, status_err: bytes, index: bytes, config: bytes) -> None:
-        self.status = status  # porcelain v2 -z
-        self.status_err = status_err  # its warnings (unreadable directories)
-        self.index = index  # ls-files -z -v
-        self.config = config  # config -z --get-regexp
-
-    def setting(self, key: str) -> str | None:
-        """The last value of a ``_CONFIG`` key ("core.filemode"); "" for a bare key."""
-        value = None
-        for rec in self.config.split(b"\0"):
-            name, sep, raw = rec.partition(b"\n")
-            if name.decode("utf-8", "replace") == key:
-                value = raw.decode("utf-8", "replace") if sep else ""
-        return value
-
-    def flag(self, key: str, default: bool) -> bool:
-        """A boolean ``_CONFIG`` key, as git reads booleans."""
-        value = self.setting(key)
-        if value is None:
-            return default
-        value = value.strip().lower()
-        if value in ("", "true", "yes", "on"):
-            return True
-        if value in ("false", "no", "off"):
-            return False
-        try:
-            return int(value) != 0
-        except ValueError:
-            return default
-
-
-class PendingStatus:
-    """``git status`` (porcelain v2, all untracked files), ``git ls-files`` and
-    ``git config``, started ahead of time and run side by side.
-
-    ``git status`` is most of the cost of ``id``: it is started as early as
-    possible, and runs while Python does the rest (imports, ``rev-parse``).  It
-    needs no root: porcelain paths are always relative to the top level.  The
-    index listing and the config run beside it, not after it.
-    """
-
-    def __init__(
-        self,
-        start: str,
-        keep_repo_env: bool,
-        untracked: bool = True,
-        env: dict[str, str] | None = None,
-    ) -> None:
-        self.start = start
-        self.keep_repo_env = keep_repo_env
-        if env is None:
-            env = git_env(keep_repo_env=keep_repo_env)
-        # posix_spawn has no cwd before Python 3.13: git's own -C does it.
-        base = ["git", "-C", start, "--no-optional-locks"]
-        mode = "-uall" if untracked else "-uno"
-        self._procs: list[Spawned | None] = [Spawned([*base, *TRUST_NOTHING, *_STATUS, mode], env)]
-        try:
-            self._procs.append(Spawned([*base, *_LS_FILES], env))
-            self._procs.append(Spawned([*base, *_CONFIG], env))
-        except BaseException:
-            self.discard()
-            raise
-
-    def _wait(self, i: int, check: bool = True) -> Completed:
-        proc, self._procs[i] = self._procs[i], None
-        assert proc is not None
-        return proc.wait(check=check)
-
-    def result(self) -> Snapshot:
-        try:
-            # The listing first: it is done sooner, and it would block on a full
-            # pipe while status runs if it were read last.
-            index = self._wait(1)
-            status = self._wait(0)
-        except BaseException:
-            self.discard()
-            raise
-        config = self._wait(2, check=False)  # exit 1: none of the keys is set
-        return Snapshot(status.stdout, status.stderr, index.stdout, config.stdout)
-
-    def discard(self) -> None:
-        for i, proc in enumerate(self._procs):
-            if proc is not None:
-                self._wait(i, check=False)
-
-
-def discover_with_status(
-    start: Path, *, keep_repo_env: bool = True, pending: PendingStatus | None = None
-) -> tuple[Repo, Snapshot]:
-    """discover(), and ``snapshot(repo, untracked=True)`` run at the same time.
-
-    ``pending``: a status already started for the same ``start`` and environment.
-    """
-    if not start.is_dir():
-        raise GitverError(f"{start}: no such directory; pass --repo a directory inside a git repo")
-    if pending is None or (pending.start, pending.keep_repo_env) != (str(start), keep_repo_env):
-        if pending is not None:
-            pending.discard()
-        pending = PendingStatus(str(start), keep_repo_env)
-    env = git_env(keep_repo_env=keep_repo_env)
-    try:
-        repo = _discovered(keep_repo_env, _run_rev_parse(start, env))
-    except BaseException:
-        pending.discard()
-        raise
-    return repo, pending.result()
-
-
-def _run_rev_parse(start: Path, env: dict[str, str]) -> Completed:
+def run_rev_parse(start: Path, env: dict[str, str]) -> Completed:
     try:
         # Spawned, not run(): `id` then never imports subprocess (see proc.Spawned).
-        return Spawned(["git", "-C", str(start), "--no-optional-locks", *_REV_PARSE], env).wait()
+        return Spawned(argv(_REV_PARSE, at=str(start)), env).wait()
     except CommandError as e:
         msg = e.stderr.decode("utf-8", "replace")
         if "not a git repository" in msg:
@@ -275,7 +116,7 @@ def _run_rev_parse(start: Path, env: dict[str, str]) -> Completed:
         raise
 
 
-def _discovered(keep_repo_env: bool, out: Completed) -> Repo:
+def discovered(keep_repo_env: bool, out: Completed) -> Repo:
     return _repo_of(keep_repo_env, out.stdout.decode("utf-8", "surrogateescape").splitlines())
 
 
@@ -313,7 +154,7 @@ def open_head(start: Path, *, keep_repo_env: bool = True) -> Head:
         raise GitverError(f"{start}: no such directory; pass --repo a directory inside a git repo")
     env = git_env(keep_repo_env=keep_repo_env)
     args = [*_REV_PARSE, "HEAD", "--symbolic-full-name", "HEAD"]
-    out = Spawned(["git", "-C", str(start), "--no-optional-locks", *args], env).wait(check=False)
+    out = Spawned(argv(args, at=str(start)), env).wait(check=False)
     lines = out.stdout.decode("utf-8", "surrogateescape").splitlines()
     if out.returncode != 0 or len(lines) != 7:
         # Not a repository, an unborn HEAD, or a path with a newline in it: the
@@ -325,18 +166,6 @@ def open_head(start: Path, *, keep_repo_env: bool = True) -> Head:
     ref = lines[6]
     branch = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
     return Head(repo, lines[5], branch)
-
-
-def status_v2(repo: Repo, *, untracked: bool) -> bytes:
-    """``git status --porcelain=v2 -z --branch``: HEAD, branch, and every path
-    that differs between HEAD, the index and the working tree."""
-    args = [*TRUST_NOTHING, *_STATUS, "-uall" if untracked else "-uno"]
-    return git(args, cwd=repo.root, env=repo.env()).stdout
-
-
-def snapshot(repo: Repo, *, untracked: bool) -> Snapshot:
-    """``status_v2``, the index listing and the settings, run side by side."""
-    return PendingStatus(str(repo.root), repo.keep_repo_env, untracked, repo.env()).result()
 
 
 def ls_files_stage(repo: Repo, paths: Sequence[bytes] | None) -> bytes:
@@ -391,7 +220,7 @@ def resolve_commit(repo: Repo, rev: str) -> str | None:
 def show_blob(repo: Repo, rev: str, path: str) -> bytes | None:
     """The content of ``path`` at ``rev``, or None if it does not exist there."""
     # Spawned, not run(): the post-commit hook then never imports subprocess (~5 ms).
-    args = ["git", "-C", str(repo.root), "--no-optional-locks", "cat-file", "blob", f"{rev}:{path}"]
+    args = argv(["cat-file", "blob", f"{rev}:{path}"], at=str(repo.root))
     out = Spawned(args, repo.env()).wait(check=False)
     return out.stdout if out.returncode == 0 else None
 

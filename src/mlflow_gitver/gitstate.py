@@ -18,9 +18,10 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from mlflow_gitver import git
+from mlflow_gitver import git, gitstatus
 from mlflow_gitver.blobhash import Seen, StatCache, new_hash, unreadable, worktree_entry
 from mlflow_gitver.errors import CommandError, GitverError
+from mlflow_gitver.gitindex import Index
 from mlflow_gitver.identity import is_excluded, version_id
 from mlflow_gitver.record import Record
 
@@ -173,34 +174,6 @@ class _Entry:
         self.index = ("", "")  # (mode, oid) in the index, for flagged entries
 
 
-class _Index:
-    """What ``git ls-files -v`` says that ``git status`` does not."""
-
-    __slots__ = ("attributes", "flagged", "listing", "submodules")
-
-    def __init__(self, out: bytes) -> None:
-        self.listing = out
-        # A tracked .gitattributes anywhere: end-of-line conversion or filters may apply.
-        self.attributes = b".gitattributes\0" in out
-        self.submodules = b" .gitmodules\0" in out
-        self.flagged: dict[bytes, str] = {}  # path -> "skip" or "assume"
-        # Usually every entry is a plain "H" one: two counts in C then spare
-        # splitting 50,000 records in Python.
-        if out.count(b"\0H ") + out.startswith(b"H ") == out.count(b"\0"):
-            return
-        for rec in out.split(b"\0"):
-            tag, path = rec[:1], rec[2:]
-            if tag in (b"S", b"s"):
-                self.flagged[path] = "skip"
-            elif tag.islower():
-                self.flagged[path] = "assume"
-
-    def has(self, path: bytes) -> bool:
-        """Whether ``path`` is an index entry (any flag)."""
-        listing = b"\0" + self.listing
-        return any(b"\0%s %s\0" % (t, path) in listing for t in (b"H", b"S", b"h", b"s"))
-
-
 def _parse_status(out: bytes) -> tuple[str, str | None, list[_Entry]]:
     """(HEAD oid or "(initial)", branch or None, entries) from porcelain v2 -z."""
     head = ""
@@ -268,7 +241,7 @@ def _select(entries: list[_Entry], untracked: bool) -> list[_Entry]:
     return list(chosen.values())
 
 
-def _add_flagged(repo: git.Repo, entries: list[_Entry], index: _Index) -> None:
+def _add_flagged(repo: git.Repo, entries: list[_Entry], index: Index) -> None:
     """Entries git was told not to look at (skip-worktree, assume-unchanged):
     looked at here, as ``git update-index --really-refresh`` would."""
     flagged = {p: f for p, f in index.flagged.items() if not is_excluded(p)}
@@ -295,7 +268,7 @@ def _add_flagged(repo: git.Repo, entries: list[_Entry], index: _Index) -> None:
         e.index = (mode, oid)
 
 
-def _gitlinks(repo: git.Repo, index: _Index) -> list[bytes]:
+def _gitlinks(repo: git.Repo, index: Index) -> list[bytes]:
     """Paths of submodules (from .gitmodules) that are index entries."""
     if not index.submodules:
         return []
@@ -339,7 +312,7 @@ def _walk(root: bytes, rel: bytes) -> tuple[list[bytes], list[tuple[bytes, str]]
 
 
 def _unpopulated_submodules(
-    repo: git.Repo, index: _Index, entries: list[_Entry], partial: list[str]
+    repo: git.Repo, index: Index, entries: list[_Entry], partial: list[str]
 ) -> list[Change]:
     """Files put into the directory of a submodule that is not checked out: git
     sees none of them.  They become untracked entries; unreadable directories
@@ -447,7 +420,7 @@ class _Row:
 
 def _look(
     repo: git.Repo,
-    snap: git.Snapshot,
+    snap: gitstatus.Snapshot,
     entries: list[_Entry],
     untracked: bool,
     cache: StatCache,
@@ -509,7 +482,7 @@ def _look(
     return rows
 
 
-def _attribute_files(repo: git.Repo, snap: git.Snapshot) -> bool:
+def _attribute_files(repo: git.Repo, snap: gitstatus.Snapshot) -> bool:
     """Whether an attributes file outside the tree exists (git's other sources)."""
     if snap.setting("core.attributesfile"):
         return True
@@ -538,7 +511,9 @@ def _needs_git(attrs: dict[str, str], cr: bool, autocrlf: bool) -> bool:
     return autocrlf or attrs.get("eol", "unspecified") != "unspecified"
 
 
-def _apply_conversion(repo: git.Repo, snap: git.Snapshot, index: _Index, rows: list[_Row]) -> None:
+def _apply_conversion(
+    repo: git.Repo, snap: gitstatus.Snapshot, index: Index, rows: list[_Row]
+) -> None:
     """Replace the raw blob id with the one git would store, where git may convert.
 
     Only for files whose attributes or core.autocrlf ask for conversion; git
@@ -639,7 +614,7 @@ def read_state(
     *,
     untracked: bool | Callable[[git.Repo], bool] = True,
     keep_repo_env: bool = True,
-    pending: git.PendingStatus | None = None,
+    pending: gitstatus.PendingStatus | None = None,
     allow_unborn: bool = False,
 ) -> GitState:
     """The state of the working tree containing ``start`` (default: the current directory).
@@ -650,23 +625,23 @@ def read_state(
     ``allow_unborn``: a repository with no commit yet has the null commit
     (for nested repositories) instead of being an error.
     """
-    repo, snap = git.discover_with_status(
+    repo, snap = gitstatus.discover_with_status(
         start or Path.cwd(), keep_repo_env=keep_repo_env, pending=pending
     )
     want = untracked(repo) if callable(untracked) else untracked
     if not want:
         # The early status listed untracked files we must not count; the
         # unreadable-directory warnings it gave are not ours either.
-        snap = git.Snapshot(snap.status, b"", snap.index, snap.config)
+        snap = gitstatus.Snapshot(snap.status, b"", snap.index, snap.config)
     return _state(repo, snap, want, allow_unborn)
 
 
 def state_of(repo: git.Repo, *, untracked: bool = True) -> GitState:
-    return _state(repo, git.snapshot(repo, untracked=untracked), untracked)
+    return _state(repo, gitstatus.snapshot(repo, untracked=untracked), untracked)
 
 
 def _state(
-    repo: git.Repo, snap: git.Snapshot, untracked: bool, allow_unborn: bool = False
+    repo: git.Repo, snap: gitstatus.Snapshot, untracked: bool, allow_unborn: bool = False
 ) -> GitState:
     head, branch, entries = _parse_status(snap.status)
     unborn = head in ("", "(initial)")
@@ -676,7 +651,7 @@ def _state(
             "make a first commit, then run again"
         )
     entries = _select(entries, untracked)
-    index = _Index(snap.index)
+    index = Index(snap.index)
     _add_flagged(repo, entries, index)
     partial: list[str] = []
     extra: list[Change] = []

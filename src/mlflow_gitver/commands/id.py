@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from mlflow_gitver import git
+from mlflow_gitver import git, gitstatus
 from mlflow_gitver.errors import GitverError
 from mlflow_gitver.record import Record
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
-_pending: list[git.PendingStatus] = []
+_pending: list[gitstatus.PendingStatus] = []
 
 
 class Args(Record):  # not a dataclass: `id` must not import dataclasses (record.py)
@@ -42,7 +42,7 @@ def prestart(args: Sequence[str]) -> None:
     if any(a.startswith("--repo") or a in ("-h", "--help") for a in args):
         return  # the repository is elsewhere (or nothing runs): start nothing
     try:
-        _pending.append(git.PendingStatus(os.getcwd(), keep_repo_env=True))
+        _pending.append(gitstatus.PendingStatus(os.getcwd(), keep_repo_env=True))
     except (OSError, GitverError):
         return  # no current directory, or no git: run() reports it, in one line
 

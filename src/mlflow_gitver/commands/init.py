@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlflow_gitver import git
+from mlflow_gitver import git, gitstatus
 from mlflow_gitver.config import CONFIG_NAME
 from mlflow_gitver.context import open_repo
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, GitverError
@@ -126,7 +126,7 @@ def _local_checkout(path: Path) -> Source | None:
     hooks = _manifest_hooks(data) if data is not None else ()
     if head is None or not hooks:
         return None
-    status = git.status_v2(repo, untracked=False)
+    status = gitstatus.status_v2(repo, untracked=False)
     dirty = any(e and not e.startswith(b"#") for e in status.split(b"\0"))
     note = f"the checkout mlflow-gitver was installed from, at its HEAD commit {head[:12]}"
     if dirty:
