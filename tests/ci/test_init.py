@@ -32,6 +32,21 @@ def test_auto(environ: dict[str, str], provider: str) -> None:
     assert ci.detect("auto", environ).provider == provider
 
 
+@pytest.mark.parametrize(
+    ("environ", "provider"),
+    [
+        # A Jenkins job that runs a GitHub-style script: the specific one wins.
+        ({"GITHUB_ACTIONS": "true", "BUILD_URL": "https://j/1/", "JOB_NAME": "x"}, "github"),
+        ({"GITLAB_CI": "true", "JENKINS_URL": "https://j/"}, "gitlab"),
+        # Two specific ones: the README's order (azure first, then by name).
+        ({"TF_BUILD": "True", "GITHUB_ACTIONS": "true"}, "azure"),
+        ({"BUILDKITE": "true", "CIRCLECI": "true"}, "buildkite"),
+    ],
+)
+def test_auto_order_is_the_documented_one(environ: dict[str, str], provider: str) -> None:
+    assert ci.detect(None, environ).provider == provider
+
+
 def test_none_has_no_tags_and_exports_nothing(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.write_text("")
