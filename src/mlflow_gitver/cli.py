@@ -111,9 +111,6 @@ _LEGACY: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": _check,
     "register": _by_namespace("register"),
     "env": _by_namespace("register"),
-    "resolve": _by_namespace("resolve"),
-    "show": _by_namespace("show"),
-    "doctor": _by_namespace("doctor"),
 }
 
 
