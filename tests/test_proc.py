@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver import proc
-from mlflow_gitver.proc import LOG_LIMIT, child_env, spawn_detached
+from mlflow_gitver.proc import child_env
+from mlflow_gitver.proc_detached import LOG_LIMIT, spawn_detached
 from mlflow_gitver.queue.store import Store
 from tests.helpers import cli, commit_all, write
 from tests.hooks.conftest import configure, settle, versions

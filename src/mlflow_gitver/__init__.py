@@ -8,6 +8,7 @@ from __future__ import annotations
 
 # Not `from typing import ...`: importing typing costs every command, `id` in
 # every git hook included, ~10 ms.  mypy reads a bare TYPE_CHECKING as True.
+# The modules the hooks import do the same, and point here.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any

@@ -34,7 +34,7 @@ _HEADER = "mlflow-gitver stat-cache 3 {algo}\n"
 _BIG = 1 << 20  # bytes from which OpenSSL's hashing is worth loading it
 
 _Fingerprint = tuple[int, int, int, int, int]
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True; no typing import at run time
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from hashlib import _Hash
 

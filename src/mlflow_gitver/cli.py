@@ -21,7 +21,7 @@ from mlflow_gitver.cli_options import Parser, VersionAction, close_match
 from mlflow_gitver.error_handler import PROG, run_guarded
 from mlflow_gitver.errors import EXIT_USAGE, GitverError
 
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: `id` need not import typing
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import NoReturn
@@ -111,9 +111,6 @@ _LEGACY: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": _check,
     "register": _by_namespace("register"),
     "env": _by_namespace("register"),
-    "resolve": _by_namespace("resolve"),
-    "show": _by_namespace("show"),
-    "doctor": _by_namespace("doctor"),
 }
 
 

@@ -18,7 +18,7 @@ from mlflow_gitver.cli_options import (
     add_target,
 )
 
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: `id` need not import typing
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from collections.abc import Callable
 

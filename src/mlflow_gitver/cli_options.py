@@ -15,7 +15,7 @@ from pathlib import Path
 from mlflow_gitver.error_handler import PROG, error_line
 from mlflow_gitver.errors import EXIT_USAGE
 
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: `id` need not import typing
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from typing import NoReturn
 

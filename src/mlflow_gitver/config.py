@@ -1,8 +1,8 @@
 """``.mlflow-gitver.yaml``: the table of its keys and the frozen Config they make.
 
 Each key is one row of :class:`Config`: its attribute, where it is in the file,
-the reader that validates and resolves it (type, interpolation, flattening), its
-default, and a check that needs the other keys.  The YAML side (positions,
+the reader that validates and resolves it (type, interpolation, flattening: in
+config_readers.py), its default, and a check that needs the other keys.  The YAML side (positions,
 ``${VAR}``) is yamlnodes.py, imported only when a file is parsed: the hooks import
 this module for :data:`CONFIG_NAME` and :func:`schema_stamp`, so it imports nothing.
 """
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 
+from mlflow_gitver import config_readers as read
 from mlflow_gitver.errors import GitverError
 
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: no typing at run time
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from pathlib import Path
@@ -81,49 +82,6 @@ class Key(Generic[_V]):
 
 
 KEYS: dict[str, Key[Any]] = {}  # attribute -> row, in file order; filled by Config's body
-
-
-# --- readers: (reader, node, what) -> value ----------------------------------------------
-def _text(r: Reader, node: yaml.Node, what: str) -> str:
-    # Stored in MLflow, so secret-looking variables are refused.
-    return r.interpolate(r.typed(node, what, str), node, what, secret_ok=False)
-
-
-def _text_or_number(r: Reader, node: yaml.Node, what: str) -> str:
-    raw = r.typed(node, what, (str, int))
-    return r.interpolate(str(raw), node, what, secret_ok=False)
-
-
-def _uri(r: Reader, node: yaml.Node, what: str) -> str:
-    # A URI may carry a password from the environment: allowed here, and redacted
-    # wherever it is shown.
-    return r.interpolate(r.typed(node, what, str), node, what, secret_ok=True)
-
-
-def _literal(r: Reader, node: yaml.Node, what: str) -> str:
-    return r.typed(node, what, str)
-
-
-def _boolean(r: Reader, node: yaml.Node, what: str) -> bool:
-    return r.typed(node, what, bool)
-
-
-def _one_of(*modes: str, false: str = "") -> Callable[[Reader, yaml.Node, str], str]:
-    def read(r: Reader, node: yaml.Node, what: str) -> str:
-        # YAML 1.1 reads a bare `off` as false: that is what `secrets: off` means.
-        mode = false if false and r.scalar_or_none(node) is False else r.typed(node, what, str)
-        if mode not in modes:
-            raise r.fail(node, f"{what} must be one of {', '.join(modes)}")
-        return mode
-
-    return read
-
-
-def _flat(max_len: int) -> Callable[[Reader, yaml.Node, str], dict[str, str]]:
-    def read(r: Reader, node: yaml.Node, what: str) -> dict[str, str]:
-        return r.flat(node, what, max_len)
-
-    return read
 
 
 # --- checks: (reader, value, node, values) -> value -------------------------------------
@@ -202,19 +160,19 @@ class Config:
     source: str
 
     # The table: attribute: type = Key(reader, default, path= if not the attribute, check=)
-    name: Key[str] = Key(_text, "", check=_check_name, required=NAME_MISSING)
-    experiment: Key[str | None] = Key(_text_or_number, None)
-    tracking_uri: Key[str | None] = Key(_uri, None)
-    model_type: Key[str | None] = Key(_text, None)
-    untracked: Key[bool] = Key(_boolean, True)
-    params: Key[dict[str, str]] = Key(_flat(MAX_PARAM_LEN), {}, check=_stored("params"))
-    tags: Key[dict[str, str]] = Key(_flat(MAX_TAG_LEN), {}, check=_stored("tags"))
-    name_template: Key[str | None] = Key(_literal, None, check=_check_template)
-    diff: Key[str] = Key(_one_of(*DIFF_MODES), "all")
-    secrets: Key[str] = Key(_one_of(*SECRETS_MODES, false="off"), "redact")
-    post_commit_background: Key[bool] = Key(_boolean, True, path="hooks.post_commit.background")
-    pre_push_required: Key[bool] = Key(_boolean, False, path="hooks.pre_push.required")
-    pre_push_all: Key[bool] = Key(_boolean, False, path="hooks.pre_push.all")
+    name: Key[str] = Key(read.text, "", check=_check_name, required=NAME_MISSING)
+    experiment: Key[str | None] = Key(read.text_or_number, None)
+    tracking_uri: Key[str | None] = Key(read.uri, None)
+    model_type: Key[str | None] = Key(read.text, None)
+    untracked: Key[bool] = Key(read.boolean, True)
+    params: Key[dict[str, str]] = Key(read.flat(MAX_PARAM_LEN), {}, check=_stored("params"))
+    tags: Key[dict[str, str]] = Key(read.flat(MAX_TAG_LEN), {}, check=_stored("tags"))
+    name_template: Key[str | None] = Key(read.literal, None, check=_check_template)
+    diff: Key[str] = Key(read.one_of(*DIFF_MODES), "all")
+    secrets: Key[str] = Key(read.one_of(*SECRETS_MODES, false="off"), "redact")
+    post_commit_background: Key[bool] = Key(read.boolean, True, path="hooks.post_commit.background")
+    pre_push_required: Key[bool] = Key(read.boolean, False, path="hooks.pre_push.required")
+    pre_push_all: Key[bool] = Key(read.boolean, False, path="hooks.pre_push.all")
 
     def __init__(self, *, source: str, **values: Any) -> None:
         unknown = sorted(set(values) - set(KEYS))
@@ -325,7 +283,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
 # hook remembers texts that validated (queue); a change in any of these (another
 # release, an edited checkout, a new key) must forget them.  tests/test_config.py
 # checks this list against the modules parse_config imports.
-VALIDATING_MODULES = ("config.py", "yamlnodes.py", "redact.py")
+VALIDATING_MODULES = ("config.py", "config_readers.py", "yamlnodes.py", "redact.py")
 
 
 def schema_stamp() -> list[int] | None:

@@ -9,7 +9,7 @@ from mlflow_gitver import git
 from mlflow_gitver.config import CONFIG_NAME
 from mlflow_gitver.errors import GitverError
 
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True; `id` need not import typing
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from collections.abc import Mapping
 

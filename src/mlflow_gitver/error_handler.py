@@ -14,7 +14,7 @@ import sys
 from mlflow_gitver.errors import EXIT_BUG, EXIT_INTERRUPTED, GitverError
 from mlflow_gitver.redact import scrub
 
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: `id` need not import typing
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
@@ -49,9 +49,11 @@ def run_guarded(func: Callable[[], int], *, debug: bool) -> int:
         return 0
     except Exception as e:
         tb = _traceback()
+        from mlflow_gitver.proc_detached import DETACHED_VAR
+
         # The detached flush's stderr is its log, read after the fact: the traceback
-        # goes there whole (proc.DETACHED_VAR), as with --debug.
-        if debug or os.environ.get("MLFLOW_GITVER_DETACHED") == "1":
+        # goes there whole, as with --debug.
+        if debug or os.environ.get(DETACHED_VAR) == "1":
             print(tb, end="", file=sys.stderr)
         where = write_crash_log(tb, sys.argv)
         how = f"report it with {where}" if where else "rerun with --debug and report it"

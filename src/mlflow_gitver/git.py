@@ -17,7 +17,7 @@ from mlflow_gitver.errors import CommandError, GitverError
 from mlflow_gitver.proc import Completed, Spawned, git_env, run
 from mlflow_gitver.record import Record
 
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     # At run time pathlib is imported where a Path is made: importing it (and
     # the `re` it pulls in) must not delay the `git status` that `id` starts first.

@@ -6,7 +6,7 @@ from mlflow_gitver import git, gitindex
 from mlflow_gitver.errors import GitverError
 from mlflow_gitver.proc import Completed, Spawned, git_env
 
-TYPE_CHECKING = False  # see CONTRIBUTING.md: lazy imports at run time
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from pathlib import Path
 

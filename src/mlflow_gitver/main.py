@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: no typing import at run time
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from collections.abc import Sequence
 

@@ -1,9 +1,10 @@
-"""Every child process: run, spawn, detached spawn and exec, under one environment policy.
+"""Every child process: run, spawn and exec, under one environment policy, traced.
 
-Each call takes an argument list (never a shell) and, except for exec and the
-detached spawn that nobody waits for, a timeout.  With ``--debug`` (or
-``MLFLOW_GITVER_DEBUG=1``) each call logs its argv, credentials scrubbed, its exit
-code and its time to stderr: for the detached flush, stderr is its log.
+Each call takes an argument list (never a shell) and, except for exec, a timeout.
+With ``--debug`` (or ``MLFLOW_GITVER_DEBUG=1``) each call logs its argv,
+credentials scrubbed, its exit code and its time to stderr.  The detached spawn
+(the background flush, whose stderr is its log) is proc_detached.py, under the
+same policy and tracing.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from mlflow_gitver.errors import (
 )
 from mlflow_gitver.record import Record
 
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: `id` need not import typing
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
@@ -32,10 +33,6 @@ DEFAULT_TIMEOUT = 120.0
 # Same as --debug; the detached flush gets it from a --debug run, and a user
 # sets it for the hooks git runs (MLFLOW_GITVER_DEBUG=1 git commit ...).
 DEBUG_VAR = "MLFLOW_GITVER_DEBUG"
-# Set in the detached flush: its stderr is a log nobody watches as it runs, so
-# an unexpected error writes its whole traceback there (error_handler).
-DETACHED_VAR = "MLFLOW_GITVER_DETACHED"
-LOG_LIMIT = 1_000_000  # bytes; a detached child's log is rotated once past it
 
 _debug = [os.environ.get(DEBUG_VAR, "") not in ("", "0")]
 
@@ -48,7 +45,7 @@ def set_debug(on: bool) -> None:
     _debug[0] = on
 
 
-def _trace(args: Sequence[str], started: float, outcome: str) -> None:
+def trace(args: Sequence[str], started: float, outcome: str) -> None:
     if not _debug[0]:
         return
     from mlflow_gitver.redact import scrub  # its patterns compile only when tracing
@@ -150,12 +147,12 @@ def run(
             check=False,
         )
     except FileNotFoundError as e:
-        _trace(args, started, "not found")
+        trace(args, started, "not found")
         raise _not_found(args[0]) from e
     except subprocess.TimeoutExpired as e:
-        _trace(args, started, "timed out")
+        trace(args, started, "timed out")
         raise _timed_out(args, timeout) from e
-    _trace(args, started, f"exit {proc.returncode}")
+    trace(args, started, f"exit {proc.returncode}")
     if check and proc.returncode != 0:
         raise CommandError(args, proc.returncode, proc.stderr)
     return Completed(proc.returncode, proc.stdout, proc.stderr)
@@ -191,7 +188,7 @@ class Spawned:
         except FileNotFoundError as e:
             os.close(out_r)
             os.close(err_r)
-            _trace(self.args, self._started, "not found")
+            trace(self.args, self._started, "not found")
             raise _not_found(args[0]) from e
         finally:
             os.close(out_w)
@@ -223,10 +220,10 @@ class Spawned:
         finally:
             timer.cancel()
         if timed_out:
-            _trace(self.args, self._started, "timed out")
+            trace(self.args, self._started, "timed out")
             raise _timed_out(self.args, timeout)
         code = os.waitstatus_to_exitcode(status)
-        _trace(self.args, self._started, f"exit {code}")
+        trace(self.args, self._started, f"exit {code}")
         if check and code != 0:
             raise CommandError(self.args, code, bytes(self._err))
         return Completed(code, bytes(out), bytes(self._err))
@@ -242,7 +239,7 @@ def _read_into(fd: int, buf: bytearray) -> None:
 
 def exec_replace(args: Sequence[str], env: Mapping[str, str]) -> NoReturn:
     """Replace this process with ``args``: it gets our pid, signals and exit code."""
-    _trace(args, time.perf_counter(), "exec")
+    trace(args, time.perf_counter(), "exec")
     sys.stdout.flush()
     sys.stderr.flush()
     try:
@@ -258,75 +255,3 @@ def exec_replace(args: Sequence[str], env: Mapping[str, str]) -> NoReturn:
             "(chmod +x) or name its interpreter",
             EXIT_NOT_EXECUTABLE,
         ) from e
-
-
-# --- the detached spawn -----------------------------------------------------------------
-# git waits for a hook's stdout and stderr to close, and pre-commit reads them
-# through pipes: a child that inherits them would make every commit wait for the
-# network.  So a detached child gets its own session (no SIGHUP when the terminal
-# goes, no Ctrl-C from the commit's process group), /dev/null as stdin, and a log
-# file as stdout and stderr.
-
-
-def spawn_detached(args: Sequence[str], log: Path, title: str, pass_fd: int | None = None) -> int:
-    """Start ``args`` fully detached, writing to ``log`` after a line with the time and
-    ``title``; its pid.  Nobody waits for it.
-
-    ``pass_fd``: the one descriptor the child inherits besides 0-2 (the flush lock,
-    which so passes to the child with no gap another hook could take it in).
-    ``posix_spawn`` rather than ``subprocess.Popen``: a Popen object nobody waits
-    for warns when collected.  The child is named by its arguments: cwd is not a
-    posix_spawn option before Python 3.13.
-    """
-    started = time.perf_counter()
-    log.parent.mkdir(parents=True, exist_ok=True)
-    _rotate(log)
-    env = child_env(os.environ, keep_repo_env=False)
-    env[DETACHED_VAR] = "1"
-    if _debug[0]:
-        env[DEBUG_VAR] = "1"
-    out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    null = os.open(os.devnull, os.O_RDONLY)
-    try:
-        # The log's header only: a full disk must not stop the child from starting.
-        try:
-            os.write(out, f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} {title}\n".encode())
-        except OSError:
-            pass
-        _no_inherit()
-        if pass_fd is not None:
-            os.set_inheritable(pass_fd, True)
-        actions = [
-            (os.POSIX_SPAWN_DUP2, null, 0),
-            (os.POSIX_SPAWN_DUP2, out, 1),
-            (os.POSIX_SPAWN_DUP2, out, 2),
-        ]
-        pid = os.posix_spawn(args[0], list(args), env, file_actions=actions, setsid=True)
-    finally:
-        os.close(out)
-        os.close(null)
-    _trace(args, started, f"detached pid {pid}")
-    return pid
-
-
-def _rotate(log: Path) -> None:
-    try:
-        if log.stat().st_size > LOG_LIMIT:
-            os.replace(log, log.with_name(log.name + ".1"))
-    except FileNotFoundError:
-        pass
-
-
-def _no_inherit() -> None:
-    # Only 0-2 may reach the child: a pipe of git's or pre-commit's that leaked into
-    # this process would otherwise keep them waiting for the background run.
-    try:
-        fds = [int(n) for n in os.listdir("/proc/self/fd")]
-    except OSError:
-        fds = list(range(3, 256))
-    for fd in fds:
-        if fd > 2:
-            try:
-                os.set_inheritable(fd, False)
-            except OSError:
-                pass

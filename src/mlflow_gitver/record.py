@@ -8,7 +8,7 @@ them for mypy, and assign them in ``__init__`` with :meth:`Record._init`.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True; no typing import at run time
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from typing import Any, TypeVar
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver import git as gitmod
-from mlflow_gitver.commands.doctor import _stages
+from mlflow_gitver.commands.doctor.hooks import stages
 from mlflow_gitver.main import main
 from mlflow_gitver.queue.records import new_record
 from mlflow_gitver.queue.store import Store
@@ -34,7 +34,7 @@ def _doctor(
 
 def _plain_hooks(repo: Path) -> None:
     (repo / ".git" / "hooks").mkdir(exist_ok=True)  # the tests' git has no template
-    for stage in _stages():
+    for stage in stages():
         shutil.copy2(ROOT / "hooks" / stage, repo / ".git" / "hooks" / stage)
 
 

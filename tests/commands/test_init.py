@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlflow_gitver.commands.init import GITIGNORE_HEADER, gitignore_text, snippet, source_of
+from mlflow_gitver.commands.init import GITIGNORE_HEADER, gitignore_text
+from mlflow_gitver.commands.init.snippet import snippet, source_of
 from mlflow_gitver.config import load_config
 from mlflow_gitver.main import main
 from tests.helpers import cli, commit_all, git, init_repo, write

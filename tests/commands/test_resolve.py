@@ -82,6 +82,16 @@ def test_resolve_rejects_a_malformed_version_id(tmp_path: Path) -> None:
     assert "is not a version id" in out.stderr
 
 
+@pytest.mark.parametrize("bad", ["a" * 40 + "\n", "b" * 32 + "-dirty-" + "c" * 8 + "\n"])
+def test_resolve_reads_the_version_id_as_identity_parses_it(tmp_path: Path, bad: str) -> None:
+    # The format has one owner (identity.parse_version_id); resolve's own regex took
+    # a trailing newline ("$" matches before it) and looked up an id no model has.
+    out = cli("resolve", "--version-id", bad, "--tracking-uri", "http://127.0.0.1:1", cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert "is not a version id" in line
+
+
 def test_resolve_with_no_repository_and_no_uri_says_what_to_pass(tmp_path: Path) -> None:
     out = cli("resolve", "--version-id", "a" * 40, cwd=tmp_path)
     assert out.returncode == 2

@@ -14,7 +14,7 @@ from mlflow_gitver import git, gitstatus
 from mlflow_gitver.errors import GitverError
 from mlflow_gitver.record import Record
 
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence

@@ -13,16 +13,45 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlflow_gitver import git
 from mlflow_gitver.config import CONFIG_NAME
 from mlflow_gitver.context import open_repo
 from mlflow_gitver.errors import GitverError
+from mlflow_gitver.identity import parse_version_id
 
-_FULL_HASH = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
-_VERSION_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{32}-dirty-[0-9a-f]{8})$")
+
+@dataclass(frozen=True)
+class Args:
+    repo: Path | None = None
+    config: Path | None = None
+    tracking_uri: str | None = None
+    experiment: str | None = None
+    commit: str | None = None
+    version_id: str | None = None
+    name: str | None = None
+    format: str = "text"  # text, json or env
+
+
+def args_of(ns: argparse.Namespace) -> Args:
+    return Args(
+        repo=ns.repo,
+        config=ns.config,
+        tracking_uri=ns.tracking_uri,
+        experiment=ns.experiment,
+        commit=ns.commit,
+        version_id=ns.version_id,
+        name=ns.name,
+        format=ns.format,
+    )
+
+
+def _full_hash(rev: str) -> str | None:
+    """``rev`` lowercased when it is a full commit hash (a clean version id), else None."""
+    parsed = parse_version_id(rev.lower())
+    return parsed[0] if parsed is not None and parsed[1] is None else None
 
 
 def _try_repo(repo_arg: Path | None) -> git.Repo | None:
@@ -34,14 +63,13 @@ def _try_repo(repo_arg: Path | None) -> git.Repo | None:
         return None
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Args) -> int:
     from mlflow_gitver.config import Config, load_config
     from mlflow_gitver.gitstate import state_of
     from mlflow_gitver.tracking import experiment_choice, resolve_uri
 
-    needs_git = args.version_id is None and not (
-        args.commit is not None and _FULL_HASH.match(args.commit.lower())
-    )
+    full_hash = _full_hash(args.commit) if args.commit is not None else None
+    needs_git = args.version_id is None and full_hash is None
     repo = open_repo(args.repo) if needs_git else _try_repo(args.repo)
     cfg: Config | None = None
     cfg_path = args.config
@@ -53,14 +81,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.version_id is not None:
         version_id = args.version_id.lower()
-        if not _VERSION_ID.match(version_id):
+        if parse_version_id(version_id) is None:
             raise GitverError(
                 f"--version-id {args.version_id!r} is not a version id: a full commit hash, "
                 "or <32 hex>-dirty-<8 hex> (as 'mlflow-gitver id' prints)"
             )
     elif args.commit is not None:
-        if _FULL_HASH.match(args.commit.lower()):
-            version_id = args.commit.lower()
+        if full_hash is not None:
+            version_id = full_hash
         else:
             assert repo is not None
             full = git.resolve_commit(repo, args.commit)

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,33 @@ from mlflow_gitver import git
 from mlflow_gitver.config import CONFIG_NAME
 from mlflow_gitver.context import open_repo
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, GitverError
+from mlflow_gitver.identity import parse_version_id
 
-_VERSION_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{32}-dirty-[0-9a-f]{8})$")
-_MODEL_ID = re.compile(r"^m-[0-9a-f]{8,}$")
+_MODEL_ID = re.compile(r"m-[0-9a-f]{8,}")
 TRACES_COUNTED = 100  # count linked traces up to this many: one cheap call
+
+
+@dataclass(frozen=True)
+class Args:
+    version: str | None = None  # VERSION; None: the working tree's
+    repo: Path | None = None
+    config: Path | None = None
+    tracking_uri: str | None = None
+    experiment: str | None = None
+    web: bool = False
+    format: str = "text"  # text or json
+
+
+def args_of(ns: argparse.Namespace) -> Args:
+    return Args(
+        version=ns.version,
+        repo=ns.repo,
+        config=ns.config,
+        tracking_uri=ns.tracking_uri,
+        experiment=ns.experiment,
+        web=ns.web,
+        format=ns.format,
+    )
 
 
 def _repo_or_none(repo_arg: Path | None) -> git.Repo | None:
@@ -45,9 +69,9 @@ def _what(version: str | None, repo: git.Repo | None, untracked: bool) -> tuple[
                 "model name (or run it in the repository, or pass --repo DIR)"
             )
         return "version_id", state_of(repo, untracked=untracked).version_id
-    if _MODEL_ID.match(version):
+    if _MODEL_ID.fullmatch(version):
         return "model_id", version
-    if _VERSION_ID.match(version.lower()):
+    if parse_version_id(version.lower()) is not None:
         return "version_id", version.lower()
     if repo is not None:
         full = git.resolve_commit(repo, version)
@@ -56,7 +80,7 @@ def _what(version: str | None, repo: git.Repo | None, untracked: bool) -> tuple[
     return "name", version
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Args) -> int:
     from mlflow_gitver.config import Config, load_config
     from mlflow_gitver.tracking import display, experiment_choice, resolve_uri
 

@@ -15,7 +15,7 @@ from mlflow_gitver.queue.records import Entry, Record, State
 from mlflow_gitver.queue.store import Store, claim, fsync_dir, write_atomic
 from mlflow_gitver.redact import scrub
 
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: no typing import at run time
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path

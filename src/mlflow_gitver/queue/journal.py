@@ -24,7 +24,7 @@ import time
 from mlflow_gitver import git
 from mlflow_gitver.queue.records import new_record
 
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: no typing import at run time
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path

@@ -17,7 +17,7 @@ from mlflow_gitver.config import CONFIG_NAME
 from mlflow_gitver.record import Record as _Value
 from mlflow_gitver.redact import redact_secrets, redact_url
 
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: no typing import at run time
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path

@@ -19,7 +19,7 @@ from mlflow_gitver.config import schema_stamp
 from mlflow_gitver.queue.records import parse_record_config, record_environ
 from mlflow_gitver.redact import redact_secrets
 
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: no typing import at run time
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from collections.abc import Mapping
 

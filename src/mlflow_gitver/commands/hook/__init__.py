@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from mlflow_gitver.record import Record
 
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: no typing import at run time
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     import argparse
     from pathlib import Path

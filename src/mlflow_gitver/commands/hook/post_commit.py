@@ -21,7 +21,7 @@ from mlflow_gitver.queue.records import new_record
 from mlflow_gitver.queue.store import Store
 from mlflow_gitver.queue.validated import check_config
 
-TYPE_CHECKING = False  # mypy reads a bare TYPE_CHECKING as True: no typing import at run time
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -103,7 +103,7 @@ def _start_flusher(root: Path, store: Store) -> None:
     """Start the background flush, unless one runs already: it holds the flush
     lock, and lists the queue again before it exits, so it registers our record
     too (see queue.flusher.drain)."""
-    from mlflow_gitver.proc import spawn_detached
+    from mlflow_gitver.proc_detached import spawn_detached
 
     try:
         fd = store.try_flush_lock()
