@@ -86,20 +86,19 @@ def dispatch(ns: argparse.Namespace) -> int:
     return run(ns)
 
 
+# Commands run by another command's module (`env` is `register --format env`).
+_MODULE_OF = {"env": "register"}
+
+
 def _typed(name: str) -> Callable[[argparse.Namespace], int]:
     # __import__, not importlib: `id` then imports nothing more than its command.
-    mod = __import__(f"mlflow_gitver.commands.{name}", fromlist=["run"])
+    module = _MODULE_OF.get(name, name)
+    mod = __import__(f"mlflow_gitver.commands.{module}", fromlist=["run"])
     return lambda ns: int(mod.run(mod.args_of(ns)))
 
 
 # Commands whose modules do not have args_of/run(Args) yet (issue 12: their owners
 # convert them; each entry goes with its conversion).
-def _check(ns: argparse.Namespace) -> int:
-    from mlflow_gitver.commands import check
-
-    return check.run(ns.repo, ns.config, commit=ns.commit, fmt=ns.format)
-
-
 def _by_namespace(module: str) -> Callable[[argparse.Namespace], int]:
     def run(ns: argparse.Namespace) -> int:
         return int(__import__(f"mlflow_gitver.commands.{module}", fromlist=["run"]).run(ns))
@@ -108,9 +107,6 @@ def _by_namespace(module: str) -> Callable[[argparse.Namespace], int]:
 
 
 _LEGACY: dict[str, Callable[[argparse.Namespace], int]] = {
-    "check": _check,
-    "register": _by_namespace("register"),
-    "env": _by_namespace("register"),
     "resolve": _by_namespace("resolve"),
     "show": _by_namespace("show"),
     "doctor": _by_namespace("doctor"),

@@ -23,7 +23,7 @@ import os
 import shlex
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +34,6 @@ from mlflow_gitver.identity import EXCLUDED_PATHSPECS
 from mlflow_gitver.naming import GIT_DIFF
 
 if TYPE_CHECKING:
-    from mlflow_gitver.config import Config
     from mlflow_gitver.diffscan import Redaction
 
 ARTIFACT_DIR = "mlflow-gitver"
@@ -76,7 +75,6 @@ class Patch:
     included: tuple[str, ...]
     omitted: tuple[Omitted, ...] = ()
     untracked_included: bool = True
-    extra: dict[str, str] = field(default_factory=dict)
     secrets: str = "redact"  # the config's mode: redact | refuse | off
     redactions: tuple[Redaction, ...] = ()
     # Files the patch does not rebuild exactly: (path, "markers") applies with markers
@@ -377,13 +375,12 @@ class SecretsCheck:
         }
 
 
-def secrets_check(repo: git.Repo, state: GitState, cfg: Config) -> SecretsCheck | None:
-    """The credentials a registration of ``state`` would redact (or refuse); None
-    when nothing would be stored (clean, or ``diff: none``)."""
-    if cfg.secrets == "off":
+def secrets_of(mode: str, p: Patch | None) -> SecretsCheck | None:
+    """What ``check`` shows of the credentials in ``p`` (built under ``redact``,
+    or ``off``) for the config's ``mode``; None when nothing would be stored."""
+    if mode == "off":
         return SecretsCheck("off", (), ())
-    p = build_patch(repo, state, cfg.diff, "redact")
     if p is None:
         return None
     left = tuple(o.path for o in p.omitted if o.reason == "secret-content")
-    return SecretsCheck(cfg.secrets, p.redactions, left)
+    return SecretsCheck(mode, p.redactions, left)

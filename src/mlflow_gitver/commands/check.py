@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from mlflow_gitver import git
+from mlflow_gitver import ci, git
 from mlflow_gitver.context import load_commit_config, load_worktree_config, open_repo
 from mlflow_gitver.errors import GitverError
 from mlflow_gitver.gitstate import GitState, print_warnings, state_at_commit, state_of
-from mlflow_gitver.naming import build_spec
-from mlflow_gitver.patch import SecretsCheck, secrets_check
+from mlflow_gitver.naming import VersionPlan, build_spec
+from mlflow_gitver.patch import SecretsCheck, secrets_of
 
 # Stands for the commit in a name computed before there is one; no config
 # value can hold it, so replacing it cannot touch what the user wrote.
 _NO_SHA = "\x01" * 64
+
+
+@dataclass(frozen=True)
+class Args:
+    repo: Path | None = None
+    config: Path | None = None
+    commit: str | None = None
+    fmt: str = "text"  # text | json
+
+
+def args_of(ns: argparse.Namespace) -> Args:
+    return Args(repo=ns.repo, config=ns.config, commit=ns.commit, fmt=ns.format)
 
 
 def unborn_repo(repo_arg: Path | None) -> git.Repo | None:
@@ -24,6 +40,15 @@ def unborn_repo(repo_arg: Path | None) -> git.Repo | None:
     except GitverError:
         return None
     return repo if git.resolve_commit(repo, "HEAD") is None else None
+
+
+def item_lines(title: str, items: Mapping[str, str]) -> list[str]:
+    """``title:`` and one ``  key = value`` line per item (long values cut, one line each)."""
+    out = [f"{title}:" if items else f"{title}: (none)"]
+    for k, v in sorted(items.items()):
+        shown = v if len(v) <= 120 else v[:117] + "..."
+        out.append(f"  {k} = {shown}".replace("\n", "\\n"))
+    return out
 
 
 def _before_first_commit(repo: git.Repo, config_arg: Path | None, fmt: str) -> int:
@@ -55,20 +80,25 @@ def _before_first_commit(repo: git.Repo, config_arg: Path | None, fmt: str) -> i
     return 0
 
 
-def run(repo_arg: Path | None, config_arg: Path | None, *, commit: str | None, fmt: str) -> int:
-    repo = open_repo(repo_arg)
-    if commit is None and git.resolve_commit(repo, "HEAD") is None:
-        return _before_first_commit(repo, config_arg, fmt)
-    if commit is not None:
-        state = state_at_commit(repo, commit)
-        cfg = load_commit_config(repo, state.commit, config_arg)
+def run(args: Args) -> int:
+    repo = open_repo(args.repo)
+    if args.commit is None and git.resolve_commit(repo, "HEAD") is None:
+        return _before_first_commit(repo, args.config, args.fmt)
+    if args.commit is not None:
+        state = state_at_commit(repo, args.commit)
+        cfg = load_commit_config(repo, state.commit, args.config)
     else:
-        cfg = load_worktree_config(repo, config_arg)
+        cfg = load_worktree_config(repo, args.config)
         state = state_of(repo, untracked=cfg.untracked)
         print_warnings(state)
-    spec = build_spec(cfg, state)
-    found = secrets_check(repo, state, cfg) if state.dirty else None  # what the patch redacts
-    if fmt == "json":
+    # The plan `register` sends (and `register --dry-run` prints): CI's branch and
+    # tags as `register --ci auto` detects them.
+    ctx = ci.detect(None, os.environ)
+    branch = ctx.branch if state.branch is None else None
+    plan = VersionPlan(repo, state, cfg, branch, ctx.tags, refuse=False)
+    spec = plan.full()
+    found = secrets_of(cfg.secrets, plan.patch) if state.dirty else None  # what it redacts
+    if args.fmt == "json":
         out = {
             "config": cfg.source,
             "model_name": spec.name,
@@ -86,9 +116,7 @@ def run(repo_arg: Path | None, config_arg: Path | None, *, commit: str | None, f
     if spec.model_type:
         print(f"model type: {spec.model_type}")
     for title, items in (("params", spec.params), ("tags", spec.tags)):
-        print(f"{title}:" if items else f"{title}: (none)")
-        for k, v in sorted(items.items()):
-            print(f"  {k} = {v}")
+        print("\n".join(item_lines(title, items)))
     for line in found.lines() if found is not None else []:
         print(line)
     return _refused(found)
