@@ -101,7 +101,7 @@ def resolve_uri(
 
 
 # Schemes MLflow itself serves (mlflow/tracking/_tracking_service/utils.py); a plugin
-# may add more, so an unknown scheme is left to MLflow and judged in connect().
+# may add more, so an unknown scheme is left to MLflow and judged in mlflow_api.connect().
 KNOWN_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "databricks")
 _SCHEME_ONLY = ("databricks", "databricks-uc", "uc")
 _HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")

@@ -8,13 +8,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlflow_gitver import ci, git
 from mlflow_gitver.context import load_commit_config, load_worktree_config, open_repo
 from mlflow_gitver.errors import GitverError
 from mlflow_gitver.gitstate import GitState, print_warnings, state_at_commit, state_of
 from mlflow_gitver.naming import VersionPlan, build_spec
-from mlflow_gitver.patch import SecretsCheck, secrets_of
+from mlflow_gitver.patch import Patch, refusal
+
+if TYPE_CHECKING:
+    from mlflow_gitver.diffscan import Redaction
 
 # Stands for the commit in a name computed before there is one; no config
 # value can hold it, so replacing it cannot touch what the user wrote.
@@ -126,3 +130,53 @@ def _refused(found: SecretsCheck | None) -> int:
     if found is not None and found.error is not None:
         raise found.error  # secrets: refuse: the registration would fail the same way
     return 0
+
+
+@dataclass(frozen=True)
+class SecretsCheck:
+    """What ``check`` shows of the credentials in a dirty state's patch."""
+
+    mode: str
+    redactions: tuple[Redaction, ...]
+    left_out: tuple[str, ...]  # binary files holding a credential
+
+    @property
+    def error(self) -> GitverError | None:
+        """Under ``secrets: refuse``, the error registration would fail with."""
+        if self.mode != "refuse" or not (self.redactions or self.left_out):
+            return None
+        if self.left_out:
+            return refusal(f"{self.left_out[0]}: a binary file holding a credential")
+        r = self.redactions[0]
+        more = len(self.redactions) - 1
+        return refusal(f"{r.path}:{r.line}: a {r.kind}" + (f" (and {more} more)" if more else ""))
+
+    def lines(self) -> list[str]:
+        if self.mode == "off":
+            return ["secrets: off (the patch is stored verbatim, unscanned)"]
+        verb = {"redact": "would redact", "refuse": "would refuse"}[self.mode]
+        if not (self.redactions or self.left_out):
+            return ["secrets: none found in the patch"]
+        out = [f"secrets: {verb}:"]
+        for r in self.redactions:
+            out.append(f"  {r.path}:{r.line}: {r.kind}" + (" (in HEAD)" if r.side == "old" else ""))
+        out += [f"  {p}: binary file holding a credential (left out)" for p in self.left_out]
+        return out
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "mode": self.mode,
+            "redactions": [r.as_json() for r in self.redactions],
+            "left_out": list(self.left_out),
+        }
+
+
+def secrets_of(mode: str, p: Patch | None) -> SecretsCheck | None:
+    """What ``check`` shows of the credentials in ``p`` (built under ``redact``,
+    or ``off``) for the config's ``mode``; None when nothing would be stored."""
+    if mode == "off":
+        return SecretsCheck("off", (), ())
+    if p is None:
+        return None
+    left = tuple(o.path for o in p.omitted if o.reason == "secret-content")
+    return SecretsCheck(mode, p.redactions, left)
