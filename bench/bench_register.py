@@ -7,7 +7,7 @@ under ``bench/.work/register/`` and measures, in this one process (so MLflow's
 import is paid once and not counted), alternating the two so both see the same
 machine load:
 
-- first-time registration of a new commit: ``service.register_commit`` against
+- first-time registration of a new commit: ``versions.register_commit`` against
   the baseline ``mlflow.set_active_model(name=...)`` + ``mlflow.log_model_params``
   (the documentation's snippet) on a new name;
 - repeat registration of the same version: ``register_commit`` again against
@@ -128,7 +128,7 @@ def main() -> int:
 
         from mlflow_gitver.config import parse_config
         from mlflow_gitver.context import open_repo
-        from mlflow_gitver.service import register_commit
+        from mlflow_gitver.versions import register_commit
 
         logging.getLogger("mlflow").setLevel(logging.WARNING)
         repo, shas = make_repo(WORK, args.runs + 1)

@@ -28,7 +28,7 @@ import sys, time
 import mlflow
 from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 from mlflow_gitver import tracking
-from mlflow_gitver.service import connect
+from mlflow_gitver.mlflow_api import connect
 db, how = sys.argv[1], sys.argv[2]
 uri = f"sqlite:///{db}"
 print("go", flush=True)

@@ -1,4 +1,5 @@
-"""Model names, params and tags: pure functions of a state and a config."""
+"""Model names, params and tags: pure functions of a state and a config, and the
+plan (VersionPlan) that adds what git knows of the commit."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mlflow_gitver.config import FORBIDDEN_NAME_CHARS, Config, parse_config
+from mlflow_gitver.context import open_repo
 from mlflow_gitver.git import Repo
-from mlflow_gitver.gitstate import Change, GitState
+from mlflow_gitver.gitstate import Change, GitState, state_of
 from mlflow_gitver.naming import (
     GIT_BRANCH,
     GIT_COMMIT,
     GIT_DIRTY,
     GIT_REPO_URL,
+    TAG_APP,
     TAG_AUTHOR,
     TAG_DATE,
     TAG_DIGEST,
@@ -23,11 +26,13 @@ from mlflow_gitver.naming import (
     TAG_SUBJECT,
     TAG_VERSION_ID,
     CommitInfo,
+    VersionPlan,
     build_spec,
     model_name,
     params_digest,
     sanitize,
 )
+from tests.helpers import git, write
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 DIGEST = "fedcba98" + "0" * 56
@@ -132,3 +137,29 @@ def test_full_id_always_in_a_tag(sha_len: int) -> None:
     spec = build_spec(cfg(), state(dirty=True), sha_len=sha_len)
     assert spec.tags[TAG_VERSION_ID] == state(dirty=True).version_id
     assert spec.name.startswith("app-git-" + SHA[:sha_len])
+
+
+def test_the_plan_adds_what_git_knows(repo: Path) -> None:
+    git(repo, "remote", "add", "origin", "https://u:pw@example.com/o/r.git")
+    write(repo / "app.py", "changed\n")
+    r = open_repo(repo)
+    plan = VersionPlan(r, state_of(r), cfg(), extra_tags={"mlflow_gitver.ci.run": "7"})
+    cheap, full = plan.cheap(), plan.full()
+    assert cheap.name == full.name and cheap.params == full.params
+    assert cheap.tags.items() <= full.tags.items()
+    assert {TAG_APP, "mlflow_gitver.ci.run"} <= cheap.tags.keys()
+    added = set(full.tags) - set(cheap.tags)
+    assert {TAG_AUTHOR, TAG_DATE, TAG_SUBJECT, GIT_REPO_URL, "mlflow.source.git.diff"} <= added
+    assert full.tags[GIT_REPO_URL] == "https://example.com/o/r.git"  # redacted
+    assert full.tags[TAG_SUBJECT] == "initial"
+
+
+def test_a_ready_model_is_topped_up_with_what_it_lacks_only(repo: Path) -> None:
+    git(repo, "remote", "add", "origin", "https://example.com/o/r.git")
+    r = open_repo(repo)
+    plan = VersionPlan(r, state_of(r), cfg())
+    cheap = plan.cheap()
+    have = {**cheap.tags, TAG_AUTHOR: "a", TAG_DATE: "d", TAG_SUBJECT: "s", GIT_REPO_URL: "u"}
+    assert plan.topped_up(cheap, have) == cheap
+    topped = plan.topped_up(cheap, cheap.tags)
+    assert {TAG_AUTHOR, TAG_DATE, TAG_SUBJECT, GIT_REPO_URL} == set(topped.tags) - set(cheap.tags)

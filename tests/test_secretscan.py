@@ -103,7 +103,7 @@ def test_markers_never_carry_a_hash_of_the_secret() -> None:
 def test_detect_secrets_is_imported_on_first_scan_only(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "from mlflow_gitver import redact, secretscan, patch, config, service\n"
+        "from mlflow_gitver import redact, secretscan, patch, config, versions\n"
         "redact.scrub('error at https://u:p@h/x?token=1')\n"
         "assert not any(m.startswith('detect_secrets') for m in sys.modules), 'imported early'\n"
         "secretscan.find('token = 1234567890abcdef')\n"
@@ -248,14 +248,14 @@ def test_refuse_fails_with_file_and_line_before_sending(repo: Path, server_url: 
 
 def test_the_dry_run_plan_lists_redactions_and_tags_the_version(repo: Path) -> None:
     from mlflow_gitver import git as gitmod
-    from mlflow_gitver import service
+    from mlflow_gitver import versions
     from mlflow_gitver.config import parse_config
     from mlflow_gitver.gitstate import read_state
 
     fake = next(f for f in CORPUS if f.kind == "gitlab-token")
     write(repo / "app.py", f"print('hello')\n{fake.line}\n")
     cfg = parse_config("name: demo\n", "cfg.yaml", {})
-    plan = service.plan(gitmod.discover(repo), read_state(repo), cfg, tracking_uri="sqlite:///x")
+    plan = versions.plan(gitmod.discover(repo), read_state(repo), cfg, tracking_uri="sqlite:///x")
     shown = json.dumps(plan.as_json())
     assert fake.secret not in shown
     got = plan.as_json()["patch"]
@@ -265,7 +265,7 @@ def test_the_dry_run_plan_lists_redactions_and_tags_the_version(repo: Path) -> N
     ]
     assert plan.spec.tags["mlflow_gitver.patch.redacted"] == "true"
     off = parse_config("name: demo\nsecrets: off\n", "cfg.yaml", {})
-    verbatim = service.plan(
+    verbatim = versions.plan(
         gitmod.discover(repo), read_state(repo), off, tracking_uri="sqlite:///x"
     )
     assert fake.secret in verbatim.spec.tags["mlflow.source.git.diff"]
@@ -303,14 +303,14 @@ def test_the_hook_log_and_records_never_hold_a_token(repo: Path) -> None:
 
 def test_a_token_in_the_commit_subject_is_redacted_in_its_tag(repo: Path) -> None:
     from mlflow_gitver import git as gitmod
-    from mlflow_gitver import service
+    from mlflow_gitver import versions
     from mlflow_gitver.config import parse_config
     from mlflow_gitver.gitstate import read_state
 
     fake = next(f for f in CORPUS if f.kind == "huggingface-token")
     commit_all(repo, f"try the hub with {fake.secret}")
     cfg = parse_config("name: demo\n", "cfg.yaml", {})
-    plan = service.plan(gitmod.discover(repo), read_state(repo), cfg, tracking_uri="sqlite:///x")
+    plan = versions.plan(gitmod.discover(repo), read_state(repo), cfg, tracking_uri="sqlite:///x")
     assert plan.spec.tags["mlflow_gitver.commit.subject"] == (
         "try the hub with <redacted:huggingface-token>"
     )

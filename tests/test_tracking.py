@@ -26,6 +26,39 @@ def test_uri_precedence(tmp_path: Path) -> None:
         tracking.resolve_uri(None, {}, None, None)
 
 
+def test_target_says_where_its_uri_came_from(tmp_path: Path) -> None:
+    env = {"MLFLOW_TRACKING_URI": "http://u:pw@env:5000"}
+    t = tracking.target(None, env, "http://cfg", tmp_path)
+    assert (t.uri, t.source, t.display) == (
+        "http://u:pw@env:5000",
+        "MLFLOW_TRACKING_URI",
+        "http://env:5000",
+    )
+    assert tracking.target(None, {}, "http://cfg", tmp_path).source == "tracking_uri in the config"
+    assert tracking.target(None, {"MLFLOW_TRACKING_URI": ""}, None, tmp_path).source == "default"
+    # choose() is the rule alone; target() also refuses what can only fail.
+    assert tracking.choose(None, {}, "host:5000", tmp_path).uri == "host:5000"
+    with pytest.raises(GitverError, match=r"tracking_uri in the config\) has no scheme"):
+        tracking.target(None, {}, "host:5000", tmp_path)
+
+
+def test_the_flusher_groups_records_by_the_uri_they_register_to(repo: Path) -> None:
+    """A record's server is the URI its registration uses: before issue 12 the
+    flusher restated the rule by hand, and an empty MLFLOW_TRACKING_URI (which the
+    rule skips) made another server than an unset one."""
+    from mlflow_gitver.config import Config
+    from mlflow_gitver.context import open_repo
+    from mlflow_gitver.queue.flusher import _server_key
+
+    r = open_repo(repo)
+    cfg = Config(name="a", source="t", tracking_uri="http://cfg:5000")
+    assert _server_key(r, cfg, {"MLFLOW_TRACKING_URI": ""}) == _server_key(r, cfg, {})
+    for env in ({}, {"MLFLOW_TRACKING_URI": "http://env:5000"}):
+        assert _server_key(r, cfg, env) == tracking.target(None, env, cfg.tracking_uri, r.root).uri
+    plain = Config(name="a", source="t")
+    assert _server_key(r, plain, {}) == tracking.default_uri(r.root)
+
+
 def test_default_is_absolute_whatever_the_cwd(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -63,10 +96,10 @@ def test_display_hides_credentials() -> None:
 _CREATE = """
 import sys
 from mlflow_gitver import tracking
-from mlflow_gitver.service import connect
+from mlflow_gitver.mlflow_api import connect
 uri, name = sys.argv[1], sys.argv[2]
 with tracking.mlflow_env(uri):
-    print(tracking.resolve_experiment(connect(uri), ("name", name)))
+    print(tracking.resolve_experiment_named(connect(uri), ("name", name))[0])
 """
 
 
@@ -89,13 +122,13 @@ def test_concurrent_creation_of_a_named_experiment(server_url: str) -> None:
 
 
 def test_experiment_by_id_must_exist(server_url: str) -> None:
-    from mlflow_gitver.service import connect
+    from mlflow_gitver.mlflow_api import connect
 
     with tracking.mlflow_env(server_url):
         edge = connect(server_url)
-        assert tracking.resolve_experiment(edge, None) == "0"
+        assert tracking.resolve_experiment_named(edge, None)[0] == "0"
         with pytest.raises(GitverError, match="does not exist"):
-            tracking.resolve_experiment(edge, ("id", "987654"))
+            tracking.resolve_experiment_named(edge, ("id", "987654"))
 
 
 @pytest.mark.parametrize(

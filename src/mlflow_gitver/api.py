@@ -123,12 +123,8 @@ def _from_environment(
 
 def _point_mlflow(model_id: str, uri: str, experiment_id: str | None) -> str:
     """Set MLflow's tracking URI and experiment for ``model_id``; the experiment's id."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    from mlflow_gitver import registry
+    from mlflow_gitver import mlflow_api
     from mlflow_gitver.embedded import db_file
-    from mlflow_gitver.service import connect
     from mlflow_gitver.tracking import display, mlflow_env
 
     shown = display(uri)
@@ -143,41 +139,33 @@ def _point_mlflow(model_id: str, uri: str, experiment_id: str | None) -> str:
         )
     if experiment_id is None:
         with mlflow_env(uri):
-            edge = connect(uri)
-            try:
-                model = edge.call(
-                    f"reading model {model_id}", edge.client.get_logged_model, model_id
+            edge = mlflow_api.connect(uri)
+            with mlflow_api.failing(f"reading model {model_id}", shown):
+                model = mlflow_api.get_model(edge, model_id)
+            if model is None:
+                raise GitverError(
+                    f"MLFLOW_ACTIVE_MODEL_ID={model_id} is not a model at {shown}; set "
+                    "MLFLOW_TRACKING_URI to where it was registered (or the config's "
+                    "tracking_uri)",
+                    EXIT_FAILURE,
                 )
-            except MlflowException as e:
-                if e.error_code == "RESOURCE_DOES_NOT_EXIST":
-                    raise GitverError(
-                        f"MLFLOW_ACTIVE_MODEL_ID={model_id} is not a model at {shown}; set "
-                        "MLFLOW_TRACKING_URI to where it was registered (or the config's "
-                        "tracking_uri)",
-                        EXIT_FAILURE,
-                    ) from e
-                raise registry.mlflow_error(e, f"reading model {model_id}", shown) from e
         experiment_id = str(model.experiment_id)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment(experiment_id=experiment_id)
-    mlflow.set_active_model(model_id=model_id)
+    mlflow_api.activate(uri, experiment_id, model_id)
     return experiment_id
 
 
 def _register(repo: str | Path | None, config: str | Path | None) -> ActiveModel:
-    import mlflow
-
+    from mlflow_gitver import mlflow_api
     from mlflow_gitver.context import load_worktree_config, open_repo
-    from mlflow_gitver.service import register_worktree
-    from mlflow_gitver.tracking import resolve_uri
+    from mlflow_gitver.gitstate import state_of
+    from mlflow_gitver.tracking import target
+    from mlflow_gitver.versions import register_state
 
     r = open_repo(repo)
     cfg = load_worktree_config(r, Path(config) if config is not None else None)
-    reg = register_worktree(r, cfg)
-    uri = resolve_uri(None, os.environ, cfg.tracking_uri, r.root)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment(experiment_id=reg.experiment_id)
-    mlflow.set_active_model(model_id=reg.model_id)
+    chosen = target(None, os.environ, cfg.tracking_uri, r.root)  # resolved once
+    reg = register_state(r, state_of(r, untracked=cfg.untracked), cfg, target=chosen)
+    mlflow_api.activate(chosen.uri, reg.experiment_id, reg.model_id)
     return ActiveModel(
         model_id=reg.model_id,
         source="registered",

@@ -80,38 +80,21 @@ _NEED_A_COMMIT = frozenset(("register", "env", "exec"))
 def dispatch(ns: argparse.Namespace) -> int:
     """Run the command ``ns`` names: its module's ``run(args_of(ns))``."""
     name = ns.command
-    run = _LEGACY.get(name) or _typed(name)
+    run = _typed(name)
     if name in _NEED_A_COMMIT:
         return _first_commit_hint(ns, lambda: run(ns))
     return run(ns)
 
 
+# Commands run by another command's module (`env` is `register --format env`).
+_MODULE_OF = {"env": "register"}
+
+
 def _typed(name: str) -> Callable[[argparse.Namespace], int]:
     # __import__, not importlib: `id` then imports nothing more than its command.
-    mod = __import__(f"mlflow_gitver.commands.{name}", fromlist=["run"])
+    module = _MODULE_OF.get(name, name)
+    mod = __import__(f"mlflow_gitver.commands.{module}", fromlist=["run"])
     return lambda ns: int(mod.run(mod.args_of(ns)))
-
-
-# Commands whose modules do not have args_of/run(Args) yet (issue 12: their owners
-# convert them; each entry goes with its conversion).
-def _check(ns: argparse.Namespace) -> int:
-    from mlflow_gitver.commands import check
-
-    return check.run(ns.repo, ns.config, commit=ns.commit, fmt=ns.format)
-
-
-def _by_namespace(module: str) -> Callable[[argparse.Namespace], int]:
-    def run(ns: argparse.Namespace) -> int:
-        return int(__import__(f"mlflow_gitver.commands.{module}", fromlist=["run"]).run(ns))
-
-    return run
-
-
-_LEGACY: dict[str, Callable[[argparse.Namespace], int]] = {
-    "check": _check,
-    "register": _by_namespace("register"),
-    "env": _by_namespace("register"),
-}
 
 
 def _first_commit_hint(args: argparse.Namespace, func: Callable[[], int]) -> int:

@@ -45,3 +45,25 @@ class CommandError(GitverError):
         self.cmd = tuple(args)
         self.returncode = returncode
         self.stderr = stderr
+
+
+class ServerUnavailable(GitverError):
+    """The tracking server could not be reached or kept failing (connection, 5xx,
+    timeouts) for the whole retry budget.  Worth retrying later."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_FAILURE)
+
+
+class AuthFailed(GitverError):
+    """The server refused our credentials (401/403).  Not retried."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_FAILURE)
+
+
+class Conflict(GitverError):
+    """The version is registered already, with different params."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_FAILURE)

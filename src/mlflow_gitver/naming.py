@@ -1,15 +1,27 @@
-"""Pure: from a code state and a config to what a version is called and holds."""
+"""The model name and every tag of a version: the one plan check, --dry-run and register use.
+
+:func:`build_spec` is pure (a code state and a config in, a :class:`VersionSpec`
+out); :class:`VersionPlan` adds what costs git calls (the commit's facts, the
+remote's URL, the diff), each computed once and only when asked for.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from mlflow_gitver import git
 from mlflow_gitver.config import FORBIDDEN_NAME_CHARS, MAX_TAG_LEN, Config
 from mlflow_gitver.gitstate import GitState
+from mlflow_gitver.redact import redact_tags, redact_url
+
+if TYPE_CHECKING:
+    from mlflow_gitver.patch import Patch
 
 TAG_PREFIX = "mlflow_gitver."
 TAG_VERSION_ID = TAG_PREFIX + "version_id"
@@ -18,6 +30,9 @@ TAG_PARAMS_DIGEST = TAG_PREFIX + "params_digest"
 TAG_AUTHOR = TAG_PREFIX + "commit.author"
 TAG_DATE = TAG_PREFIX + "commit.date"
 TAG_SUBJECT = TAG_PREFIX + "commit.subject"
+# The application's name as a tag, so `resolve --name` can find versions by
+# app whatever name_template says.
+TAG_APP = TAG_PREFIX + "app"
 # Tags MLflow itself knows (mlflow.genai.enable_git_model_versioning, the UI).
 GIT_COMMIT = "mlflow.source.git.commit"
 GIT_BRANCH = "mlflow.source.git.branch"
@@ -49,7 +64,6 @@ class VersionSpec:
     tags: dict[str, str]
     params_digest: str
     model_type: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def sanitize(text: str) -> str:
@@ -137,3 +151,112 @@ def build_spec(
         params_digest=pdig,
         model_type=cfg.model_type,
     )
+
+
+class VersionPlan:
+    """A version's spec: cheap for lookups, full (git calls) for creation and display.
+
+    ``check``, ``register --dry-run`` and ``register`` all print or send
+    :meth:`full`; the exactly-once protocol (registry.py) looks models up by
+    :meth:`cheap` and tops READY ones up with :meth:`topped_up`.
+    """
+
+    def __init__(
+        self,
+        repo: git.Repo,
+        state: GitState,
+        cfg: Config,
+        branch: str | None = None,
+        extra_tags: Mapping[str, str] | None = None,
+        *,
+        refuse: bool = True,
+    ) -> None:
+        """``refuse=False``: under ``secrets: refuse`` a credential in the patch is
+        redacted instead of raised (``check`` shows the plan, then refuses)."""
+        self.repo, self.state, self.cfg, self.branch = repo, state, cfg, branch
+        self.refuse = refuse
+        self.tags = {TAG_APP: cfg.name, **(extra_tags or {})}
+        self._patch: tuple[Patch | None] | None = None
+        self._info: CommitInfo | None = None
+        self._origin: tuple[str | None] | None = None
+
+    @property
+    def patch(self) -> Patch | None:
+        """The patch artifact of a dirty state (None when clean or ``diff: none``)."""
+        if self._patch is None:
+            patch = None
+            if self.state.dirty:
+                from mlflow_gitver.patch import build_patch
+
+                mode = self.cfg.secrets
+                if mode == "refuse" and not self.refuse:
+                    mode = "redact"
+                patch = build_patch(self.repo, self.state, self.cfg.diff, mode)
+            self._patch = (patch,)
+        return self._patch[0]
+
+    def cheap(self, sha_len: int = 8) -> VersionSpec:
+        """The name, params and the tags that cost no git call."""
+        return build_spec(
+            self.cfg, self.state, branch=self.branch, extra_tags=self.tags, sha_len=sha_len
+        )
+
+    def _repo_url(self) -> str | None:
+        if self._origin is None:
+            origin = git.remote_url(self.repo)  # one `git config` call
+            self._origin = (redact_url(origin) if origin else None,)
+        return self._origin[0]
+
+    def _commit_info(self) -> CommitInfo:
+        if self._info is None:
+            self._info = CommitInfo(*git.commit_info(self.repo, self.state.commit))
+        return self._info
+
+    def full(self, sha_len: int = 8) -> VersionSpec:
+        """Every tag a new version gets: the commit's facts, the remote, the diff."""
+        spec = build_spec(
+            self.cfg,
+            self.state,
+            branch=self.branch,
+            commit_info=self._commit_info(),
+            repo_url=self._repo_url(),
+            extra_tags=self.tags,
+            sha_len=sha_len,
+        )
+        tags = spec.tags if self.cfg.secrets == "off" else redact_tags(spec.tags)
+        patch_tags = self.patch.tags() if self.patch is not None else {}  # diff, redacted
+        return dataclasses.replace(spec, tags={**tags, **patch_tags})
+
+    def topped_up(self, spec: VersionSpec, have: Mapping[str, str]) -> VersionSpec:
+        """``spec`` (cheap) plus the git-derived tags a READY model lacks.
+
+        The repeat path: only what is missing is computed (the remote's URL, one
+        git call; the commit's facts, one more), so a model made before
+        `git remote add origin` gets its repoURL later.  The diff tag is left out:
+        it is part of what its creator uploaded.
+        """
+        extra: dict[str, str] = {}
+        if GIT_REPO_URL not in have:
+            url = self._repo_url()
+            if url:
+                extra[GIT_REPO_URL] = url
+        if any(t not in have for t in (TAG_AUTHOR, TAG_DATE, TAG_SUBJECT)):
+            info = self._commit_info()
+            extra.update({TAG_AUTHOR: info.author, TAG_DATE: info.date, TAG_SUBJECT: info.subject})
+        if not extra:
+            return spec
+        full = build_spec(
+            self.cfg,
+            self.state,
+            branch=self.branch,
+            commit_info=self._info,
+            repo_url=extra.get(GIT_REPO_URL),
+            extra_tags=self.tags,
+            sha_len=8,
+        )
+        # build_spec caps tag values: take the capped ones (a commit subject may
+        # hold a secret too: the same redaction as at creation).
+        added = {k: full.tags[k] for k in extra if k in full.tags}
+        if self.cfg.secrets != "off":
+            added = redact_tags(added)
+        return dataclasses.replace(spec, tags={**spec.tags, **added})

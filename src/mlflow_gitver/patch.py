@@ -2,11 +2,8 @@
 
 ``git apply --binary changes.patch`` on top of the version's commit rebuilds the
 working tree (minus what was omitted, listed by path and content hash in
-``manifest.json``).  Nothing here writes the user's index or object database:
-tracked changes come from ``git diff HEAD`` (``--no-optional-locks``), and
-untracked files are diffed through a throw-away index that holds only them as
-intent-to-add entries, with a throw-away object directory for the one blob
-``git add -N`` writes (the empty one).
+``manifest.json``).  Nothing here writes the user's index or object database
+(worktreediff.py makes the diffs).
 
 Under ``secrets: redact`` (the default) every text line of the patch passes
 through secretscan.py and a credential is replaced by a marker naming its kind;
@@ -21,20 +18,17 @@ import hashlib
 import json
 import os
 import shlex
-import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlflow_gitver import git
 from mlflow_gitver.errors import EXIT_USAGE, GitverError
 from mlflow_gitver.gitstate import GitState
-from mlflow_gitver.identity import EXCLUDED_PATHSPECS
 from mlflow_gitver.naming import GIT_DIFF
+from mlflow_gitver.worktreediff import diffs
 
 if TYPE_CHECKING:
-    from mlflow_gitver.config import Config
     from mlflow_gitver.diffscan import Redaction
 
 ARTIFACT_DIR = "mlflow-gitver"
@@ -47,16 +41,6 @@ MAX_DIFF_TAG = 8000
 TAG_REDACTED = "mlflow_gitver.patch.redacted"
 # Names that look like secrets: never stored, listed by hash only.
 SECRET_PATTERNS = (".env*", "*.pem", "*.key", "id_rsa*", "*.p12", "*credentials*")
-_DIFF_FLAGS = (
-    "diff",
-    "--binary",
-    "--no-ext-diff",
-    "--no-textconv",
-    "--no-color",
-    "--no-renames",
-    "--src-prefix=a/",
-    "--dst-prefix=b/",
-)
 
 
 @dataclass(frozen=True)
@@ -76,7 +60,6 @@ class Patch:
     included: tuple[str, ...]
     omitted: tuple[Omitted, ...] = ()
     untracked_included: bool = True
-    extra: dict[str, str] = field(default_factory=dict)
     secrets: str = "redact"  # the config's mode: redact | refuse | off
     redactions: tuple[Redaction, ...] = ()
     # Files the patch does not rebuild exactly: (path, "markers") applies with markers
@@ -162,10 +145,6 @@ def _size(abspath: Path) -> int:
         return 0
 
 
-def _literal(path: bytes) -> str:
-    return path.decode("utf-8", "surrogateescape")
-
-
 def build_patch(
     repo: git.Repo, state: GitState, mode: str, secrets: str = "redact"
 ) -> Patch | None:
@@ -201,7 +180,7 @@ def build_patch(
         total += size
         included.append(shown)
         keep[shown] = (c.path, untracked)
-    tracked, new = _diffs(repo, state, keep)
+    tracked, new = diffs(repo, state, keep)
     if secrets == "off":
         return Patch(
             data=tracked + new,
@@ -223,14 +202,14 @@ def build_patch(
             omitted.append(Omitted(p, "secret-content", size, ""))
             included.remove(p)
             if secrets == "refuse":
-                raise _refusal(f"{p}: a binary file holding a {kinds[0]}")
-        tracked, new = _diffs(repo, state, keep)
+                raise refusal(f"{p}: a binary file holding a {kinds[0]}")
+        tracked, new = diffs(repo, state, keep)
         scanned = diffscan.redact_diff(tracked + new)
     if secrets == "refuse" and scanned.redactions:
         first = scanned.redactions[0]
         more = len(scanned.redactions) - 1
         where = f"{first.path}:{first.line}" + ("" if first.side == "new" else " (in HEAD)")
-        raise _refusal(f"{where}: a {first.kind}" + (f" (and {more} more)" if more else ""))
+        raise refusal(f"{where}: a {first.kind}" + (f" (and {more} more)" if more else ""))
     redacted_tracked = scanned.data[: _tracked_len(scanned.data, tracked, new)]
     inexact = [(p, "excluded") for p in scanned.unappliable]
     inexact += [
@@ -250,23 +229,12 @@ def build_patch(
     )
 
 
-def _refusal(what: str) -> GitverError:
+def refusal(what: str) -> GitverError:
     return GitverError(
         f"{what} in the uncommitted change; 'secrets: refuse' keeps it out of MLflow: "
         "remove it (or set 'secrets: redact' in the config) and register again",
         EXIT_USAGE,
     )
-
-
-def _diffs(
-    repo: git.Repo, state: GitState, keep: dict[str, tuple[bytes, bool]]
-) -> tuple[bytes, bytes]:
-    """The tracked and the untracked part of the patch, for the ``keep`` files only."""
-    kept_tracked = {p for p, u in keep.values() if not u}
-    drop = [c.path for c in state.changes if c.status != "untracked" and c.path not in kept_tracked]
-    tracked = _tracked_diff(repo, drop) if kept_tracked else b""
-    untracked = sorted(p for p, u in keep.values() if u)
-    return tracked, _untracked_diff(repo, untracked) if untracked else b""
 
 
 def _tracked_len(redacted: bytes, tracked: bytes, new: bytes) -> int:
@@ -297,93 +265,3 @@ def _binary_kinds(repo: git.Repo, shown: str, where: tuple[bytes, bool]) -> list
         if old is not None:
             kinds += secretscan.find_in_binary(old, shown)
     return kinds
-
-
-def _tracked_diff(repo: git.Repo, drop: Sequence[bytes]) -> bytes:
-    excludes = [":(exclude,literal)" + _literal(p) for p in drop]
-    return git.git(
-        [*_DIFF_FLAGS, "HEAD", "--", ".", *EXCLUDED_PATHSPECS, *excludes],
-        cwd=repo.root,
-        env=repo.env(),
-    ).stdout
-
-
-def _untracked_diff(repo: git.Repo, paths: Sequence[bytes]) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="mlflow-gitver-") as tmp:
-        env = repo.env()
-        # An index of our own holding only these files: the user's index is untouched,
-        # and `git diff` (index against working tree) shows exactly these as new files.
-        env["GIT_INDEX_FILE"] = str(Path(tmp) / "index")
-        env["GIT_LITERAL_PATHSPECS"] = "1"
-        # `add -N` writes the empty blob: send writes to a throw-away object
-        # directory that borrows the real one for reads.
-        objects = (
-            git.git(
-                ["rev-parse", "--path-format=absolute", "--git-path", "objects"],
-                cwd=repo.root,
-                env=repo.env(),
-            )
-            .stdout.decode("utf-8", "surrogateescape")
-            .strip()
-        )
-        (Path(tmp) / "objects").mkdir()
-        env["GIT_OBJECT_DIRECTORY"] = str(Path(tmp) / "objects")
-        env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = objects
-        git.git(
-            ["add", "--intent-to-add", "--pathspec-from-file=-", "--pathspec-file-nul"],
-            cwd=repo.root,
-            env=env,
-            input=b"\0".join(paths) + b"\0",
-        )
-        return git.git([*_DIFF_FLAGS], cwd=repo.root, env=env).stdout
-
-
-@dataclass(frozen=True)
-class SecretsCheck:
-    """What ``check`` shows of the credentials in a dirty state's patch."""
-
-    mode: str
-    redactions: tuple[Redaction, ...]
-    left_out: tuple[str, ...]  # binary files holding a credential
-
-    @property
-    def error(self) -> GitverError | None:
-        """Under ``secrets: refuse``, the error registration would fail with."""
-        if self.mode != "refuse" or not (self.redactions or self.left_out):
-            return None
-        if self.left_out:
-            return _refusal(f"{self.left_out[0]}: a binary file holding a credential")
-        r = self.redactions[0]
-        more = len(self.redactions) - 1
-        return _refusal(f"{r.path}:{r.line}: a {r.kind}" + (f" (and {more} more)" if more else ""))
-
-    def lines(self) -> list[str]:
-        if self.mode == "off":
-            return ["secrets: off (the patch is stored verbatim, unscanned)"]
-        verb = {"redact": "would redact", "refuse": "would refuse"}[self.mode]
-        if not (self.redactions or self.left_out):
-            return ["secrets: none found in the patch"]
-        out = [f"secrets: {verb}:"]
-        for r in self.redactions:
-            out.append(f"  {r.path}:{r.line}: {r.kind}" + (" (in HEAD)" if r.side == "old" else ""))
-        out += [f"  {p}: binary file holding a credential (left out)" for p in self.left_out]
-        return out
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "mode": self.mode,
-            "redactions": [r.as_json() for r in self.redactions],
-            "left_out": list(self.left_out),
-        }
-
-
-def secrets_check(repo: git.Repo, state: GitState, cfg: Config) -> SecretsCheck | None:
-    """The credentials a registration of ``state`` would redact (or refuse); None
-    when nothing would be stored (clean, or ``diff: none``)."""
-    if cfg.secrets == "off":
-        return SecretsCheck("off", (), ())
-    p = build_patch(repo, state, cfg.diff, "redact")
-    if p is None:
-        return None
-    left = tuple(o.path for o in p.omitted if o.reason == "secret-content")
-    return SecretsCheck(cfg.secrets, p.redactions, left)

@@ -1,7 +1,9 @@
 """Where versions go: the tracking URI, MLflow's HTTP policy, and the experiment.
 
 Importing this module does not import MLflow; only the functions that talk to a
-server do, and they receive an :class:`~mlflow_gitver.registry.Edge`.
+server do, through mlflow_api.py, and they receive an :class:`~mlflow_gitver.mlflow_api.Edge`.
+The tracking-URI precedence is :func:`choose`'s alone: every command resolves a
+:class:`Target` once and passes it on.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import contextlib
 import os
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +20,7 @@ from mlflow_gitver.errors import EXIT_FAILURE, EXIT_USAGE, GitverError
 from mlflow_gitver.redact import redact_url
 
 if TYPE_CHECKING:
-    from mlflow_gitver.registry import Edge
+    from mlflow_gitver.mlflow_api import Edge
 
 DB_NAME = "mlflow.db"
 # MLflow's own variable for the artifact root of a SQL store created without one
@@ -35,13 +38,29 @@ def default_uri(root: Path) -> str:
     return f"sqlite:///{root.resolve() / DB_NAME}"
 
 
-def resolve_uri(
+@dataclass(frozen=True)
+class Target:
+    """The tracking URI a command uses, and where it came from."""
+
+    uri: str
+    source: str  # "--tracking-uri", "MLFLOW_TRACKING_URI", "tracking_uri in the config", "default"
+
+    @property
+    def display(self) -> str:
+        """The URI as it may be shown or stored (no credential)."""
+        return display(self.uri)
+
+
+def choose(
     cli: str | None,
     environ: Mapping[str, str],
     config_uri: str | None,
     root: Path | None,
-) -> str:
-    """``--tracking-uri``, then ``MLFLOW_TRACKING_URI``, then the config, then the default."""
+) -> Target:
+    """``--tracking-uri``, then ``MLFLOW_TRACKING_URI``, then the config, then the default.
+
+    The precedence only: :func:`target` also refuses a URI that can only fail.
+    """
     sources = (
         ("--tracking-uri", cli),
         ("MLFLOW_TRACKING_URI", environ.get("MLFLOW_TRACKING_URI")),
@@ -49,18 +68,40 @@ def resolve_uri(
     )
     for where, value in sources:
         if value:
-            check_uri(value, where, environ)
-            return value
+            return Target(value, where)
     if root is None:
         raise GitverError(
             "no tracking URI: pass --tracking-uri or set MLFLOW_TRACKING_URI "
             "(there is no repository to hold the embedded store)"
         )
-    return default_uri(root)
+    return Target(default_uri(root), "default")
+
+
+def target(
+    cli: str | None,
+    environ: Mapping[str, str],
+    config_uri: str | None,
+    root: Path | None,
+) -> Target:
+    """The :class:`Target` by :func:`choose`'s precedence, checked (:func:`check_uri`)."""
+    chosen = choose(cli, environ, config_uri, root)
+    if chosen.source != "default":
+        check_uri(chosen.uri, chosen.source, environ)
+    return chosen
+
+
+def resolve_uri(
+    cli: str | None,
+    environ: Mapping[str, str],
+    config_uri: str | None,
+    root: Path | None,
+) -> str:
+    """The URI of :func:`target`."""
+    return target(cli, environ, config_uri, root).uri
 
 
 # Schemes MLflow itself serves (mlflow/tracking/_tracking_service/utils.py); a plugin
-# may add more, so an unknown scheme is left to MLflow and judged in connect().
+# may add more, so an unknown scheme is left to MLflow and judged in mlflow_api.connect().
 KNOWN_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "databricks")
 _SCHEME_ONLY = ("databricks", "databricks-uc", "uc")
 _HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
@@ -205,42 +246,32 @@ def experiment_choice(
     return None
 
 
-def resolve_experiment(edge: Edge, choice: tuple[str, str] | None) -> str:
-    """The experiment id for ``choice``; a named experiment is created if missing."""
-    return resolve_experiment_named(edge, choice)[0]
-
-
 def resolve_experiment_named(edge: Edge, choice: tuple[str, str] | None) -> tuple[str, str]:
     """(id, name) of the experiment for ``choice``; a named one is created if missing."""
-    from mlflow.exceptions import MlflowException
+    from mlflow_gitver import mlflow_api
 
-    client = edge.client
     if choice is None:
         # MLflow's default experiment ("0" on SQL stores and servers).
-        exp = edge.call("reading the default experiment", client.get_experiment, "0")
+        exp = mlflow_api.get_experiment(edge, "0", "reading the default experiment")
         return str(exp.experiment_id), str(exp.name)
     kind, value = choice
     if kind == "id":
-        try:
-            exp = edge.call(f"reading experiment {value}", client.get_experiment, value)
-        except MlflowException as e:
+        found = mlflow_api.find_experiment(edge, value)
+        if found is None:
             raise GitverError(
                 f"experiment id {value} does not exist at {edge.display_uri}; "
                 "pass an existing id, or a name (created if missing)",
                 EXIT_FAILURE,
-            ) from e
-        return _active(exp, value, edge)
-    named = edge.call(f"reading experiment {value!r}", client.get_experiment_by_name, value)
+            )
+        return _active(found, value, edge)
+    named = mlflow_api.experiment_by_name(edge, value)
     if named is not None:
         return _active(named, value, edge)
-    try:
-        eid = edge.call(f"creating experiment {value!r}", client.create_experiment, value)
-        return str(eid), value
-    except MlflowException as e:
-        # Another process created it between our read and our create.
-        if e.error_code != "RESOURCE_ALREADY_EXISTS":
-            raise
-    named = edge.call(f"reading experiment {value!r}", client.get_experiment_by_name, value)
+    eid = mlflow_api.create_experiment(edge, value)
+    if eid is not None:
+        return eid, value
+    # Another process created it between our read and our create.
+    named = mlflow_api.experiment_by_name(edge, value)
     if named is None:
         raise GitverError(
             f"experiment {value!r} exists but cannot be read at {edge.display_uri}",
@@ -251,15 +282,10 @@ def resolve_experiment_named(edge: Edge, choice: tuple[str, str] | None) -> tupl
 
 def experiment_name(edge: Edge, experiment_id: str) -> str | None:
     """The name of an experiment, or None when it cannot be read (only shown)."""
-    from mlflow.exceptions import MlflowException
+    from mlflow_gitver import mlflow_api
 
-    try:
-        exp = edge.call(
-            f"reading experiment {experiment_id}", edge.client.get_experiment, experiment_id
-        )
-    except MlflowException:
-        return None
-    return str(exp.name)
+    exp = mlflow_api.find_experiment(edge, experiment_id)
+    return None if exp is None else str(exp.name)
 
 
 def _active(exp: object, value: str, edge: Edge) -> tuple[str, str]:

@@ -210,3 +210,27 @@ def test_before_the_first_commit_register_says_it_needs_one(tmp_path: Path, comm
     assert not (root / "mlflow.db").exists()
     path = write(root / ".mlflow-gitver.yaml", "name: a\nparam: {}\n")
     one_error_line(cli(command, cwd=root), f"{path}:2:1: unknown key 'param'")
+
+
+@pytest.mark.parametrize("dirty", [False, True])
+def test_check_shows_the_tags_register_sends(repo: Path, dirty: bool) -> None:
+    """Before issue 12 `check` printed 5 tags where `register --dry-run` printed 9
+    (no commit facts, no repository URL, no app tag, no diff) for the same state."""
+    write(repo / ".mlflow-gitver.yaml", CONFIG)
+    git(repo, "remote", "add", "origin", "https://user:s3cret@example.com/org/app.git")
+    commit_all(repo, "config")
+    if dirty:
+        write(repo / "app.py", "token = 'not a secret'\n")
+    checked = cli("check", "--format", "json", cwd=repo)
+    planned = cli("register", "--dry-run", "--format", "json", cwd=repo)
+    assert checked.returncode == 0 and planned.returncode == 0, checked.stderr + planned.stderr
+    check_tags = json.loads(checked.stdout)["tags"]
+    assert check_tags == json.loads(planned.stdout)["tags"]
+    assert "mlflow.source.git.repoURL" in check_tags and "s3cret" not in checked.stdout
+    assert ("mlflow.source.git.diff" in check_tags) is dirty
+    # The text forms list the same tags, the same way.
+    text = cli("check", cwd=repo).stdout.splitlines()
+    dry = cli("register", "--dry-run", cwd=repo).stdout.splitlines()
+    tags_of = lambda lines: lines[lines.index("tags:") + 1 :][: len(check_tags)]  # noqa: E731
+    assert tags_of(text) == tags_of(dry)
+    assert len(tags_of(text)) == len(check_tags)

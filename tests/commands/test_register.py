@@ -597,3 +597,29 @@ def test_ci_branch_and_exports_on_a_detached_head(app: Path, server_url: str) ->
     assert m.tags["mlflow.source.git.branch"] == "release-1"
     assert f"model-id={got['model_id']}" in out_file.read_text()
     assert f"MLFLOW_ACTIVE_MODEL_ID={got['model_id']}" in env_file.read_text()
+
+
+def test_the_tracking_uri_is_resolved_once(
+    app: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`register` resolved the URI twice before issue 12 (to register, then again for
+    its `env` lines).  A spy counts the resolutions (it changes no behaviour)."""
+    from mlflow_gitver import tracking
+    from mlflow_gitver.commands import register as command
+
+    calls: list[tuple[object, ...]] = []
+    real = tracking.choose
+
+    def counting(*args: object, **kwargs: object) -> tracking.Target:
+        calls.append(args)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tracking, "choose", counting)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    uri = f"sqlite:///{tmp_path}/once.db"
+    done = command.registered(command.Args(repo=app, tracking_uri=uri, ci="none"))
+    assert done is not None
+    reg, target = done
+    assert len(calls) == 1
+    assert (target.uri, target.source) == (uri, "--tracking-uri")
+    assert reg.tracking_uri == target.display and reg.created

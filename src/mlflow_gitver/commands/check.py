@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mlflow_gitver import git
+from mlflow_gitver import ci, git
 from mlflow_gitver.context import load_commit_config, load_worktree_config, open_repo
 from mlflow_gitver.errors import GitverError
 from mlflow_gitver.gitstate import GitState, print_warnings, state_at_commit, state_of
-from mlflow_gitver.naming import build_spec
-from mlflow_gitver.patch import SecretsCheck, secrets_check
+from mlflow_gitver.naming import VersionPlan, build_spec
+from mlflow_gitver.patch import Patch, refusal
+
+if TYPE_CHECKING:
+    from mlflow_gitver.diffscan import Redaction
 
 # Stands for the commit in a name computed before there is one; no config
 # value can hold it, so replacing it cannot touch what the user wrote.
 _NO_SHA = "\x01" * 64
+
+
+@dataclass(frozen=True)
+class Args:
+    repo: Path | None = None
+    config: Path | None = None
+    commit: str | None = None
+    fmt: str = "text"  # text | json
+
+
+def args_of(ns: argparse.Namespace) -> Args:
+    return Args(repo=ns.repo, config=ns.config, commit=ns.commit, fmt=ns.format)
 
 
 def unborn_repo(repo_arg: Path | None) -> git.Repo | None:
@@ -24,6 +44,15 @@ def unborn_repo(repo_arg: Path | None) -> git.Repo | None:
     except GitverError:
         return None
     return repo if git.resolve_commit(repo, "HEAD") is None else None
+
+
+def item_lines(title: str, items: Mapping[str, str]) -> list[str]:
+    """``title:`` and one ``  key = value`` line per item (long values cut, one line each)."""
+    out = [f"{title}:" if items else f"{title}: (none)"]
+    for k, v in sorted(items.items()):
+        shown = v if len(v) <= 120 else v[:117] + "..."
+        out.append(f"  {k} = {shown}".replace("\n", "\\n"))
+    return out
 
 
 def _before_first_commit(repo: git.Repo, config_arg: Path | None, fmt: str) -> int:
@@ -55,20 +84,25 @@ def _before_first_commit(repo: git.Repo, config_arg: Path | None, fmt: str) -> i
     return 0
 
 
-def run(repo_arg: Path | None, config_arg: Path | None, *, commit: str | None, fmt: str) -> int:
-    repo = open_repo(repo_arg)
-    if commit is None and git.resolve_commit(repo, "HEAD") is None:
-        return _before_first_commit(repo, config_arg, fmt)
-    if commit is not None:
-        state = state_at_commit(repo, commit)
-        cfg = load_commit_config(repo, state.commit, config_arg)
+def run(args: Args) -> int:
+    repo = open_repo(args.repo)
+    if args.commit is None and git.resolve_commit(repo, "HEAD") is None:
+        return _before_first_commit(repo, args.config, args.fmt)
+    if args.commit is not None:
+        state = state_at_commit(repo, args.commit)
+        cfg = load_commit_config(repo, state.commit, args.config)
     else:
-        cfg = load_worktree_config(repo, config_arg)
+        cfg = load_worktree_config(repo, args.config)
         state = state_of(repo, untracked=cfg.untracked)
         print_warnings(state)
-    spec = build_spec(cfg, state)
-    found = secrets_check(repo, state, cfg) if state.dirty else None  # what the patch redacts
-    if fmt == "json":
+    # The plan `register` sends (and `register --dry-run` prints): CI's branch and
+    # tags as `register --ci auto` detects them.
+    ctx = ci.detect(None, os.environ)
+    branch = ctx.branch if state.branch is None else None
+    plan = VersionPlan(repo, state, cfg, branch, ctx.tags, refuse=False)
+    spec = plan.full()
+    found = secrets_of(cfg.secrets, plan.patch) if state.dirty else None  # what it redacts
+    if args.fmt == "json":
         out = {
             "config": cfg.source,
             "model_name": spec.name,
@@ -86,9 +120,7 @@ def run(repo_arg: Path | None, config_arg: Path | None, *, commit: str | None, f
     if spec.model_type:
         print(f"model type: {spec.model_type}")
     for title, items in (("params", spec.params), ("tags", spec.tags)):
-        print(f"{title}:" if items else f"{title}: (none)")
-        for k, v in sorted(items.items()):
-            print(f"  {k} = {v}")
+        print("\n".join(item_lines(title, items)))
     for line in found.lines() if found is not None else []:
         print(line)
     return _refused(found)
@@ -98,3 +130,53 @@ def _refused(found: SecretsCheck | None) -> int:
     if found is not None and found.error is not None:
         raise found.error  # secrets: refuse: the registration would fail the same way
     return 0
+
+
+@dataclass(frozen=True)
+class SecretsCheck:
+    """What ``check`` shows of the credentials in a dirty state's patch."""
+
+    mode: str
+    redactions: tuple[Redaction, ...]
+    left_out: tuple[str, ...]  # binary files holding a credential
+
+    @property
+    def error(self) -> GitverError | None:
+        """Under ``secrets: refuse``, the error registration would fail with."""
+        if self.mode != "refuse" or not (self.redactions or self.left_out):
+            return None
+        if self.left_out:
+            return refusal(f"{self.left_out[0]}: a binary file holding a credential")
+        r = self.redactions[0]
+        more = len(self.redactions) - 1
+        return refusal(f"{r.path}:{r.line}: a {r.kind}" + (f" (and {more} more)" if more else ""))
+
+    def lines(self) -> list[str]:
+        if self.mode == "off":
+            return ["secrets: off (the patch is stored verbatim, unscanned)"]
+        verb = {"redact": "would redact", "refuse": "would refuse"}[self.mode]
+        if not (self.redactions or self.left_out):
+            return ["secrets: none found in the patch"]
+        out = [f"secrets: {verb}:"]
+        for r in self.redactions:
+            out.append(f"  {r.path}:{r.line}: {r.kind}" + (" (in HEAD)" if r.side == "old" else ""))
+        out += [f"  {p}: binary file holding a credential (left out)" for p in self.left_out]
+        return out
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "mode": self.mode,
+            "redactions": [r.as_json() for r in self.redactions],
+            "left_out": list(self.left_out),
+        }
+
+
+def secrets_of(mode: str, p: Patch | None) -> SecretsCheck | None:
+    """What ``check`` shows of the credentials in ``p`` (built under ``redact``,
+    or ``off``) for the config's ``mode``; None when nothing would be stored."""
+    if mode == "off":
+        return SecretsCheck("off", (), ())
+    if p is None:
+        return None
+    left = tuple(o.path for o in p.omitted if o.reason == "secret-content")
+    return SecretsCheck(mode, p.redactions, left)

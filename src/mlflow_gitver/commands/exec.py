@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from mlflow_gitver import proc
 from mlflow_gitver.commands import register
 from mlflow_gitver.errors import GitverError
-from mlflow_gitver.service import Registered
+from mlflow_gitver.versions import Registered
 
 
 @dataclass(frozen=True)
 class Args:
-    # register's options, as register reads them (until register takes typed Args).
-    register: argparse.Namespace
+    register: register.Args  # register's options
     cmd: tuple[str, ...]
 
 
@@ -25,7 +24,7 @@ def args_of(ns: argparse.Namespace) -> Args:
     cmd = list(ns.cmd or [])
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
-    return Args(register=ns, cmd=tuple(cmd))
+    return Args(register=register.args_of(ns), cmd=tuple(cmd))
 
 
 def version_env(reg: Registered, uri: str, base: Mapping[str, str]) -> dict[str, str]:
@@ -44,7 +43,7 @@ def run(args: Args) -> int:
     done = register.registered(args.register)
     if done is None:  # a dry run: the plan is printed, nothing runs
         return 0
-    reg, uri = done
+    reg, target = done
     print(f"mlflow-gitver: {reg.model_name} ({reg.model_id})", file=sys.stderr)
     # Replace this process: CMD gets our pid, signals and exit code unchanged.
-    proc.exec_replace(args.cmd, version_env(reg, uri, os.environ))
+    proc.exec_replace(args.cmd, version_env(reg, target.uri, os.environ))

@@ -4,24 +4,47 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import shlex
+from dataclasses import dataclass
+from pathlib import Path
 
-from mlflow_gitver import ci
+from mlflow_gitver import ci, tracking
+from mlflow_gitver.commands.check import item_lines
 from mlflow_gitver.context import load_commit_config, load_worktree_config, open_repo
 from mlflow_gitver.gitstate import print_warnings, state_at_commit, state_of
 from mlflow_gitver.redact import redact_url
-from mlflow_gitver.service import Plan, Registered, plan, register_state
-from mlflow_gitver.tracking import resolve_uri
+from mlflow_gitver.versions import Plan, Registered, plan, register_state
 
 
-def quiet_mlflow() -> None:
-    """MLflow logs INFO lines (database migrations, ...) on stderr: not ours to show."""
-    import mlflow  # noqa: F401  (it sets its loggers' level when imported: set ours after)
+@dataclass(frozen=True)
+class Args:
+    """``register``'s (and ``env``'s, and ``exec``'s) options."""
 
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    repo: Path | None = None
+    config: Path | None = None
+    commit: str | None = None
+    tracking_uri: str | None = None
+    experiment: str | None = None
+    dry_run: bool = False
+    ci: str | None = None
+    dotenv: Path | None = None
+    fmt: str = "text"  # text | json | env (`env` is register --format env)
+
+
+def args_of(ns: argparse.Namespace) -> Args:
+    fmt = "env" if ns.command == "env" else getattr(ns, "format", "text")  # exec: no --format
+    return Args(
+        repo=ns.repo,
+        config=ns.config,
+        commit=ns.commit,
+        tracking_uri=ns.tracking_uri,
+        experiment=ns.experiment,
+        dry_run=ns.dry_run,
+        ci=ns.ci,
+        dotenv=ns.dotenv,
+        fmt=fmt,
+    )
 
 
 def env_lines(reg: Registered, uri: str) -> list[str]:
@@ -71,10 +94,7 @@ def _print_plan(p: Plan, fmt: str) -> None:
     if p.spec.model_type:
         print(f"model type: {p.spec.model_type}")
     for title, items in (("params", p.spec.params), ("tags", p.spec.tags)):
-        print(f"{title}:" if items else f"{title}: (none)")
-        for k, v in sorted(items.items()):
-            shown = v if len(v) <= 120 else v[:117] + "..."
-            print(f"  {k} = {shown}".replace("\n", "\\n"))
+        print("\n".join(item_lines(title, items)))
     if p.patch is not None:
         print(f"patch artifact: {len(p.patch.data)} bytes, {len(p.patch.included)} file(s)")
         for o in p.patch.omitted:
@@ -85,7 +105,7 @@ def _print_plan(p: Plan, fmt: str) -> None:
             )
 
 
-def _export(ctx: ci.CiContext, reg: Registered, args: argparse.Namespace) -> None:
+def _export(ctx: ci.CiContext, reg: Registered, args: Args) -> None:
     outputs = {
         "model-id": reg.model_id,
         "model-name": reg.model_name,
@@ -111,25 +131,23 @@ def _export(ctx: ci.CiContext, reg: Registered, args: argparse.Namespace) -> Non
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    fmt = "env" if args.command == "env" else args.format
+def run(args: Args) -> int:
     done = registered(args)
     if done is None:
         return 0
-    reg, uri = done
-    if fmt == "json":
+    reg, target = done
+    if args.fmt == "json":
         print(json.dumps(reg.as_json(), indent=2))
-    elif fmt == "env":
-        print("\n".join(env_lines(reg, uri)))
+    elif args.fmt == "env":
+        print("\n".join(env_lines(reg, target.uri)))
     else:
         print("\n".join(text_lines(reg)))
     return 0
 
 
-def registered(args: argparse.Namespace) -> tuple[Registered, str] | None:
-    """Find or create the version (and export it to CI): it and the tracking URI;
+def registered(args: Args) -> tuple[Registered, tracking.Target] | None:
+    """Find or create the version (and export it to CI): it and the tracking target;
     None after printing the plan of a dry run."""
-    fmt = getattr(args, "format", "text")  # exec has no --format
     repo = open_repo(args.repo)
     ctx = ci.detect(args.ci, os.environ)
     if args.commit is not None:
@@ -139,6 +157,8 @@ def registered(args: argparse.Namespace) -> tuple[Registered, str] | None:
         cfg = load_worktree_config(repo, args.config)
         state = state_of(repo, untracked=cfg.untracked)
         print_warnings(state)
+    # The one resolution of the tracking URI: registration and exports share it.
+    target = tracking.target(args.tracking_uri, os.environ, cfg.tracking_uri, repo.root)
     # CI checks out a detached HEAD; its variables know the branch.
     branch = ctx.branch if state.branch is None else None
     if args.dry_run:
@@ -146,23 +166,24 @@ def registered(args: argparse.Namespace) -> tuple[Registered, str] | None:
             repo,
             state,
             cfg,
-            tracking_uri=args.tracking_uri,
+            target=target,
             experiment=args.experiment,
             branch=branch,
             extra_tags=ctx.tags,
         )
-        _print_plan(p, "json" if fmt == "json" else "text")
+        _print_plan(p, "json" if args.fmt == "json" else "text")
         return None
-    quiet_mlflow()
+    from mlflow_gitver import mlflow_api
+
+    mlflow_api.quiet()
     reg = register_state(
         repo,
         state,
         cfg,
-        tracking_uri=args.tracking_uri,
+        target=target,
         experiment=args.experiment,
         branch=branch,
         extra_tags=ctx.tags,
     )
-    uri = resolve_uri(args.tracking_uri, os.environ, cfg.tracking_uri, repo.root)
     _export(ctx, reg, args)
-    return reg, uri
+    return reg, target

@@ -108,8 +108,9 @@ def run(args: Args) -> int:
     choice = experiment_choice(args.experiment, os.environ, cfg.experiment if cfg else None)
     app = args.name or (cfg.name if cfg else None)
 
-    from mlflow_gitver.commands.register import env_lines, quiet_mlflow
-    from mlflow_gitver.service import lookup, not_registered
+    from mlflow_gitver.commands.register import env_lines
+    from mlflow_gitver.lookup import lookup, not_registered
+    from mlflow_gitver.mlflow_api import quiet as quiet_mlflow
     from mlflow_gitver.tracking import display
 
     quiet_mlflow()

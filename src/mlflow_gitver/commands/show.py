@@ -102,7 +102,7 @@ def run(args: Args) -> int:
     choice = experiment_choice(args.experiment, os.environ, cfg.experiment if cfg else None)
     app = cfg.name if cfg is not None and kind == "version_id" else None
 
-    from mlflow_gitver.commands.register import quiet_mlflow
+    from mlflow_gitver.mlflow_api import quiet as quiet_mlflow
 
     quiet_mlflow()
     info = _fetch(kind, value, uri, choice, app)
@@ -128,17 +128,17 @@ def _fetch(
 ) -> dict[str, Any] | None:
     from mlflow.exceptions import MlflowException
 
-    from mlflow_gitver import registry, service, tracking
+    from mlflow_gitver import lookup, mlflow_api, mlflow_failures, tracking
 
     shown = tracking.display(uri)
     if kind == "version_id":
         # READY models of that version (of this app, when a config names it).
-        found = service.lookup(value, uri, experiment=choice, app_name=app)
+        found = lookup.lookup(value, uri, experiment=choice, app_name=app)
         if found is None:
             return None
         kind, value = "model_id", found.model_id
     with tracking.mlflow_env(uri):
-        edge = service.connect(uri)
+        edge = mlflow_api.connect(uri)
         try:
             model = _find_model(edge, kind, value, choice)
             if model is None:
@@ -148,14 +148,14 @@ def _fetch(
             )
             traces = _count_traces(edge, model)
         except MlflowException as e:
-            raise registry.mlflow_error(e, f"reading {value}", shown) from e
+            raise mlflow_failures.mlflow_error(e, f"reading {value}", shown) from e
     return _as_json(model, exp, traces, uri)
 
 
 def _find_model(edge: Any, kind: str, value: str, choice: tuple[str, str] | None) -> Any:
     from mlflow.exceptions import MlflowException
 
-    from mlflow_gitver import registry, service
+    from mlflow_gitver import lookup, mlflow_api, registry
 
     if kind == "model_id":
         try:
@@ -164,7 +164,7 @@ def _find_model(edge: Any, kind: str, value: str, choice: tuple[str, str] | None
             if e.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
                 return None
             raise
-    eids = service.lookup_experiments(edge, choice)
+    eids = lookup.lookup_experiments(edge, choice)
     if not eids:
         return None
     if "'" in value:
@@ -174,7 +174,7 @@ def _find_model(edge: Any, kind: str, value: str, choice: tuple[str, str] | None
         edge.client.search_logged_models,
         experiment_ids=eids,
         filter_string=f"name = '{value}'",
-        max_results=registry.MAX_SEARCH,
+        max_results=mlflow_api.MAX_SEARCH,
     )
     return registry.pick(list(models)) if models else None
 
@@ -203,7 +203,7 @@ def _count_traces(edge: Any, model: Any) -> int | None:
 
 
 def _as_json(model: Any, exp: Any, traces: int | None, uri: str) -> dict[str, Any]:
-    from mlflow_gitver import service, tracking
+    from mlflow_gitver import tracking, versions
     from mlflow_gitver.naming import GIT_BRANCH, GIT_COMMIT, GIT_DIRTY, TAG_VERSION_ID
 
     tags = dict(model.tags or {})
@@ -228,7 +228,7 @@ def _as_json(model: Any, exp: Any, traces: int | None, uri: str) -> dict[str, An
         ],
         "traces": traces,
         "tracking_uri": tracking.display(uri),
-        "model_url": service.model_url(uri, eid, model.model_id),
+        "model_url": versions.model_url(uri, eid, model.model_id),
     }
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from mlflow_gitver.config import Config
-    from mlflow_gitver.service import Registered
+    from mlflow_gitver.versions import Registered
 
 PROG = "mlflow-gitver"
 # How long a hook waits for a record another process is registering: a pre-push
@@ -55,9 +55,12 @@ def store_of(repo: git.Repo) -> Store:
     return Store(repo.common_dir)
 
 
-def _server_key(cfg: Config, env: Mapping[str, str]) -> tuple[str | None, ...]:
-    # What tracking.resolve_uri looks at, in its order (a record has no --tracking-uri).
-    return (env.get("MLFLOW_TRACKING_URI"), cfg.tracking_uri)
+def _server_key(repo: git.Repo, cfg: Config, env: Mapping[str, str]) -> str:
+    # The URI the registration uses, by tracking.choose's rule (a record has no
+    # --tracking-uri); unchecked: a bad URI fails in the registration, as a record's.
+    from mlflow_gitver import tracking
+
+    return tracking.choose(None, env, cfg.tracking_uri, repo.root).uri
 
 
 class Flusher:
@@ -79,7 +82,7 @@ class Flusher:
         self.progress = progress
         # Servers found unreachable in this run: the records bound for them are
         # left for later rather than each waiting out the retry budget.
-        self.down: dict[tuple[str | None, ...], str] = {}
+        self.down: dict[str, str] = {}
 
     def flush(
         self, entries: Sequence[Entry], configs: Mapping[Path, Config] | None = None
@@ -112,9 +115,9 @@ class Flusher:
                 path = held.give_up(e.message)
                 return Outcome(entry, FAILED, f"{e.message} (kept in {path})")
             # MLflow only now: a record that fails above costs no MLflow import.
-            from mlflow_gitver.registry import ServerUnavailable
+            from mlflow_gitver.errors import ServerUnavailable
 
-            key = _server_key(cfg, env)
+            key = _server_key(self.repo, cfg, env)
             if key in self.down:
                 return Outcome(entry, SKIPPED, self.down[key])
             try:
@@ -158,7 +161,7 @@ class Flusher:
         return Outcome(entry, REGISTERED, f"{reg.model_name} ({reg.model_id})", reg)
 
     def _register(self, record: Record, cfg: Config, env: Mapping[str, str]) -> Registered:
-        from mlflow_gitver.service import register_commit
+        from mlflow_gitver.versions import register_commit
 
         return register_commit(
             self.repo,

@@ -129,7 +129,7 @@ def _health(uri: str, shown: str, source: str, checks: list[Check]) -> bool:
 @contextlib.contextmanager
 def _short_retries() -> Iterator[None]:
     """A diagnosis should not wait out the full retry budget (unless the user set one)."""
-    from mlflow_gitver.registry import RETRY_SECONDS_VAR
+    from mlflow_gitver.mlflow_failures import RETRY_SECONDS_VAR
 
     if RETRY_SECONDS_VAR in os.environ:
         yield
@@ -144,13 +144,13 @@ def _short_retries() -> Iterator[None]:
 def _client(uri: str, shown: str, source: str, checks: list[Check]) -> Any:
     from mlflow.exceptions import MlflowException
 
-    from mlflow_gitver import service, tracking
-    from mlflow_gitver.commands.register import quiet_mlflow
+    from mlflow_gitver import mlflow_api, tracking
+    from mlflow_gitver.mlflow_api import quiet as quiet_mlflow
 
     quiet_mlflow()
     try:
         with tracking.mlflow_env(uri), _short_retries():
-            edge = service.connect(uri)
+            edge = mlflow_api.connect(uri)
             edge.call("listing experiments", edge.client.search_experiments, max_results=1)
     except GitverError as e:
         checks.append(Check("tracking URI", ERROR, e.message, "fix the URI or the server"))

@@ -16,8 +16,8 @@ import pytest
 
 from mlflow_gitver.config import parse_config
 from mlflow_gitver.context import open_repo
-from mlflow_gitver.registry import ServerUnavailable
-from mlflow_gitver.service import Registered, register_commit, register_worktree
+from mlflow_gitver.errors import ServerUnavailable
+from mlflow_gitver.versions import Registered, register_commit, register_worktree
 from tests.conftest import MlflowServer, free_port
 from tests.helpers import cli, commit_all, git, write
 
@@ -169,7 +169,7 @@ def test_postgres_backend_race_and_idempotence(app: Path, pg_server: MlflowServe
 
 
 def test_model_url_for_servers_and_databricks() -> None:
-    from mlflow_gitver.service import model_url
+    from mlflow_gitver.versions import model_url
 
     assert (
         model_url("http://u:pw@127.0.0.1:5000/", "7", "m-1")

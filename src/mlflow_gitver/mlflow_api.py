@@ -1,0 +1,306 @@
+"""Every MLflow client call, each through the retrying edge (:class:`Edge`).
+
+Importing this module does not import MLflow (the hooks import the modules that
+import it); each function imports what it calls.  Failures are judged in
+mlflow_failures.py: transient ones are retried within the budget, 401/403 raise
+:class:`AuthFailed`, a budget spent :class:`ServerUnavailable`; any other MLflow
+error is raised for the caller, who turns it into one line with :func:`failing`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mlflow_gitver import mlflow_failures, tracking
+from mlflow_gitver.errors import GitverError, ServerUnavailable
+from mlflow_gitver.mlflow_failures import RETRY_SECONDS_VAR
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient as MlflowClient
+    from mlflow.entities import Experiment as Experiment
+    from mlflow.entities import LoggedModel as LoggedModel
+
+T = TypeVar("T")
+
+DEFAULT_RETRY_SECONDS = 10.0
+# A server that refuses connections is down, not busy: give up sooner, so a git
+# hook with no server to talk to does not hold the terminal.
+REFUSED_RETRY_SECONDS = 2.0
+MAX_SEARCH = 100
+
+
+def float_env(name: str, default: float) -> float:
+    """A number of seconds from the environment (``default`` when unset)."""
+    raw = os.environ.get(name, "")
+    try:
+        return max(0.0, float(raw)) if raw else default
+    except ValueError as e:
+        raise GitverError(f"{name}={raw!r} is not a number of seconds; fix or unset it") from e
+
+
+class Edge:
+    """An MlflowClient with our retry policy and a redacted URI for messages."""
+
+    def __init__(self, client: MlflowClient, display_uri: str) -> None:
+        self.client = client
+        self.display_uri = display_uri
+        self.budget = float_env(RETRY_SECONDS_VAR, DEFAULT_RETRY_SECONDS)
+
+    def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)``, retried with backoff on transient failures.
+
+        Raises AuthFailed at once on 401/403, ServerUnavailable when the budget is
+        spent, and re-raises any other MLflow error for the caller to judge.
+        """
+        start = time.monotonic()
+        delay = 0.1
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return fn(*args, **kwargs)
+            except Exception as e:
+                kind, reason = mlflow_failures.classify(e)
+                if kind == "other":
+                    raise
+                if kind == "wrong-uri":
+                    raise mlflow_failures.wrong_uri(self.display_uri, reason, what) from e
+                if kind == "auth":
+                    raise mlflow_failures.auth_failed(self.display_uri, reason, what) from e
+                budget = (
+                    min(self.budget, REFUSED_RETRY_SECONDS) if kind == "refused" else self.budget
+                )
+                elapsed = time.monotonic() - start
+                if elapsed + delay > budget:
+                    raise ServerUnavailable(
+                        mlflow_failures.unavailable_text(
+                            self.display_uri, reason, attempts, elapsed, what
+                        )
+                    ) from e
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 2.0)
+
+
+def quiet() -> None:
+    """MLflow logs INFO lines (database migrations, ...) on stderr: not ours to show."""
+    import logging
+
+    import mlflow  # noqa: F401  (it sets its loggers' level when imported: set ours after)
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def connect(uri: str) -> Edge:
+    """An :class:`Edge` to ``uri`` (call inside :func:`tracking.mlflow_env`).
+
+    A bad URI (a scheme no MLflow store serves) is bad input (exit 2); a missing
+    SQLite store is created atomically and a half-made one repaired (embedded.py).
+    """
+    from mlflow import MlflowClient
+    from mlflow.tracking.registry import UnsupportedModelRegistryStoreURIException
+
+    from mlflow_gitver import embedded
+
+    db = embedded.db_file(uri)
+    root = tracking.sqlite_artifact_root(uri)
+    with tracking.store_lock(uri):
+        try:
+            if db is not None:
+                embedded.ensure_created(db, root)
+            try:
+                client = MlflowClient(tracking_uri=uri)
+            except UnsupportedModelRegistryStoreURIException:
+                raise
+            except Exception as e:
+                # Only a SQLite file MLflow cannot open is ours to judge; anything
+                # else is MLflow's to report.
+                if db is None or not db.exists() or not embedded.repair(db, uri, root, e):
+                    raise
+                client = MlflowClient(tracking_uri=uri)
+        except UnsupportedModelRegistryStoreURIException as e:
+            raise tracking.unsupported_scheme(uri) from e
+    return Edge(client, tracking.display(uri))
+
+
+@contextlib.contextmanager
+def failing(what: str, display_uri: str) -> Iterator[None]:
+    """Turn an MLflow error no retry helps with into one line naming ``what``."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield
+    except MlflowException as e:
+        raise mlflow_failures.mlflow_error(e, what, display_uri) from e
+
+
+@contextlib.contextmanager
+def _unless(codes: Sequence[str]) -> Iterator[list[bool]]:
+    """Swallow an MLflow error whose error_code is in ``codes``; ``[True]`` if one was."""
+    from mlflow.exceptions import MlflowException
+
+    hit: list[bool] = []
+    try:
+        yield hit
+    except MlflowException as e:
+        if mlflow_failures.error_code(e) not in codes:
+            raise
+        hit.append(True)
+
+
+# --- experiments ---------------------------------------------------------------------
+
+
+def get_experiment(edge: Edge, experiment_id: str, what: str) -> Experiment:
+    return edge.call(what, edge.client.get_experiment, experiment_id)
+
+
+def find_experiment(edge: Edge, experiment_id: str) -> Experiment | None:
+    """The experiment ``experiment_id``, or None when MLflow cannot give it."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return get_experiment(edge, experiment_id, f"reading experiment {experiment_id}")
+    except MlflowException:
+        return None
+
+
+def experiment_by_name(edge: Edge, name: str) -> Experiment | None:
+    return edge.call(f"reading experiment {name!r}", edge.client.get_experiment_by_name, name)
+
+
+def create_experiment(edge: Edge, name: str) -> str | None:
+    """The new experiment's id; None when another process created it meanwhile."""
+    with _unless(("RESOURCE_ALREADY_EXISTS",)):
+        return str(edge.call(f"creating experiment {name!r}", edge.client.create_experiment, name))
+    return None
+
+
+def all_experiment_ids(edge: Edge) -> list[str]:
+    """Every active experiment's id (for lookups with no experiment given)."""
+    from mlflow.entities import ViewType
+
+    ids: list[str] = []
+    token: str | None = None
+    while True:
+        page = edge.call(
+            "listing experiments",
+            edge.client.search_experiments,
+            view_type=ViewType.ACTIVE_ONLY,
+            max_results=1000,
+            page_token=token,
+        )
+        ids.extend(str(e.experiment_id) for e in page)
+        token = page.token
+        if not token:
+            return ids
+
+
+# --- logged models ---------------------------------------------------------------------
+
+
+def search_models(
+    edge: Edge, what: str, experiment_ids: list[str], filter_string: str
+) -> list[Any]:
+    """The LoggedModels matching ``filter_string`` (up to MAX_SEARCH)."""
+    return list(
+        edge.call(
+            what,
+            edge.client.search_logged_models,
+            experiment_ids=experiment_ids,
+            filter_string=filter_string,
+            max_results=MAX_SEARCH,
+        )
+    )
+
+
+def get_model(
+    edge: Edge, model_id: str, absent: Sequence[str] = ("RESOURCE_DOES_NOT_EXIST",)
+) -> Any:
+    """The LoggedModel ``model_id``; None when MLflow answers one of the ``absent`` codes."""
+    with _unless(absent):
+        return edge.call(f"reading {model_id}", edge.client.get_logged_model, model_id)
+    return None
+
+
+def create_model(
+    edge: Edge,
+    experiment_id: str,
+    name: str,
+    params: Mapping[str, str],
+    tags: Mapping[str, str],
+    model_type: str | None,
+) -> LoggedModel:
+    """A new PENDING LoggedModel, its params and tags in the same call."""
+    return edge.call(
+        f"creating model {name}",
+        edge.client.create_logged_model,
+        experiment_id=experiment_id,
+        name=name,
+        params=dict(params) or None,
+        tags=dict(tags),
+        model_type=model_type,
+    )
+
+
+def delete_model(edge: Edge, model_id: str) -> None:
+    """Delete a duplicate; one already gone (someone else repaired it first) is fine."""
+    with _unless(("RESOURCE_DOES_NOT_EXIST",)):
+        edge.call(f"deleting duplicate {model_id}", edge.client.delete_logged_model, model_id)
+
+
+def add_tags(edge: Edge, model_id: str, tags: Mapping[str, str]) -> None:
+    edge.call(f"tagging model {model_id}", edge.client.set_logged_model_tags, model_id, dict(tags))
+
+
+def finalize_ready(edge: Edge, model_id: str) -> None:
+    from mlflow.entities import LoggedModelStatus
+
+    edge.call(
+        f"finalizing model {model_id}",
+        edge.client.finalize_logged_model,
+        model_id,
+        LoggedModelStatus.READY,
+    )
+
+
+def artifact_paths(edge: Edge, model_id: str, path: str) -> list[str]:
+    listed = edge.call(
+        f"listing artifacts of {model_id}", edge.client.list_logged_model_artifacts, model_id, path
+    )
+    return [str(f.path) for f in listed]
+
+
+def upload_artifact(edge: Edge, model_id: str, local: str, path: str) -> None:
+    name = os.path.basename(local)
+    edge.call(
+        f"uploading {name} to {model_id}", edge.client.log_model_artifact, model_id, local, path
+    )
+
+
+# --- outside a client -----------------------------------------------------------------
+
+
+def databricks_host(uri: str) -> str | None:
+    """The host of a Databricks profile (``databricks://name``, ~/.databrickscfg)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.databricks_utils import get_databricks_host_creds
+
+    try:
+        return str(get_databricks_host_creds(uri).host)
+    except MlflowException:
+        return None  # not configured: no link; registering would have failed first
+
+
+def activate(uri: str, experiment_id: str, model_id: str) -> None:
+    """Make ``model_id`` MLflow's active model, in this process (the Python API)."""
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment_id=experiment_id)
+    mlflow.set_active_model(model_id=model_id)

@@ -1,0 +1,245 @@
+"""Register a version (find or create its LoggedModel), and plan a dry run.
+
+Importing this module does not import MLflow (the hooks import it on every
+commit); functions that talk to MLflow import it when called (mlflow_api.py).
+Looking a version up without creating it is lookup.py's job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mlflow_gitver import git, tracking
+from mlflow_gitver.gitstate import GitState, state_at_commit, state_of
+from mlflow_gitver.naming import VersionPlan, VersionSpec
+from mlflow_gitver.redact import redact_url
+
+if TYPE_CHECKING:
+    from mlflow_gitver.config import Config
+    from mlflow_gitver.patch import Patch
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A version's LoggedModel, as registration (or lookup) found it."""
+
+    model_id: str
+    model_name: str
+    version_id: str
+    commit: str
+    dirty: bool
+    branch: str | None
+    experiment_id: str
+    tracking_uri: str  # redacted: safe to print
+    created: bool
+    model_url: str | None = None
+    experiment_name: str | None = None
+    # True when this call finished a model an earlier, interrupted call left PENDING.
+    completed: bool = False
+
+    def as_json(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+    @property
+    def status(self) -> str:
+        """ "created", "completed" or "already registered"."""
+        if self.created:
+            return "created"
+        return "completed" if self.completed else "already registered"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a registration would send (``--dry-run``), computed without MLflow."""
+
+    spec: VersionSpec
+    tracking_uri: str  # redacted
+    experiment: tuple[str, str] | None  # ("id" | "name", value); None: the default
+    patch: Patch | None
+
+    def as_json(self) -> dict[str, object]:
+        exp = None if self.experiment is None else {self.experiment[0]: self.experiment[1]}
+        return {
+            "model_name": self.spec.name,
+            "version_id": self.spec.version_id,
+            "commit": self.spec.commit,
+            "dirty": self.spec.dirty,
+            "branch": self.spec.branch,
+            "tracking_uri": self.tracking_uri,
+            "experiment": exp or "default",
+            "model_type": self.spec.model_type,
+            "params": self.spec.params,
+            "tags": self.spec.tags,
+            "patch": None
+            if self.patch is None
+            else {
+                "bytes": len(self.patch.data),
+                "included": list(self.patch.included),
+                "omitted": [o.__dict__ for o in self.patch.omitted],
+                "redactions": [r.as_json() for r in self.patch.redactions],
+            },
+        }
+
+
+def model_url(
+    uri: str, experiment_id: str, model_id: str, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The model's page in the MLflow UI, for an HTTP tracking server or Databricks."""
+    if uri == "databricks" or uri.startswith("databricks://"):
+        host = _databricks_host(uri, os.environ if environ is None else environ)
+        base = redact_url(host).rstrip("/") if host else ""
+        if not base.startswith("https://"):
+            return None
+        # Databricks serves the MLflow UI under /ml (as MLflow's own run links show).
+        return f"{base}/ml/experiments/{experiment_id}/models/{model_id}"
+    shown = redact_url(uri)
+    if not shown.startswith(("http://", "https://")):
+        return None
+    return f"{shown.rstrip('/')}/#/experiments/{experiment_id}/models/{model_id}"
+
+
+def _databricks_host(uri: str, environ: Mapping[str, str]) -> str | None:
+    if uri == "databricks" and environ.get("DATABRICKS_HOST"):
+        return environ["DATABRICKS_HOST"]
+    # A profile (databricks://name, or ~/.databrickscfg): MLflow's own resolution.
+    from mlflow_gitver import mlflow_api
+
+    return mlflow_api.databricks_host(uri)
+
+
+def _target_of(
+    target: tracking.Target | None,
+    tracking_uri: str | None,
+    env: Mapping[str, str],
+    cfg: Config,
+    repo: git.Repo,
+) -> tracking.Target:
+    return target or tracking.target(tracking_uri, env, cfg.tracking_uri, repo.root)
+
+
+def plan(
+    repo: git.Repo,
+    state: GitState,
+    cfg: Config,
+    *,
+    target: tracking.Target | None = None,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    branch: str | None = None,
+    extra_tags: Mapping[str, str] | None = None,
+) -> Plan:
+    """What :func:`register_state` would send; touches nothing.
+
+    ``target``: the tracking target the caller resolved (else from ``tracking_uri``).
+    """
+    env = os.environ if environ is None else environ
+    chosen = _target_of(target, tracking_uri, env, cfg, repo)
+    vplan = VersionPlan(repo, state, cfg, branch, extra_tags)
+    choice = tracking.experiment_choice(experiment, env, cfg.experiment)
+    return Plan(vplan.full(8), chosen.display, choice, vplan.patch)
+
+
+def register_worktree(
+    repo: git.Repo,
+    cfg: Config,
+    *,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    branch: str | None = None,
+    extra_tags: Mapping[str, str] | None = None,
+) -> Registered:
+    """Register the working tree of ``repo`` as it is now (dirty or clean)."""
+    state = state_of(repo, untracked=cfg.untracked)
+    return register_state(
+        repo,
+        state,
+        cfg,
+        tracking_uri=tracking_uri,
+        experiment=experiment,
+        environ=environ,
+        branch=branch,
+        extra_tags=extra_tags,
+    )
+
+
+def register_commit(
+    repo: git.Repo,
+    commit: str,
+    cfg: Config,
+    *,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    branch: str | None = None,
+    extra_tags: Mapping[str, str] | None = None,
+) -> Registered:
+    """Register ``commit`` (clean; it need not be checked out) under ``cfg``.
+
+    Raises :class:`~mlflow_gitver.errors.ServerUnavailable` when the server cannot be
+    reached (worth retrying later), ``AuthFailed``, ``Conflict``, or another
+    :class:`GitverError` (invalid config or input: retrying will not help).
+    """
+    state = state_at_commit(repo, commit)
+    return register_state(
+        repo,
+        state,
+        cfg,
+        tracking_uri=tracking_uri,
+        experiment=experiment,
+        environ=environ,
+        branch=branch,
+        extra_tags=extra_tags,
+    )
+
+
+def register_state(
+    repo: git.Repo,
+    state: GitState,
+    cfg: Config,
+    *,
+    target: tracking.Target | None = None,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    branch: str | None = None,
+    extra_tags: Mapping[str, str] | None = None,
+) -> Registered:
+    """Find or create the LoggedModel of ``state``: exactly once (see registry.py).
+
+    ``target``: the tracking target the caller resolved (else from ``tracking_uri``).
+    """
+    env = os.environ if environ is None else environ
+    chosen = _target_of(target, tracking_uri, env, cfg, repo)
+    uri, shown = chosen.uri, chosen.display
+    choice = tracking.experiment_choice(experiment, env, cfg.experiment)
+    vplan = VersionPlan(repo, state, cfg, branch, extra_tags)
+    if cfg.secrets == "refuse":
+        _ = vplan.patch  # a credential in it fails here, before any server contact
+    from mlflow_gitver import mlflow_api, registry
+
+    with tracking.mlflow_env(uri, env):
+        edge = mlflow_api.connect(uri)
+        with mlflow_api.failing("resolving the experiment", shown):
+            eid, ename = tracking.resolve_experiment_named(edge, choice)
+        with mlflow_api.failing("registering the version", shown):
+            found = registry.find_or_create(edge, eid, vplan)
+    return Registered(
+        model_id=found.model.model_id,
+        model_name=found.model.name,
+        version_id=found.spec.version_id,
+        commit=state.commit,
+        dirty=state.dirty,
+        branch=found.spec.branch,
+        experiment_id=eid,
+        tracking_uri=shown,
+        created=found.created,
+        model_url=model_url(uri, eid, found.model.model_id),
+        experiment_name=ename,
+        completed=found.completed,
+    )
