@@ -136,7 +136,7 @@ def diagnose(path: Path) -> str | None:
         if "alembic_version" not in tables:
             return "it has no schema revision (alembic_version)"
         rows = con.execute("SELECT version_num FROM alembic_version").fetchall()
-        head = _head_revision()
+        head = head_revision()
         if not rows:
             return "its schema revision is empty"
         if head is not None and rows[0][0] != head:
@@ -176,7 +176,8 @@ def holds_data(path: Path) -> bool:
         con.close()
 
 
-def _head_revision() -> str | None:
+def head_revision() -> str | None:
+    """MLflow's latest schema revision; None when its internals moved."""
     try:
         from mlflow.store.db.utils import _get_latest_schema_revision
 

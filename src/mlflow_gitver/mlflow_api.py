@@ -156,6 +156,12 @@ def _unless(codes: Sequence[str]) -> Iterator[list[bool]]:
 # --- experiments ---------------------------------------------------------------------
 
 
+def ping(edge: Edge) -> None:
+    """One cheap call that needs the store or server to answer (doctor)."""
+    with failing("listing experiments", edge.display_uri):
+        edge.call("listing experiments", edge.client.search_experiments, max_results=1)
+
+
 def get_experiment(edge: Edge, experiment_id: str, what: str) -> Experiment:
     return edge.call(what, edge.client.get_experiment, experiment_id)
 

@@ -82,12 +82,9 @@ def _schema(path: Path) -> tuple[str | None, str | None]:
     """(the file's alembic revision, MLflow's latest); None where unknown."""
     import sqlite3
 
-    try:
-        from mlflow.store.db.utils import _get_latest_schema_revision
+    from mlflow_gitver.embedded import head_revision
 
-        head: str | None = str(_get_latest_schema_revision())
-    except Exception:  # a private helper of MLflow's: not knowing is fine
-        head = None
+    head = head_revision()
     try:
         con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
         try:

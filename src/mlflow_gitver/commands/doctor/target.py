@@ -10,7 +10,6 @@ from typing import Any
 from mlflow_gitver.commands.doctor.checks import ERROR, OK, Check
 from mlflow_gitver.commands.doctor.sqlite import sqlite_ok
 from mlflow_gitver.errors import GitverError
-from mlflow_gitver.redact import scrub
 
 # Schemes MLflow's tracking client takes (and ours: databricks needs its extra).
 _SCHEMES = (
@@ -142,22 +141,15 @@ def _short_retries() -> Iterator[None]:
 
 
 def _client(uri: str, shown: str, source: str, checks: list[Check]) -> Any:
-    from mlflow.exceptions import MlflowException
-
     from mlflow_gitver import mlflow_api, tracking
-    from mlflow_gitver.mlflow_api import quiet as quiet_mlflow
 
-    quiet_mlflow()
+    mlflow_api.quiet()
     try:
         with tracking.mlflow_env(uri), _short_retries():
             edge = mlflow_api.connect(uri)
-            edge.call("listing experiments", edge.client.search_experiments, max_results=1)
+            mlflow_api.ping(edge)
     except GitverError as e:
         checks.append(Check("tracking URI", ERROR, e.message, "fix the URI or the server"))
-        return None
-    except MlflowException as e:
-        text = scrub(str(e)).replace("\n", " ")[:200]
-        checks.append(Check("tracking URI", ERROR, f"{shown}: {text}", "fix the URI or the server"))
         return None
     if not uri.startswith("sqlite:"):
         checks.append(Check("tracking URI", OK, f"{shown} (from {source}) answers"))
@@ -165,15 +157,12 @@ def _client(uri: str, shown: str, source: str, checks: list[Check]) -> Any:
 
 
 def experiment(edge: Any, choice: tuple[str, str] | None, checks: list[Check]) -> None:
-    from mlflow.exceptions import MlflowException
+    from mlflow_gitver import mlflow_api
 
     try:
         if choice is None or choice[0] == "id":
             eid = "0" if choice is None else choice[1]
-            try:
-                exp = edge.call(f"reading experiment {eid}", edge.client.get_experiment, eid)
-            except MlflowException:
-                exp = None
+            exp = mlflow_api.find_experiment(edge, eid)
             if exp is None:
                 checks.append(
                     Check(
@@ -185,9 +174,7 @@ def experiment(edge: Any, choice: tuple[str, str] | None, checks: list[Check]) -
                 )
                 return
         else:
-            exp = edge.call(
-                f"reading experiment {choice[1]!r}", edge.client.get_experiment_by_name, choice[1]
-            )
+            exp = mlflow_api.experiment_by_name(edge, choice[1])
             if exp is None:
                 checks.append(
                     Check(
