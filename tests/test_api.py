@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-from tests.helpers import cli, commit_all, write
+from testing.cli import cli
+from testing.repos import commit_all, write
+from testing.server import free_port
 
 
 def _py(code: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

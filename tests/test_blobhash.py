@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlflow_gitver.blobhash import Gone, StatCache, bytes_oid, file_oid, read_oid, worktree_entry
-from tests.helpers import git, init_repo
+from testing.repos import git, init_repo
 
 
 @pytest.fixture

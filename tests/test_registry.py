@@ -14,8 +14,7 @@ from mlflow_gitver.errors import GitverError
 from mlflow_gitver.gitstate import state_of
 from mlflow_gitver.naming import build_spec
 from mlflow_gitver.service import connect, register_state
-from tests.conftest import free_port
-from tests.helpers import StatusServer
+from testing.server import StatusServer, free_port
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli, cli_without_root_powers, commit_all, git, init_repo, write
+from testing.cli import cli, cli_without_root_powers
+from testing.repos import commit_all, git, init_repo, write
 
 DIRTY = re.compile(r"^[0-9a-f]{32}-dirty-[0-9a-f]{8}$")
 
