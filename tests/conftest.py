@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from testing.isolation import isolate
-from testing.network import guard_this_process
+from testing.network import blocked_in_children, guard_children, guard_this_process
 from testing.repos import git, init_repo, write
 from testing.server import MlflowServer, free_port
 from testing.source import SourceRepo, make_source_repo
@@ -35,9 +35,22 @@ def _isolate(
     isolate(monkeypatch, home, tmp_path_factory.mktemp("cwd"), _pre_commit_home)
 
 
+@pytest.fixture
+def network_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this test's child processes record the connections they were refused."""
+    return tmp_path_factory.mktemp("network") / "blocked.log"
+
+
 @pytest.fixture(autouse=True)
-def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_network(
+    monkeypatch: pytest.MonkeyPatch, network_log: Path, _isolate: None
+) -> Iterator[None]:
+    # After _isolate, which clears MLFLOW_* (the children's guard variable among them).
     guard_this_process(monkeypatch)
+    guard_children(monkeypatch, network_log)
+    yield
+    blocked = blocked_in_children(network_log)
+    assert not blocked, "a child process tried to reach the network:\n" + "\n".join(blocked)
 
 
 @pytest.fixture
