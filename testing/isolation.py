@@ -45,3 +45,15 @@ def isolate(monkeypatch: pytest.MonkeyPatch, home: Path, cwd: Path, pre_commit_h
     monkeypatch.chdir(cwd)
     # pre-commit's cache is shared by the session, so hook environments are built once.
     monkeypatch.setenv("PRE_COMMIT_HOME", str(pre_commit_home))
+
+
+def unmeasured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Children started from now on are not measured by coverage.
+
+    Coverage starts in a child from its .pth file when COVERAGE_PROCESS_CONFIG (set
+    by ``patch = ["subprocess"]``) or COVERAGE_PROCESS_START is in the environment,
+    and then imports its own modules (json, hashlib, dataclasses, sqlite3, ...) before
+    the child's program runs: a child whose imports a test counts must not have it."""
+    for k in list(os.environ):
+        if k.startswith(("COVERAGE_PROCESS_", "COV_CORE_")):
+            monkeypatch.delenv(k)

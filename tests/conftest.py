@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from testing.isolation import isolate
+from testing.isolation import isolate, unmeasured
 from testing.network import blocked_in_children, guard_children, guard_this_process
 from testing.repos import git, init_repo, write
 from testing.server import MlflowServer, free_port
@@ -51,6 +51,12 @@ def _no_network(
     yield
     blocked = blocked_in_children(network_log)
     assert not blocked, "a child process tried to reach the network:\n" + "\n".join(blocked)
+
+
+@pytest.fixture(autouse=True)
+def _imports_counted(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("imports_counted") is not None:
+        unmeasured(monkeypatch)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ def _py(code: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProces
     )  # fmt: skip
 
 
+@pytest.mark.imports_counted
 def test_import_does_not_import_mlflow(tmp_path: Path) -> None:
     out = _py(
         """

@@ -203,6 +203,7 @@ def test_cr_is_noticed(tmp_path: Path) -> None:
     assert read_oid(f, "sha1")[2] is False
 
 
+@pytest.mark.imports_counted
 def test_small_hashes_never_import_hashlib() -> None:
     # Loading OpenSSL through hashlib costs `id` ~2.5 ms; the built-in modules
     # are named _sha256 up to Python 3.11 and _sha2 from 3.12 (issue 12).

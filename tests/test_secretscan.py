@@ -101,6 +101,7 @@ def test_markers_never_carry_a_hash_of_the_secret() -> None:
     assert out == fake.line.replace(fake.secret, "<redacted:secret-assignment>")
 
 
+@pytest.mark.imports_counted
 def test_detect_secrets_is_imported_on_first_scan_only(tmp_path: Path) -> None:
     code = (
         "import sys\n"

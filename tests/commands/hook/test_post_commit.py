@@ -171,6 +171,7 @@ def _hook_process_imports(repo: Path, env: dict[str, str]) -> set[str]:
     return {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
 
 
+@pytest.mark.imports_counted
 def test_hook_process_imports_only_what_it_needs(repo: Path) -> None:
     """The hook runs after every commit: it must not pay for the CLI parser,
     subprocess or MLflow, nor for YAML once the committed config is known to be
