@@ -68,6 +68,8 @@ def test_installers_are_exempt(tmp_path: Path, network_log: Path) -> None:
     for argv, expected in (
         ([sys.executable, "-c", LOOKUP], "refused"),
         ([sys.executable, str(pip)], "allowed"),
+        # virtualenv's seed-wheel update is a -c child that imports virtualenv.
+        ([sys.executable, "-c", "from virtualenv import __version__\n" + LOOKUP], "allowed"),
         ([sys.executable, "-m", "pip", "--version"], "pip "),
     ):
         out = subprocess.run(argv, capture_output=True, text=True, timeout=120)

@@ -10,7 +10,7 @@ A blocked attempt is written to the log (the test's fixture fails on it, whateve
 the child did with the error), told on stderr, and raised as a refused connection,
 so the child fails as with the network down, at once, never after a timeout.
 Installers need the package index and are exempt: pip (and its build subprocesses),
-pre-commit, virtualenv, uv.  npm is not Python and never loads this.
+pre-commit, virtualenv (and its seed-wheel update), uv.  npm is not Python and never loads this.
 
 Nothing is imported until the program imports ``socket`` (it is patched then): the
 import-budget tests count the modules of a child, and most children open no socket.
@@ -52,7 +52,9 @@ def exempt(argv: Sequence[str]) -> bool:
             module = a[2:] or next(args, "")
             return module.split(".")[0] in _EXEMPT_MODULES
         if a.startswith("-c"):
-            return False
+            # virtualenv checks for newer seed wheels (on pypi.org) from a ``-c`` child.
+            code = a[2:] or next(args, "")
+            return any(f"{w} {m}" in code for w in ("from", "import") for m in _EXEMPT_MODULES)
         if a in ("-X", "-W", "--check-hash-based-pycs"):
             next(args, None)
         elif not a.startswith("-"):
