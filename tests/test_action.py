@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.ci import parse_github_file
-from tests.helpers import commit_all, git, init_repo, write
+from testing.ci import parse_github_file
+from testing.repos import commit_all, git, init_repo, write
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-from tests.helpers import cli, commit_all, write
+from testing.cli import cli
+from testing.repos import commit_all, write
+from testing.server import free_port
 
 
 def _py(code: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -22,6 +23,7 @@ def _py(code: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProces
     )  # fmt: skip
 
 
+@pytest.mark.imports_counted
 def test_import_does_not_import_mlflow(tmp_path: Path) -> None:
     out = _py(
         """

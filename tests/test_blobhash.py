@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlflow_gitver.blobhash import Gone, StatCache, bytes_oid, file_oid, read_oid, worktree_entry
-from tests.helpers import git, init_repo
+from testing.repos import git, init_repo
 
 
 @pytest.fixture
@@ -203,6 +203,7 @@ def test_cr_is_noticed(tmp_path: Path) -> None:
     assert read_oid(f, "sha1")[2] is False
 
 
+@pytest.mark.imports_counted
 def test_small_hashes_never_import_hashlib() -> None:
     # Loading OpenSSL through hashlib costs `id` ~2.5 ms; the built-in modules
     # are named _sha256 up to Python 3.11 and _sha2 from 3.12 (issue 12).

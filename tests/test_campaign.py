@@ -66,9 +66,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
-from tests.campaign_support import (
-    HOOKS_DIR,
-    ROOT,
+from testing.campaign import (
     TAG_COMMIT,
     TAG_DIRTY,
     TAG_VERSION_ID,
@@ -77,7 +75,8 @@ from tests.campaign_support import (
     summarize,
     tags_of,
 )
-from tests.conftest import MlflowServer, SourceRepo
+from testing.server import MlflowServer
+from testing.source import HOOKS_DIR, ROOT, SourceRepo
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

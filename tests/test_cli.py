@@ -11,8 +11,8 @@ import pytest
 
 from mlflow_gitver import cli
 from mlflow_gitver.main import main
-from tests.helpers import cli as run_cli
-from tests.helpers import write
+from testing.cli import cli as run_cli
+from testing.repos import write
 
 ROOT = Path(__file__).resolve().parents[1]
 

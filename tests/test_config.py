@@ -17,7 +17,7 @@ from mlflow_gitver.config import (
     parse_config,
 )
 from mlflow_gitver.errors import GitverError
-from tests.secret_corpus import Fake, corpus
+from testing.secret_corpus import Fake, corpus
 
 
 def parse(text: str | bytes, env: Mapping[str, str] | None = None) -> Config:

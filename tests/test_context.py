@@ -9,7 +9,7 @@ import pytest
 
 from mlflow_gitver import context
 from mlflow_gitver.config import CONFIG_NAME
-from tests.helpers import init_repo as _repo
+from testing.repos import init_repo as _repo
 
 
 def test_repo_start_without_repo_keeps_git_env(

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver import embedded
-from tests.helpers import cli, commit_all, write
+from testing.cli import cli
+from testing.repos import commit_all, write
 
 # Prints "go" once MLflow is imported, then creates the store at argv[1]: with our
 # connect() (atomic) or in place, as MLflow does on first use.

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver.error_handler import CRASH_LOG, PROG, tool_version
-from tests.helpers import cli, write
+from testing.cli import cli
+from testing.repos import write
 
 ERROR_LINE = re.compile(r"mlflow-gitver: error: \S.*")
 

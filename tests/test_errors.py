@@ -9,7 +9,8 @@ import pytest
 
 from mlflow_gitver import errors, proc
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_USAGE, CommandError, GitverError
-from tests.helpers import cli, write
+from testing.cli import cli
+from testing.repos import write
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ import pytest
 
 from mlflow_gitver import git as gitmod
 from mlflow_gitver.errors import GitverError
-from tests.helpers import commit_all, git, init_repo, write
+from testing.repos import commit_all, git, init_repo, write
 
 
 def _separately(start: Path) -> gitmod.Head:

@@ -15,7 +15,8 @@ import pytest
 from mlflow_gitver import git as gitmod
 from mlflow_gitver import gitindex
 from mlflow_gitver.proc import Spawned
-from tests.helpers import cli, cli_without_root_powers, commit_all, git, init_repo, write
+from testing.cli import cli, cli_without_root_powers
+from testing.repos import commit_all, git, init_repo, write
 
 
 def _id(root: Path, **env: str) -> tuple[str, bool]:

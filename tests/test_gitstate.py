@@ -24,7 +24,7 @@ from mlflow_gitver.gitstate import (
     state_of,
 )
 from mlflow_gitver.identity import is_excluded, version_id
-from tests.helpers import commit_all, git, init_repo, write
+from testing.repos import commit_all, git, init_repo, write
 
 DIRTY = re.compile(r"^[0-9a-f]{32}-dirty-[0-9a-f]{8}$")
 
@@ -168,7 +168,7 @@ def test_core_filemode_false_takes_the_mode_git_would_record(base: Path, tmp_pat
 
 
 def test_independent_of_locale(base: Path) -> None:
-    from tests.helpers import cli
+    from testing.cli import cli
 
     _mutate(base)
     ids = set()

@@ -11,8 +11,7 @@ import pytest
 import mlflow_gitver
 from mlflow_gitver import mlflow_api, mlflow_failures, tracking
 from mlflow_gitver.errors import AuthFailed, GitverError, ServerUnavailable
-from tests.conftest import free_port
-from tests.helpers import StatusServer
+from testing.server import StatusServer, free_port
 
 SRC = Path(mlflow_gitver.__file__).parent
 # The embedded-store bootstrap builds and repairs the SQLite file with MLflow's

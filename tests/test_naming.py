@@ -32,7 +32,7 @@ from mlflow_gitver.naming import (
     params_digest,
     sanitize,
 )
-from tests.helpers import git, write
+from testing.repos import git, write
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 DIGEST = "fedcba98" + "0" * 56

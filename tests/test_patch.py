@@ -12,8 +12,8 @@ from mlflow_gitver import git as gitmod
 from mlflow_gitver import patch
 from mlflow_gitver.errors import GitverError
 from mlflow_gitver.gitstate import read_state
-from tests.helpers import commit_all, git, write
-from tests.secret_corpus import Fake, corpus, gcp_service_account, pem_fake
+from testing.repos import commit_all, git, write
+from testing.secret_corpus import Fake, corpus, gcp_service_account, pem_fake
 
 
 def _snapshot(repo: Path) -> tuple[bytes, list[str]]:

@@ -15,8 +15,9 @@ from mlflow_gitver import proc
 from mlflow_gitver.proc import child_env
 from mlflow_gitver.proc_detached import LOG_LIMIT, spawn_detached
 from mlflow_gitver.queue.store import Store
-from tests.helpers import cli, commit_all, write
-from tests.hooks.conftest import configure, settle, versions
+from testing.cli import cli
+from testing.hooks import configure, settle, versions
+from testing.repos import commit_all, write
 
 
 def spawn_flush(root: Path, log: Path, lock_fd: int | None = None) -> int:

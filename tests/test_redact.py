@@ -70,7 +70,7 @@ def test_property_no_password_survives(user: str, password: str) -> None:
 
 
 def test_scrub_replaces_credentials_by_their_kind() -> None:
-    from tests.secret_corpus import corpus
+    from testing.secret_corpus import corpus
 
     for fake in corpus():
         out = scrub(f"error: bad value {fake.line} (line 3)")
@@ -82,7 +82,7 @@ def test_debug_tracebacks_are_scrubbed() -> None:
     import subprocess
     import sys
 
-    from tests.secret_corpus import corpus
+    from testing.secret_corpus import corpus
 
     fake = next(f for f in corpus() if f.kind == "github-token")
     code = (

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver import redact, secretscan
-from tests.conftest import MlflowServer
-from tests.helpers import cli, commit_all, write
-from tests.secret_corpus import Fake, corpus, gcp_service_account, pem_fake
+from testing.cli import cli
+from testing.repos import commit_all, write
+from testing.secret_corpus import Fake, corpus, gcp_service_account, pem_fake
+from testing.server import MlflowServer
 
 CORPUS = corpus()
 
@@ -100,6 +101,7 @@ def test_markers_never_carry_a_hash_of_the_secret() -> None:
     assert out == fake.line.replace(fake.secret, "<redacted:secret-assignment>")
 
 
+@pytest.mark.imports_counted
 def test_detect_secrets_is_imported_on_first_scan_only(tmp_path: Path) -> None:
     code = (
         "import sys\n"
@@ -276,8 +278,8 @@ def test_the_hook_log_and_records_never_hold_a_token(repo: Path) -> None:
     # A proxy URL with a token in its path (neither a password nor a query string),
     # a server that is down for real: the background registration fails, and its
     # error goes to hook.log and to the record's last error.
-    from tests.conftest import free_port
-    from tests.hooks.conftest import background_flushes
+    from testing.hooks import background_flushes
+    from testing.server import free_port
 
     fake = next(f for f in CORPUS if f.kind == "github-token")
     write(repo / ".mlflow-gitver.yaml", "name: demo\n")

@@ -18,8 +18,9 @@ from mlflow_gitver.config import parse_config
 from mlflow_gitver.context import open_repo
 from mlflow_gitver.errors import ServerUnavailable
 from mlflow_gitver.versions import Registered, register_commit, register_worktree
-from tests.conftest import MlflowServer, free_port
-from tests.helpers import cli, commit_all, git, write
+from testing.cli import cli
+from testing.repos import commit_all, git, write
+from testing.server import MlflowServer, free_port
 
 CONFIG = "name: svc-app\nparams:\n  llm: small\n"
 

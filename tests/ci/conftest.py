@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import commit_all, write
+from testing.repos import commit_all, write
 
 
 @pytest.fixture

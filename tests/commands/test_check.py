@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli, commit_all, git, write
+from testing.cli import cli
+from testing.repos import commit_all, git, write
 
 CONFIG = """\
 name: support-agent
@@ -173,7 +174,7 @@ def test_tracking_uri_credentials_not_printed(repo: Path) -> None:
 def test_before_the_first_commit_check_says_what_the_first_commit_becomes(
     tmp_path: Path,
 ) -> None:
-    from tests.helpers import init_repo
+    from testing.repos import init_repo
 
     root = init_repo(tmp_path / "new", branch="trunk")
     write(root / ".mlflow-gitver.yaml", CONFIG)
@@ -198,7 +199,7 @@ def test_before_the_first_commit_check_says_what_the_first_commit_becomes(
 
 @pytest.mark.parametrize("command", ["register", "env"])
 def test_before_the_first_commit_register_says_it_needs_one(tmp_path: Path, command: str) -> None:
-    from tests.helpers import init_repo
+    from testing.repos import init_repo
 
     root = init_repo(tmp_path / "new")
     write(root / ".mlflow-gitver.yaml", CONFIG)

@@ -17,7 +17,7 @@ from mlflow_gitver.commands.doctor.hooks import stages
 from mlflow_gitver.main import main
 from mlflow_gitver.queue.records import new_record
 from mlflow_gitver.queue.store import Store
-from tests.helpers import commit_all, git, write
+from testing.repos import commit_all, git, write
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

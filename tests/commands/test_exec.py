@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli, commit_all, write
+from testing.cli import cli
+from testing.repos import commit_all, write
 
 
 @pytest.fixture

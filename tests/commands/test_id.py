@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli, cli_without_root_powers, commit_all, git, init_repo, write
+from testing.cli import cli, cli_without_root_powers
+from testing.repos import commit_all, git, init_repo, write
 
 DIRTY = re.compile(r"^[0-9a-f]{32}-dirty-[0-9a-f]{8}$")
 
@@ -175,6 +176,7 @@ def test_no_writes_and_index_lock(repo: Path) -> None:
     assert sorted(str(p) for p in (repo / ".git" / "objects").rglob("*")) == objects
 
 
+@pytest.mark.imports_counted
 def test_id_imports_nothing_it_does_not_need(repo: Path) -> None:
     # `id` runs in every git hook: MLflow (~1 s), YAML without a config, and
     # typing/dataclasses/json (~5-10 ms each) stay out of it.
@@ -310,6 +312,7 @@ def test_untracked_false_with_errors_elsewhere(repo: Path) -> None:
     one_error_line(cli("id", cwd=repo), "YAML syntax error")
 
 
+@pytest.mark.imports_counted
 def test_id_does_not_import_yaml_for_a_comment(repo: Path) -> None:
     write(repo / ".mlflow-gitver.yaml", "name: app\n# untracked: false hides new files\n")
     code = (

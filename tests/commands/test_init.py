@@ -13,7 +13,8 @@ from mlflow_gitver.commands.init import GITIGNORE_HEADER, gitignore_text
 from mlflow_gitver.commands.init.snippet import snippet, source_of
 from mlflow_gitver.config import load_config
 from mlflow_gitver.main import main
-from tests.helpers import cli, commit_all, git, init_repo, write
+from testing.cli import cli
+from testing.repos import commit_all, git, init_repo, write
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

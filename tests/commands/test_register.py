@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-from tests.helpers import StatusServer, cli, commit_all, git, write
+from testing.cli import cli
+from testing.repos import commit_all, git, write
+from testing.server import StatusServer, free_port
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli, commit_all, git, write
+from testing.cli import cli
+from testing.repos import commit_all, git, write
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver.main import main
-from tests.helpers import cli, commit_all, write
+from testing.cli import cli
+from testing.repos import commit_all, write
 
 pytestmark = pytest.mark.server
 

@@ -12,9 +12,9 @@ from mlflow_gitver import git as gitmod
 from mlflow_gitver.main import main
 from mlflow_gitver.queue.records import new_record
 from mlflow_gitver.queue.store import Store
-from tests.conftest import free_port
-from tests.helpers import commit_all, write
-from tests.hooks.conftest import config_text
+from testing.hooks import config_text
+from testing.repos import commit_all, write
+from testing.server import free_port
 
 
 def _store(root: Path) -> Store:

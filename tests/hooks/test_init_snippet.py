@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import git, init_repo, write
-from tests.hooks.conftest import PRE_COMMIT, SourceRepo, settle, versions
+from testing.hooks import PRE_COMMIT, settle, versions
+from testing.repos import git, init_repo, write
+from testing.source import SourceRepo
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

@@ -10,15 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import git, init_repo, write
-from tests.hooks.conftest import (
-    HOOKS_DIR,
-    Work,
-    background_flushes,
-    every_kind_of_commit,
-    head,
-    new_commits,
-)
+from testing.commits import every_kind_of_commit
+from testing.hooks import Work, background_flushes, head, new_commits
+from testing.repos import git, init_repo, write
+from testing.source import HOOKS_DIR
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

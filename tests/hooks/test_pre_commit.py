@@ -13,19 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MlflowServer
-from tests.helpers import git, write
-from tests.hooks.conftest import (
-    ALL_STAGES,
-    PRE_COMMIT,
-    ROOT,
-    SourceRepo,
-    Work,
-    every_kind_of_commit,
-    head,
-    install_pre_commit,
-    make_work,
-)
+from testing.commits import every_kind_of_commit
+from testing.hooks import ALL_STAGES, PRE_COMMIT, Work, head, install_pre_commit, make_work
+from testing.repos import git, write
+from testing.server import MlflowServer
+from testing.source import ROOT, SourceRepo
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from mlflow_gitver.queue.claims import claim_record
 from mlflow_gitver.queue.store import Store
-from tests.helpers import SRC
-from tests.queue import make_record
+from testing.cli import SRC
+from testing.records import make_record
 
 
 def test_claim_excludes_a_second_holder(tmp_path: Path) -> None:

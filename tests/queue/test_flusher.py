@@ -11,8 +11,8 @@ from mlflow_gitver import git as gitmod
 from mlflow_gitver.queue.flusher import Flusher, drain
 from mlflow_gitver.queue.records import Entry, Record, new_record
 from mlflow_gitver.queue.store import Store
-from tests.helpers import commit_all, write
-from tests.hooks.conftest import settle
+from testing.hooks import settle
+from testing.repos import commit_all, write
 
 
 def test_records_added_while_the_flusher_exits_are_never_left_behind(repo: Path) -> None:

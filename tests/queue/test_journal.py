@@ -8,7 +8,7 @@ from pathlib import Path
 from mlflow_gitver import git as gitmod
 from mlflow_gitver.queue import journal
 from mlflow_gitver.queue.store import Store
-from tests.helpers import commit_all, git
+from testing.repos import commit_all, git
 
 
 def _made_since(repo: Path, cursor: journal.Cursor | None) -> tuple[list[str], journal.Cursor]:

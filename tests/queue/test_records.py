@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mlflow_gitver.queue.records import safe_target, target_env_of
 from mlflow_gitver.queue.store import Store
-from tests.queue import make_record
+from testing.records import make_record
 
 
 def test_key_separates_targets_and_never_stores_credentials() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 from mlflow_gitver import git as gitmod
 from mlflow_gitver.queue.records import Record
 from mlflow_gitver.queue.store import Store, claim
-from tests.helpers import commit_all, git, write
-from tests.queue import make_record
+from testing.records import make_record
+from testing.repos import commit_all, git, write
 
 
 def test_add_writes_one_durable_file_and_never_replaces_it(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 from mlflow_gitver import ci
 from mlflow_gitver.ci.providers import azure
 from mlflow_gitver.errors import GitverError
-from tests.ci import run_cli
+from testing.ci import run_cli
 
 AZURE = {
     "TF_BUILD": "True",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver import ci
-from tests.ci import run_cli
+from testing.ci import run_cli
 
 BUILDKITE = {
     "BUILDKITE": "true",

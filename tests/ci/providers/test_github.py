@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from mlflow_gitver import ci
 from mlflow_gitver.ci.providers import github
 from mlflow_gitver.errors import GitverError
-from tests.ci import parse_github_file, run_cli
-from tests.helpers import git
+from testing.ci import parse_github_file, run_cli
+from testing.repos import git
 
 OUTPUTS = {
     "model-id": "m-0123",

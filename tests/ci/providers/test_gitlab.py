@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver import ci
-from tests.ci import run_cli
+from testing.ci import run_cli
 
 GITLAB = {
     "GITLAB_CI": "true",

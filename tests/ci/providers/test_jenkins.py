@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver import ci
-from tests.ci import run_cli
+from testing.ci import run_cli
 
 JENKINS = {
     "JENKINS_URL": "https://jenkins.example.com/",

@@ -17,10 +17,11 @@ import pytest
 from mlflow_gitver.commands.hook import Args
 from mlflow_gitver.main import main, post_commit_args
 from mlflow_gitver.queue.validated import known_valid
-from tests.commands.hook import count_config_parses
-from tests.conftest import free_port
-from tests.helpers import cli, cli_without_root_powers, commit_all, git, write
-from tests.hooks.conftest import background_flushes, configure, settle, store, versions
+from testing.cli import cli, cli_without_root_powers
+from testing.hooks import background_flushes, configure, settle, store, versions
+from testing.repos import commit_all, git, write
+from testing.server import free_port
+from testing.spies import count_config_parses
 
 
 @pytest.mark.server
@@ -170,6 +171,7 @@ def _hook_process_imports(repo: Path, env: dict[str, str]) -> set[str]:
     return {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
 
 
+@pytest.mark.imports_counted
 def test_hook_process_imports_only_what_it_needs(repo: Path) -> None:
     """The hook runs after every commit: it must not pay for the CLI parser,
     subprocess or MLflow, nor for YAML once the committed config is known to be

@@ -18,9 +18,10 @@ from mlflow_gitver.commands.hook.pre_push import (
 )
 from mlflow_gitver.main import main
 from mlflow_gitver.queue.records import new_record
-from tests.commands.hook import count_config_parses
-from tests.helpers import cli, commit_all, git, write
-from tests.hooks.conftest import configure, store, versions
+from testing.cli import cli
+from testing.hooks import configure, store, versions
+from testing.repos import commit_all, git, write
+from testing.spies import count_config_parses
 
 Z = "0" * 40
 

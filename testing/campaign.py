@@ -24,8 +24,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-HOOKS_DIR = ROOT / "hooks"
 TAG_VERSION_ID = "mlflow_gitver.version_id"
 TAG_COMMIT = "mlflow.source.git.commit"
 TAG_DIRTY = "mlflow.source.git.dirty"
