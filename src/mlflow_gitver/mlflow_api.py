@@ -234,6 +234,29 @@ def get_model(
     return None
 
 
+def count_traces(edge: Edge, experiment_id: str, model_id: str, limit: int) -> int | None:
+    """Traces linked to the model, up to ``limit``; None when the store cannot say."""
+    import inspect
+
+    from mlflow.exceptions import MlflowException
+
+    # MLflow 3.17 names the experiments `locations` (and warns on experiment_ids).
+    names = inspect.signature(edge.client.search_traces).parameters
+    where = "locations" if "locations" in names else "experiment_ids"
+    try:
+        page = edge.call(
+            "counting linked traces",
+            edge.client.search_traces,
+            **{where: [experiment_id]},
+            model_id=model_id,
+            include_spans=False,
+            max_results=limit,
+        )
+    except MlflowException:
+        return None  # an older server: the count is a nicety
+    return len(page)
+
+
 def create_model(
     edge: Edge,
     experiment_id: str,

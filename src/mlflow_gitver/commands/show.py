@@ -126,9 +126,7 @@ def run(args: Args) -> int:
 def _fetch(
     kind: str, value: str, uri: str, choice: tuple[str, str] | None, app: str | None
 ) -> dict[str, Any] | None:
-    from mlflow.exceptions import MlflowException
-
-    from mlflow_gitver import lookup, mlflow_api, mlflow_failures, tracking
+    from mlflow_gitver import lookup, mlflow_api, tracking
 
     shown = tracking.display(uri)
     if kind == "version_id":
@@ -137,69 +135,34 @@ def _fetch(
         if found is None:
             return None
         kind, value = "model_id", found.model_id
-    with tracking.mlflow_env(uri):
+    with tracking.mlflow_env(uri), mlflow_api.failing(f"reading {value}", shown):
         edge = mlflow_api.connect(uri)
-        try:
-            model = _find_model(edge, kind, value, choice)
-            if model is None:
-                return None
-            exp = edge.call(
-                "reading the experiment", edge.client.get_experiment, str(model.experiment_id)
-            )
-            traces = _count_traces(edge, model)
-        except MlflowException as e:
-            raise mlflow_failures.mlflow_error(e, f"reading {value}", shown) from e
+        model = _find_model(edge, kind, value, choice)
+        if model is None:
+            return None
+        exp = mlflow_api.get_experiment(edge, str(model.experiment_id), "reading the experiment")
+        traces = mlflow_api.count_traces(
+            edge, str(model.experiment_id), model.model_id, TRACES_COUNTED
+        )
     return _as_json(model, exp, traces, uri)
 
 
 def _find_model(edge: Any, kind: str, value: str, choice: tuple[str, str] | None) -> Any:
-    from mlflow.exceptions import MlflowException
-
     from mlflow_gitver import lookup, mlflow_api, registry
 
     if kind == "model_id":
-        try:
-            return edge.call(f"reading {value}", edge.client.get_logged_model, value)
-        except MlflowException as e:
-            if e.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
-                return None
-            raise
+        return mlflow_api.get_model(
+            edge, value, ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+        )
     eids = lookup.lookup_experiments(edge, choice)
     if not eids:
         return None
     if "'" in value:
         return None  # MLflow refuses quotes in model names: no model has this one
-    models = edge.call(
-        f"searching models named {value}",
-        edge.client.search_logged_models,
-        experiment_ids=eids,
-        filter_string=f"name = '{value}'",
-        max_results=mlflow_api.MAX_SEARCH,
+    models = mlflow_api.search_models(
+        edge, f"searching models named {value}", eids, f"name = '{value}'"
     )
-    return registry.pick(list(models)) if models else None
-
-
-def _count_traces(edge: Any, model: Any) -> int | None:
-    """Traces linked to the model, up to TRACES_COUNTED; None when the store cannot say."""
-    import inspect
-
-    from mlflow.exceptions import MlflowException
-
-    # MLflow 3.17 names the experiments `locations` (and warns on experiment_ids).
-    names = inspect.signature(edge.client.search_traces).parameters
-    where = "locations" if "locations" in names else "experiment_ids"
-    try:
-        page = edge.call(
-            "counting linked traces",
-            edge.client.search_traces,
-            **{where: [str(model.experiment_id)]},
-            model_id=model.model_id,
-            include_spans=False,
-            max_results=TRACES_COUNTED,
-        )
-    except MlflowException:
-        return None  # an older server: the count is a nicety
-    return len(page)
+    return registry.pick(models) if models else None
 
 
 def _as_json(model: Any, exp: Any, traces: int | None, uri: str) -> dict[str, Any]:
