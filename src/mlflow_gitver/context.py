@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from mlflow_gitver.config import Config
+    from mlflow_gitver.gitstate import GitState
 
 
 def repo_start(repo_arg: str | Path | None) -> tuple[Path, bool]:
@@ -152,3 +153,19 @@ def load_commit_config(
             "(mlflow-gitver init writes one)"
         )
     return parse_config(data, source, os.environ if env is None else env)
+
+
+def state_and_config(
+    repo: git.Repo, commit: str | None, config_arg: Path | None
+) -> tuple[GitState, Config]:
+    """The state to register and its config: ``commit``'s (clean, its own config
+    file), or the working tree's (warnings printed)."""
+    from mlflow_gitver.gitstate import print_warnings, state_at_commit, state_of
+
+    if commit is not None:
+        state = state_at_commit(repo, commit)
+        return state, load_commit_config(repo, state.commit, config_arg)
+    cfg = load_worktree_config(repo, config_arg)
+    state = state_of(repo, untracked=cfg.untracked)
+    print_warnings(state)
+    return state, cfg

@@ -11,7 +11,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from mlflow_gitver import git, tracking
 from mlflow_gitver.gitstate import GitState, state_at_commit, state_of
@@ -19,8 +19,21 @@ from mlflow_gitver.naming import VersionPlan, VersionSpec
 from mlflow_gitver.redact import redact_url
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.11
+
     from mlflow_gitver.config import Config
     from mlflow_gitver.patch import Patch
+
+
+class Options(TypedDict, total=False):
+    """Where and how a version is registered (or planned); every key may be left out."""
+
+    target: tracking.Target | None  # the tracking target the caller resolved
+    tracking_uri: str | None  # else this URI, through the usual precedence
+    experiment: str | None
+    environ: Mapping[str, str] | None  # default: os.environ
+    branch: str | None  # the branch to tag (CI checks out a detached HEAD)
+    extra_tags: Mapping[str, str] | None
 
 
 @dataclass(frozen=True)
@@ -111,73 +124,34 @@ def _databricks_host(uri: str, environ: Mapping[str, str]) -> str | None:
     return mlflow_api.databricks_host(uri)
 
 
+def _environ(opts: Options) -> Mapping[str, str]:
+    environ = opts.get("environ")
+    return os.environ if environ is None else environ  # an empty one is a choice too
+
+
 def _target_of(
-    target: tracking.Target | None,
-    tracking_uri: str | None,
-    env: Mapping[str, str],
-    cfg: Config,
-    repo: git.Repo,
+    opts: Options, env: Mapping[str, str], cfg: Config, repo: git.Repo
 ) -> tracking.Target:
-    return target or tracking.target(tracking_uri, env, cfg.tracking_uri, repo.root)
+    chosen = opts.get("target")
+    return chosen or tracking.target(opts.get("tracking_uri"), env, cfg.tracking_uri, repo.root)
 
 
-def plan(
-    repo: git.Repo,
-    state: GitState,
-    cfg: Config,
-    *,
-    target: tracking.Target | None = None,
-    tracking_uri: str | None = None,
-    experiment: str | None = None,
-    environ: Mapping[str, str] | None = None,
-    branch: str | None = None,
-    extra_tags: Mapping[str, str] | None = None,
-) -> Plan:
-    """What :func:`register_state` would send; touches nothing.
-
-    ``target``: the tracking target the caller resolved (else from ``tracking_uri``).
-    """
-    env = os.environ if environ is None else environ
-    chosen = _target_of(target, tracking_uri, env, cfg, repo)
-    vplan = VersionPlan(repo, state, cfg, branch, extra_tags)
-    choice = tracking.experiment_choice(experiment, env, cfg.experiment)
+def plan(repo: git.Repo, state: GitState, cfg: Config, **opts: Unpack[Options]) -> Plan:
+    """What :func:`register_state` would send; touches nothing."""
+    env = _environ(opts)
+    chosen = _target_of(opts, env, cfg, repo)
+    vplan = VersionPlan(repo, state, cfg, opts.get("branch"), opts.get("extra_tags"))
+    choice = tracking.experiment_choice(opts.get("experiment"), env, cfg.experiment)
     return Plan(vplan.full(8), chosen.display, choice, vplan.patch)
 
 
-def register_worktree(
-    repo: git.Repo,
-    cfg: Config,
-    *,
-    tracking_uri: str | None = None,
-    experiment: str | None = None,
-    environ: Mapping[str, str] | None = None,
-    branch: str | None = None,
-    extra_tags: Mapping[str, str] | None = None,
-) -> Registered:
+def register_worktree(repo: git.Repo, cfg: Config, **opts: Unpack[Options]) -> Registered:
     """Register the working tree of ``repo`` as it is now (dirty or clean)."""
-    state = state_of(repo, untracked=cfg.untracked)
-    return register_state(
-        repo,
-        state,
-        cfg,
-        tracking_uri=tracking_uri,
-        experiment=experiment,
-        environ=environ,
-        branch=branch,
-        extra_tags=extra_tags,
-    )
+    return register_state(repo, state_of(repo, untracked=cfg.untracked), cfg, **opts)
 
 
 def register_commit(
-    repo: git.Repo,
-    commit: str,
-    cfg: Config,
-    *,
-    tracking_uri: str | None = None,
-    experiment: str | None = None,
-    environ: Mapping[str, str] | None = None,
-    branch: str | None = None,
-    extra_tags: Mapping[str, str] | None = None,
+    repo: git.Repo, commit: str, cfg: Config, **opts: Unpack[Options]
 ) -> Registered:
     """Register ``commit`` (clean; it need not be checked out) under ``cfg``.
 
@@ -185,40 +159,18 @@ def register_commit(
     reached (worth retrying later), ``AuthFailed``, ``Conflict``, or another
     :class:`GitverError` (invalid config or input: retrying will not help).
     """
-    state = state_at_commit(repo, commit)
-    return register_state(
-        repo,
-        state,
-        cfg,
-        tracking_uri=tracking_uri,
-        experiment=experiment,
-        environ=environ,
-        branch=branch,
-        extra_tags=extra_tags,
-    )
+    return register_state(repo, state_at_commit(repo, commit), cfg, **opts)
 
 
 def register_state(
-    repo: git.Repo,
-    state: GitState,
-    cfg: Config,
-    *,
-    target: tracking.Target | None = None,
-    tracking_uri: str | None = None,
-    experiment: str | None = None,
-    environ: Mapping[str, str] | None = None,
-    branch: str | None = None,
-    extra_tags: Mapping[str, str] | None = None,
+    repo: git.Repo, state: GitState, cfg: Config, **opts: Unpack[Options]
 ) -> Registered:
-    """Find or create the LoggedModel of ``state``: exactly once (see registry.py).
-
-    ``target``: the tracking target the caller resolved (else from ``tracking_uri``).
-    """
-    env = os.environ if environ is None else environ
-    chosen = _target_of(target, tracking_uri, env, cfg, repo)
+    """Find or create the LoggedModel of ``state``: exactly once (see registry.py)."""
+    env = _environ(opts)
+    chosen = _target_of(opts, env, cfg, repo)
     uri, shown = chosen.uri, chosen.display
-    choice = tracking.experiment_choice(experiment, env, cfg.experiment)
-    vplan = VersionPlan(repo, state, cfg, branch, extra_tags)
+    choice = tracking.experiment_choice(opts.get("experiment"), env, cfg.experiment)
+    vplan = VersionPlan(repo, state, cfg, opts.get("branch"), opts.get("extra_tags"))
     if cfg.secrets == "refuse":
         _ = vplan.patch  # a credential in it fails here, before any server contact
     from mlflow_gitver import mlflow_api, registry

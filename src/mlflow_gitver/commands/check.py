@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlflow_gitver import ci, git
-from mlflow_gitver.context import load_commit_config, load_worktree_config, open_repo
+from mlflow_gitver.commands import from_namespace
+from mlflow_gitver.context import load_worktree_config, open_repo, state_and_config
 from mlflow_gitver.errors import GitverError
-from mlflow_gitver.gitstate import GitState, print_warnings, state_at_commit, state_of
+from mlflow_gitver.gitstate import GitState
 from mlflow_gitver.naming import VersionPlan, build_spec
 from mlflow_gitver.patch import Patch, refusal
 
@@ -34,7 +35,7 @@ class Args:
 
 
 def args_of(ns: argparse.Namespace) -> Args:
-    return Args(repo=ns.repo, config=ns.config, commit=ns.commit, fmt=ns.format)
+    return from_namespace(Args, ns, fmt=ns.format)
 
 
 def unborn_repo(repo_arg: Path | None) -> git.Repo | None:
@@ -88,13 +89,7 @@ def run(args: Args) -> int:
     repo = open_repo(args.repo)
     if args.commit is None and git.resolve_commit(repo, "HEAD") is None:
         return _before_first_commit(repo, args.config, args.fmt)
-    if args.commit is not None:
-        state = state_at_commit(repo, args.commit)
-        cfg = load_commit_config(repo, state.commit, args.config)
-    else:
-        cfg = load_worktree_config(repo, args.config)
-        state = state_of(repo, untracked=cfg.untracked)
-        print_warnings(state)
+    state, cfg = state_and_config(repo, args.commit, args.config)
     # The plan `register` sends (and `register --dry-run` prints): CI's branch and
     # tags as `register --ci auto` detects them.
     ctx = ci.detect(None, os.environ)

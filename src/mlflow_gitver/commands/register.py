@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlflow_gitver import ci, tracking
+from mlflow_gitver.commands import from_namespace
 from mlflow_gitver.commands.check import item_lines
-from mlflow_gitver.context import load_commit_config, load_worktree_config, open_repo
-from mlflow_gitver.gitstate import print_warnings, state_at_commit, state_of
+from mlflow_gitver.context import open_repo, state_and_config
 from mlflow_gitver.redact import redact_url
-from mlflow_gitver.versions import Plan, Registered, plan, register_state
+from mlflow_gitver.versions import Options, Plan, Registered, plan, register_state
 
 
 @dataclass(frozen=True)
@@ -34,17 +34,7 @@ class Args:
 
 def args_of(ns: argparse.Namespace) -> Args:
     fmt = "env" if ns.command == "env" else getattr(ns, "format", "text")  # exec: no --format
-    return Args(
-        repo=ns.repo,
-        config=ns.config,
-        commit=ns.commit,
-        tracking_uri=ns.tracking_uri,
-        experiment=ns.experiment,
-        dry_run=ns.dry_run,
-        ci=ns.ci,
-        dotenv=ns.dotenv,
-        fmt=fmt,
-    )
+    return from_namespace(Args, ns, fmt=fmt)
 
 
 def env_lines(reg: Registered, uri: str) -> list[str]:
@@ -150,40 +140,18 @@ def registered(args: Args) -> tuple[Registered, tracking.Target] | None:
     None after printing the plan of a dry run."""
     repo = open_repo(args.repo)
     ctx = ci.detect(args.ci, os.environ)
-    if args.commit is not None:
-        state = state_at_commit(repo, args.commit)
-        cfg = load_commit_config(repo, state.commit, args.config)
-    else:
-        cfg = load_worktree_config(repo, args.config)
-        state = state_of(repo, untracked=cfg.untracked)
-        print_warnings(state)
+    state, cfg = state_and_config(repo, args.commit, args.config)
     # The one resolution of the tracking URI: registration and exports share it.
     target = tracking.target(args.tracking_uri, os.environ, cfg.tracking_uri, repo.root)
     # CI checks out a detached HEAD; its variables know the branch.
     branch = ctx.branch if state.branch is None else None
+    opts = Options(target=target, experiment=args.experiment, branch=branch, extra_tags=ctx.tags)
     if args.dry_run:
-        p = plan(
-            repo,
-            state,
-            cfg,
-            target=target,
-            experiment=args.experiment,
-            branch=branch,
-            extra_tags=ctx.tags,
-        )
-        _print_plan(p, "json" if args.fmt == "json" else "text")
+        _print_plan(plan(repo, state, cfg, **opts), "json" if args.fmt == "json" else "text")
         return None
     from mlflow_gitver import mlflow_api
 
     mlflow_api.quiet()
-    reg = register_state(
-        repo,
-        state,
-        cfg,
-        target=target,
-        experiment=args.experiment,
-        branch=branch,
-        extra_tags=ctx.tags,
-    )
+    reg = register_state(repo, state, cfg, **opts)
     _export(ctx, reg, args)
     return reg, target

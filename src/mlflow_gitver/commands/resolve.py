@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlflow_gitver import git
+from mlflow_gitver.commands import from_namespace
 from mlflow_gitver.config import CONFIG_NAME
 from mlflow_gitver.context import open_repo
 from mlflow_gitver.errors import GitverError
@@ -36,16 +37,7 @@ class Args:
 
 
 def args_of(ns: argparse.Namespace) -> Args:
-    return Args(
-        repo=ns.repo,
-        config=ns.config,
-        tracking_uri=ns.tracking_uri,
-        experiment=ns.experiment,
-        commit=ns.commit,
-        version_id=ns.version_id,
-        name=ns.name,
-        format=ns.format,
-    )
+    return from_namespace(Args, ns)
 
 
 def _full_hash(rev: str) -> str | None:

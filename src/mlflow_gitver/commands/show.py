@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mlflow_gitver import git
+from mlflow_gitver.commands import from_namespace
 from mlflow_gitver.config import CONFIG_NAME
 from mlflow_gitver.context import open_repo
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, GitverError
@@ -38,15 +39,7 @@ class Args:
 
 
 def args_of(ns: argparse.Namespace) -> Args:
-    return Args(
-        version=ns.version,
-        repo=ns.repo,
-        config=ns.config,
-        tracking_uri=ns.tracking_uri,
-        experiment=ns.experiment,
-        web=ns.web,
-        format=ns.format,
-    )
+    return from_namespace(Args, ns)
 
 
 def _repo_or_none(repo_arg: Path | None) -> git.Repo | None:

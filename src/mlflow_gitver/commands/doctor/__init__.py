@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mlflow_gitver import git
+from mlflow_gitver.commands import from_namespace
 from mlflow_gitver.commands.doctor.checks import ERROR, OK, Check
 from mlflow_gitver.commands.doctor.hooks import hooks, pending_work
 from mlflow_gitver.commands.doctor.target import experiment, scheme_ok, store_edge, uri_source
@@ -34,7 +35,7 @@ class Args:
 
 
 def args_of(ns: argparse.Namespace) -> Args:
-    return Args(repo=ns.repo, config=ns.config, tracking_uri=ns.tracking_uri, format=ns.format)
+    return from_namespace(Args, ns)
 
 
 def run(args: Args) -> int:
