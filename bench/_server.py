@@ -1,5 +1,5 @@
 """A real ``mlflow server`` on 127.0.0.1 for the benchmarks (tests have their own
-fixture in tests/conftest.py): started in its own session, so stopping it ends
+fixture, testing/server.py): started in its own session, so stopping it ends
 uvicorn's workers and the job runner too."""
 
 from __future__ import annotations
