@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlflow_gitver import tracking
@@ -11,6 +13,7 @@ from mlflow_gitver.naming import GIT_BRANCH, GIT_COMMIT, GIT_DIRTY, TAG_APP
 from mlflow_gitver.versions import Registered, model_url
 
 if TYPE_CHECKING:
+    from mlflow_gitver.config import Config
     from mlflow_gitver.mlflow_api import Edge
 
 
@@ -104,4 +107,15 @@ def not_registered(version_id: str, shown_uri: str) -> GitverError:
         f"version {version_id} is not registered at {shown_uri}; register it with "
         "'mlflow-gitver register' (or check --tracking-uri / --experiment)",
         EXIT_FAILURE,
+    )
+
+
+def lookup_place(
+    cli_uri: str | None, cli_experiment: str | None, cfg: Config | None, root: Path | None
+) -> tuple[str, tuple[str, str] | None]:
+    """Where ``resolve`` and ``show`` look: the URI and the experiment choice, from the
+    options, the environment and the config (there may be no config, or no repository)."""
+    uri = tracking.resolve_uri(cli_uri, os.environ, cfg.tracking_uri if cfg else None, root)
+    return uri, tracking.experiment_choice(
+        cli_experiment, os.environ, cfg.experiment if cfg else None
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +57,7 @@ def _try_repo(repo_arg: Path | None) -> git.Repo | None:
 def run(args: Args) -> int:
     from mlflow_gitver.config import Config, load_config
     from mlflow_gitver.gitstate import state_of
-    from mlflow_gitver.tracking import experiment_choice, resolve_uri
+    from mlflow_gitver.lookup import lookup_place
 
     full_hash = _full_hash(args.commit) if args.commit is not None else None
     needs_git = args.version_id is None and full_hash is None
@@ -91,13 +90,8 @@ def run(args: Args) -> int:
         assert repo is not None
         version_id = state_of(repo, untracked=cfg.untracked if cfg else True).version_id
 
-    uri = resolve_uri(
-        args.tracking_uri,
-        os.environ,
-        cfg.tracking_uri if cfg else None,
-        repo.root if repo is not None else None,
-    )
-    choice = experiment_choice(args.experiment, os.environ, cfg.experiment if cfg else None)
+    root = repo.root if repo is not None else None
+    uri, choice = lookup_place(args.tracking_uri, args.experiment, cfg, root)
     app = args.name or (cfg.name if cfg else None)
 
     from mlflow_gitver.commands.register import env_lines

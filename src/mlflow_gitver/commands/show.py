@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from dataclasses import dataclass
@@ -75,7 +74,8 @@ def _what(version: str | None, repo: git.Repo | None, untracked: bool) -> tuple[
 
 def run(args: Args) -> int:
     from mlflow_gitver.config import Config, load_config
-    from mlflow_gitver.tracking import display, experiment_choice, resolve_uri
+    from mlflow_gitver.lookup import lookup_place
+    from mlflow_gitver.tracking import display
 
     repo = _repo_or_none(args.repo)
     cfg: Config | None = None
@@ -86,13 +86,8 @@ def run(args: Args) -> int:
     if cfg_path is not None:
         cfg = load_config(cfg_path)
     kind, value = _what(args.version, repo, cfg.untracked if cfg else True)
-    uri = resolve_uri(
-        args.tracking_uri,
-        os.environ,
-        cfg.tracking_uri if cfg else None,
-        repo.root if repo is not None else None,
-    )
-    choice = experiment_choice(args.experiment, os.environ, cfg.experiment if cfg else None)
+    root = repo.root if repo is not None else None
+    uri, choice = lookup_place(args.tracking_uri, args.experiment, cfg, root)
     app = cfg.name if cfg is not None and kind == "version_id" else None
 
     from mlflow_gitver.mlflow_api import quiet as quiet_mlflow
