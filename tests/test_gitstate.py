@@ -435,8 +435,8 @@ def test_shallow_clone(base: Path, tmp_path: Path) -> None:
     commit_all(base)
     shallow = clone(base, tmp_path / "shallow", "--depth", "1")
     state = read_state(shallow)
-    assert state.shallow and state.version_id == head(base)
-    assert not read_state(base).shallow
+    assert state.repo.shallow and state.version_id == head(base)
+    assert not read_state(base).repo.shallow
     write(shallow / "app.py", "v3\n")
     assert DIRTY.match(vid(shallow))
 
@@ -445,8 +445,8 @@ def test_worktree(base: Path, tmp_path: Path) -> None:
     wt = tmp_path / "wt"
     git(base, "worktree", "add", "-q", "--detach", str(wt))
     state = read_state(wt)
-    assert state.root == wt and state.version_id == head(base)
-    assert "worktrees" in str(state.git_dir)
+    assert state.repo.root == wt and state.version_id == head(base)
+    assert "worktrees" in str(state.repo.git_dir)
     _mutate(wt)
     other = clone(base, tmp_path / "other")
     _mutate(other)
@@ -474,7 +474,7 @@ def test_git_dir_and_work_tree_env(
     monkeypatch.setenv("GIT_DIR", os.path.relpath(base / ".git", elsewhere))
     monkeypatch.setenv("GIT_WORK_TREE", os.path.relpath(base, elsewhere))
     monkeypatch.chdir(elsewhere)
-    assert read_state(elsewhere).root == base
+    assert read_state(elsewhere).repo.root == base
     assert vid(elsewhere) == expected
     # Later git calls run from the root: the relative variables must still hold there.
     assert state_of(gitmod.discover(elsewhere)).version_id == expected
@@ -490,7 +490,7 @@ def test_sha256_repository(tmp_path: Path) -> None:
     write(root / "a.py", "a\n")
     commit_all(root)
     state = read_state(root)
-    assert state.object_format == "sha256" and len(state.commit) == 64
+    assert state.repo.object_format == "sha256" and len(state.commit) == 64
     assert state.version_id == state.commit
     write(root / "a.py", "b\n")
     got = vid(root)

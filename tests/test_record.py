@@ -63,8 +63,8 @@ def test_copy_and_pickle(value: object) -> None:
 
 def test_defaults_and_properties() -> None:
     s = GitState(REPO, "c" * 40, "main")
-    assert (s.changes, s.digest, s.object_format, s.dirty) == ((), None, "sha1", False)
-    assert (s.root, s.git_dir, s.shallow) == (REPO.root, REPO.git_dir, True)
+    assert (s.changes, s.digest, s.repo.object_format, s.dirty) == ((), None, "sha1", False)
+    assert (s.repo.root, s.repo.git_dir, s.repo.shallow) == (REPO.root, REPO.git_dir, True)
     assert s.version_id == "c" * 40
     assert state().version_id == "c" * 32 + "-dirty-dddddddd"
     assert Repo(Path("/r"), Path("/g"), Path("/g"), False, "sha1").keep_repo_env is True

@@ -124,8 +124,7 @@ def _from_environment(
 def _point_mlflow(model_id: str, uri: str, experiment_id: str | None) -> str:
     """Set MLflow's tracking URI and experiment for ``model_id``; the experiment's id."""
     from mlflow_gitver import mlflow_api
-    from mlflow_gitver.embedded import db_file
-    from mlflow_gitver.tracking import display, mlflow_env
+    from mlflow_gitver.tracking import db_file, display, mlflow_env
 
     shown = display(uri)
     db = db_file(uri)

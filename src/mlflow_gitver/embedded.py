@@ -38,16 +38,6 @@ _DATA_TABLES = (
 )
 
 
-def db_file(uri: str) -> Path | None:
-    """The database file of a ``sqlite:///`` URI (None for other stores, ``:memory:``)."""
-    if not uri.startswith("sqlite:///"):
-        return None
-    db = uri[len("sqlite:///") :].split("?", 1)[0]
-    if not db or db == ":memory:":
-        return None
-    return Path(db)
-
-
 def ensure_created(path: Path, artifact_root: str | None) -> None:
     """Create the store at ``path`` atomically if there is none (under the store lock)."""
     if path.exists():

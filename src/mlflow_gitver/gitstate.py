@@ -77,22 +77,6 @@ class GitState(Record):
         )
 
     @property
-    def root(self) -> Path:
-        return self.repo.root
-
-    @property
-    def git_dir(self) -> Path:
-        return self.repo.git_dir
-
-    @property
-    def shallow(self) -> bool:
-        return self.repo.shallow
-
-    @property
-    def object_format(self) -> str:
-        return self.repo.object_format
-
-    @property
     def dirty(self) -> bool:
         return bool(self.changes)
 
@@ -112,8 +96,8 @@ class GitState(Record):
             "dirty": self.dirty,
             "digest": self.digest,
             "changes": [{"path": c.display_path, "status": c.status} for c in self.changes],
-            "root": str(self.root),
-            "shallow": self.shallow,
+            "root": str(self.repo.root),
+            "shallow": self.repo.shallow,
             "warnings": list(self.warnings),
         }
 

@@ -107,7 +107,7 @@ def connect(uri: str) -> Edge:
 
     from mlflow_gitver import embedded
 
-    db = embedded.db_file(uri)
+    db = tracking.db_file(uri)
     root = tracking.sqlite_artifact_root(uri)
     with tracking.store_lock(uri):
         try:

@@ -166,14 +166,20 @@ def display(uri: str) -> str:
     return redact_url(uri)
 
 
-def sqlite_artifact_root(uri: str) -> str | None:
-    """``mlruns/`` next to a SQLite store's file (None for other stores)."""
+def db_file(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (None for other stores, ``:memory:``)."""
     if not uri.startswith("sqlite:///"):
         return None
     db = uri[len("sqlite:///") :].split("?", 1)[0]
     if not db or db == ":memory:":
         return None
-    return str(Path(db).resolve().parent / "mlruns")
+    return Path(db)
+
+
+def sqlite_artifact_root(uri: str) -> str | None:
+    """``mlruns/`` next to a SQLite store's file (None for other stores)."""
+    db = db_file(uri)
+    return None if db is None else str(db.resolve().parent / "mlruns")
 
 
 @contextlib.contextmanager
