@@ -84,21 +84,13 @@ class VersionAction(argparse.Action):
 
 
 def add_repo(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--repo",
-        type=Path,
-        metavar="DIR",
-        help="a directory inside the git working tree (default: the current directory)",
-    )
+    text = "a directory inside the git working tree (default: the current directory)"
+    p.add_argument("--repo", type=Path, metavar="DIR", help=text)
 
 
 def add_config(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help="the config file (default: .mlflow-gitver.yaml at the repository root)",
-    )
+    text = "the config file (default: .mlflow-gitver.yaml at the repository root)"
+    p.add_argument("--config", type=Path, metavar="FILE", help=text)
 
 
 def add_format(p: argparse.ArgumentParser, *choices: str) -> None:
