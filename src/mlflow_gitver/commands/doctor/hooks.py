@@ -7,8 +7,7 @@ from pathlib import Path
 
 from mlflow_gitver import git
 from mlflow_gitver.commands.doctor.checks import ERROR, OK, WARNING, Check
-
-HOOK_STAGES = ("post-commit", "post-merge", "post-rewrite", "pre-push")
+from mlflow_gitver.commands.hook import PRE_COMMIT_STAGES
 
 
 def _git_text(repo: git.Repo, *args: str) -> str | None:
@@ -20,7 +19,7 @@ def _git_text(repo: git.Repo, *args: str) -> str | None:
 def stages() -> list[str]:
     from mlflow_gitver.cli import hook_types
 
-    return [s for s in HOOK_STAGES if s in hook_types()]
+    return [s for s in PRE_COMMIT_STAGES if s in hook_types()]
 
 
 def hooks(repo: git.Repo, checks: list[Check]) -> None:

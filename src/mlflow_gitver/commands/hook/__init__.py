@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+# The stages `init` installs through pre-commit and `doctor` looks for: pre-commit
+# cannot install post-applypatch (the plain hooks/ directory has it).
+PRE_COMMIT_STAGES = ("post-commit", "post-merge", "post-rewrite", "pre-push")
+
+
 class Args(Record):
     """The typed arguments of one hook run (a Record, not a dataclass: see record.py)."""
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlflow_gitver import git, gitstatus
+from mlflow_gitver.commands.hook import PRE_COMMIT_STAGES
 from mlflow_gitver.errors import GitverError
 
 MANIFEST = ".pre-commit-hooks.yaml"
 # The hooks the snippet asks for, in this order, when the source has them.
-WANTED_HOOKS = ("post-commit", "post-merge", "post-rewrite", "pre-push")
 HOOK_ID = "mlflow-gitver-{}"
 
 NO_RELEASE = (
@@ -43,7 +43,7 @@ def _cli_hook_types() -> tuple[str, ...]:
     """The hook types this installation's CLI runs (`mlflow-gitver hook TYPE`)."""
     from mlflow_gitver.cli import hook_types
 
-    return tuple(t for t in WANTED_HOOKS if t in hook_types())
+    return tuple(t for t in PRE_COMMIT_STAGES if t in hook_types())
 
 
 def _manifest_hooks(data: bytes) -> tuple[str, ...]:
@@ -54,7 +54,7 @@ def _manifest_hooks(data: bytes) -> tuple[str, ...]:
     except yaml.YAMLError:
         return ()
     ids = {h.get("id") for h in hooks if isinstance(h, dict)} if isinstance(hooks, list) else set()
-    return tuple(t for t in WANTED_HOOKS if HOOK_ID.format(t) in ids)
+    return tuple(t for t in PRE_COMMIT_STAGES if HOOK_ID.format(t) in ids)
 
 
 def _local_checkout(path: Path) -> Source | None:
