@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from testing.source import ROOT
 
@@ -58,3 +59,21 @@ def cli_without_root_powers(
         text=True,
         timeout=120,
     )
+
+
+def race(n: int, *args: str, cwd: Path) -> list[dict[str, Any]]:
+    """``n`` real CLI processes started at once (``python -m mlflow_gitver ARGS``, which
+    must print JSON); each must succeed.  Their JSON outputs, in start order."""
+    import json
+
+    cmd = [sys.executable, "-m", "mlflow_gitver", *args]
+    procs = [
+        subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(n)
+    ]
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err.decode()
+        results.append(json.loads(out))
+    return results

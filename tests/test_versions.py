@@ -18,7 +18,7 @@ from mlflow_gitver.config import parse_config
 from mlflow_gitver.context import open_repo
 from mlflow_gitver.errors import ServerUnavailable
 from mlflow_gitver.versions import Registered, register_commit, register_worktree
-from testing.cli import cli
+from testing.cli import cli, race
 from testing.repos import commit_all, git, write
 from testing.server import MlflowServer, free_port
 
@@ -147,17 +147,8 @@ def pg_server() -> Iterator[MlflowServer]:
 def test_postgres_backend_race_and_idempotence(app: Path, pg_server: MlflowServer) -> None:
     url = pg_server.url
     exp = f"pg-{uuid.uuid4().hex[:8]}"
-    cmd = [sys.executable, "-m", "mlflow_gitver", "register", "--format", "json",
-           "--tracking-uri", url, "--experiment", exp]  # fmt: skip
-    procs = [
-        subprocess.Popen(cmd, cwd=app, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(8)
-    ]
-    ids = set()
-    for p in procs:
-        out, err = p.communicate(timeout=600)
-        assert p.returncode == 0, err.decode()
-        ids.add(json.loads(out)["model_id"])
+    where = ["--tracking-uri", url, "--experiment", exp]
+    ids = {r["model_id"] for r in race(8, "register", "--format", "json", *where, cwd=app)}
     assert len(ids) == 1
     again = cli("register", "--format", "json", "--tracking-uri", url, "--experiment", exp,
                 cwd=app)  # fmt: skip

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from testing.cli import cli
+from testing.cli import cli, race
 from testing.repos import commit_all, git, write
 from testing.server import StatusServer, free_port
 
@@ -247,17 +247,8 @@ def test_short_hash_collision_lengthens_the_name(app: Path, server_url: str) -> 
 
 def test_sixteen_processes_converge_on_one_model(app: Path, server_url: str) -> None:
     exp = experiment()
-    cmd = [sys.executable, "-m", "mlflow_gitver", "register", "--format", "json"]
-    cmd += ["--tracking-uri", server_url, "--experiment", exp]
-    procs = [
-        subprocess.Popen(cmd, cwd=app, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(16)
-    ]
-    results = []
-    for p in procs:
-        out, err = p.communicate(timeout=600)
-        assert p.returncode == 0, err.decode()
-        results.append(json.loads(out))
+    where = ["--tracking-uri", server_url, "--experiment", exp]
+    results = race(16, "register", "--format", "json", *where, cwd=app)
     ids = {r["model_id"] for r in results}
     assert len(ids) == 1, ids
     assert sum(r["created"] for r in results) == 1
@@ -268,16 +259,7 @@ def test_sixteen_processes_converge_on_one_model(app: Path, server_url: str) -> 
 def test_racers_on_a_fresh_embedded_store(app: Path) -> None:
     # No server: the first use of mlflow.db creates its tables, which MLflow cannot
     # do from several processes at once; we serialize that step.
-    cmd = [sys.executable, "-m", "mlflow_gitver", "register", "--format", "json"]
-    procs = [
-        subprocess.Popen(cmd, cwd=app, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(6)
-    ]
-    ids = set()
-    for p in procs:
-        out, err = p.communicate(timeout=600)
-        assert p.returncode == 0, err.decode()
-        ids.add(json.loads(out)["model_id"])
+    ids = {r["model_id"] for r in race(6, "register", "--format", "json", cwd=app)}
     assert len(ids) == 1
     assert len(models(f"sqlite:///{app.resolve()}/mlflow.db", "0")) == 1
 
