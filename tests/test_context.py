@@ -9,6 +9,7 @@ import pytest
 
 from mlflow_gitver import context
 from mlflow_gitver.config import CONFIG_NAME
+from mlflow_gitver.errors import GitverError
 from testing.repos import init_repo as _repo
 
 
@@ -34,6 +35,22 @@ def test_explicit_repo_wins_over_git_dir(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert context.open_repo(None).root.resolve() == hooked.resolve()
     assert context.open_repo(asked).root.resolve() == asked.resolve()
     assert context.open_repo(str(asked)).root.resolve() == asked.resolve()
+
+
+def test_open_repo_if_any_is_none_only_without_an_explicit_repo(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`show m-...` works outside a checkout; a wrong --repo is still an error."""
+    outside = tmp_path / "not-a-repo"
+    outside.mkdir()
+    monkeypatch.chdir(outside)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    assert context.open_repo_if_any(None) is None
+    with pytest.raises(GitverError, match="not inside a git repository"):
+        context.open_repo_if_any(outside)
+    repo = _repo(tmp_path / "r")
+    found = context.open_repo_if_any(repo)
+    assert found is not None and found.root.resolve() == repo.resolve()
 
 
 def test_config_path_default_and_explicit(tmp_path: Path) -> None:

@@ -8,15 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from mlflow_gitver.cli_options import (
-    TRACKING_URI_HELP,
-    Parser,
-    add_config,
-    add_format,
-    add_register_options,
-    add_repo,
-    add_target,
-)
+from mlflow_gitver import cli_options as opt
 
 TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
@@ -28,8 +20,8 @@ if TYPE_CHECKING:
 
 
 def _id(p: argparse.ArgumentParser) -> None:
-    add_repo(p)
-    add_config(p)
+    opt.add_repo(p)
+    opt.add_config(p)
     p.add_argument(
         "--format",
         choices=("text", "json"),
@@ -42,19 +34,19 @@ def _id(p: argparse.ArgumentParser) -> None:
 
 
 def _check(p: argparse.ArgumentParser) -> None:
-    add_repo(p)
-    add_config(p)
+    opt.add_repo(p)
+    opt.add_config(p)
     p.add_argument("--commit", metavar="REV", help="check the config as it is in this commit")
-    add_format(p, "text", "json")
+    opt.add_format(p, "text", "json")
 
 
 def _register(p: argparse.ArgumentParser) -> None:
-    add_register_options(p)
-    add_format(p, "text", "json", "env")
+    opt.add_register_options(p)
+    opt.add_format(p, "text", "json", "env")
 
 
 def _exec(p: argparse.ArgumentParser) -> None:
-    add_register_options(p)
+    opt.add_register_options(p)
     p.add_argument(
         "cmd",
         nargs=argparse.REMAINDER,
@@ -64,9 +56,9 @@ def _exec(p: argparse.ArgumentParser) -> None:
 
 
 def _resolve(p: argparse.ArgumentParser) -> None:
-    add_repo(p)
-    add_config(p)
-    add_target(p)
+    opt.add_repo(p)
+    opt.add_config(p)
+    opt.add_target(p)
     g = p.add_mutually_exclusive_group()
     g.add_argument(
         "--commit", metavar="REV", help="a commit (a full hash needs no checkout; default: HEAD)"
@@ -81,11 +73,11 @@ def _resolve(p: argparse.ArgumentParser) -> None:
         metavar="APP",
         help="the application's name, when there is no config to read it from",
     )
-    add_format(p, "text", "json", "env")
+    opt.add_format(p, "text", "json", "env")
 
 
 def _hook(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="hook_type", metavar="HOOK", parser_class=Parser)
+    sub = p.add_subparsers(dest="hook_type", metavar="HOOK", parser_class=opt.Parser)
     sub.required = True
     h = sub.add_parser(
         "post-commit",
@@ -94,7 +86,7 @@ def _hook(p: argparse.ArgumentParser) -> None:
         "fails a commit (exit 1 only when that commit's config is invalid).",
         epilog="example:\n  mlflow-gitver hook post-commit          # in .git/hooks/post-commit",
     )
-    add_repo(h)
+    opt.add_repo(h)
     h.add_argument(
         "--sync", action="store_true", help="register in the foreground (MLFLOW_GITVER_SYNC=1)"
     )
@@ -113,7 +105,7 @@ def _hook(p: argparse.ArgumentParser) -> None:
             "fails git.",
             epilog=f'example:\n  mlflow-gitver hook {stage} "$@"         # in .git/hooks/{stage}',
         )
-        add_repo(h)
+        opt.add_repo(h)
         h.add_argument(
             "--sync", action="store_true", help="register in the foreground (MLFLOW_GITVER_SYNC=1)"
         )
@@ -125,7 +117,7 @@ def _hook(p: argparse.ArgumentParser) -> None:
         "(refs read from stdin when git passes REMOTE and URL).",
         epilog='example:\n  mlflow-gitver hook pre-push "$@"         # in .git/hooks/pre-push',
     )
-    add_repo(h)
+    opt.add_repo(h)
     h.add_argument(
         "--all",
         action="store_true",
@@ -135,7 +127,7 @@ def _hook(p: argparse.ArgumentParser) -> None:
 
 
 def _flush(p: argparse.ArgumentParser) -> None:
-    add_repo(p)
+    opt.add_repo(p)
     p.add_argument(
         "--retry-failed",
         action="store_true",
@@ -146,8 +138,8 @@ def _flush(p: argparse.ArgumentParser) -> None:
 
 
 def _status(p: argparse.ArgumentParser) -> None:
-    add_repo(p)
-    add_format(p, "text", "json")
+    opt.add_repo(p)
+    opt.add_format(p, "text", "json")
     p.add_argument(
         "--prune",
         action="store_true",
@@ -156,7 +148,7 @@ def _status(p: argparse.ArgumentParser) -> None:
 
 
 def _init(p: argparse.ArgumentParser) -> None:
-    add_repo(p)
+    opt.add_repo(p)
     p.add_argument(
         "--name", metavar="APP", help="the application's name (default: the repository's)"
     )
@@ -170,20 +162,20 @@ def _show(p: argparse.ArgumentParser) -> None:
         help="a model id (m-...), a model name, a commit, or a version id "
         "(default: the working tree's version)",
     )
-    add_repo(p)
-    add_config(p)
-    add_target(p)
+    opt.add_repo(p)
+    opt.add_config(p)
+    opt.add_target(p)
     p.add_argument(
         "--web", action="store_true", help="open the version's page in a web browser, if it has one"
     )
-    add_format(p, "text", "json")
+    opt.add_format(p, "text", "json")
 
 
 def _doctor(p: argparse.ArgumentParser) -> None:
-    add_repo(p)
-    add_config(p)
-    p.add_argument("--tracking-uri", metavar="URI", help=TRACKING_URI_HELP)
-    add_format(p, "text", "json")
+    opt.add_repo(p)
+    opt.add_config(p)
+    p.add_argument("--tracking-uri", metavar="URI", help=opt.TRACKING_URI_HELP)
+    opt.add_format(p, "text", "json")
 
 
 # name -> (summary, builder, example epilog)
@@ -207,7 +199,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]] 
     ),
     "env": (
         "register; print 'export MLFLOW_ACTIVE_MODEL_ID=...' lines",
-        add_register_options,
+        opt.add_register_options,
         '  eval "$(mlflow-gitver env)" && python app.py',
     ),
     "exec": (

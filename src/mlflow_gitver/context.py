@@ -35,6 +35,18 @@ def open_repo(repo_arg: str | Path | None) -> git.Repo:
     return git.discover(start, keep_repo_env=keep_repo_env)
 
 
+def open_repo_if_any(repo_arg: str | Path | None) -> git.Repo | None:
+    """:func:`open_repo`, or None outside a repository when ``--repo`` was not given:
+    for commands that need a checkout only for some inputs (``show m-...`` does not).
+    An explicit ``--repo`` that is not a repository is still an error."""
+    try:
+        return open_repo(repo_arg)
+    except GitverError:
+        if repo_arg is not None:
+            raise
+        return None
+
+
 def config_path(repo: git.Repo, config_arg: Path | None) -> Path:
     return config_arg if config_arg is not None else repo.root / CONFIG_NAME
 

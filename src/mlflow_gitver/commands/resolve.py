@@ -18,7 +18,7 @@ from pathlib import Path
 from mlflow_gitver import git
 from mlflow_gitver.commands import from_namespace
 from mlflow_gitver.config import CONFIG_NAME
-from mlflow_gitver.context import open_repo
+from mlflow_gitver.context import open_repo, open_repo_if_any
 from mlflow_gitver.errors import GitverError
 from mlflow_gitver.identity import parse_version_id
 
@@ -45,15 +45,6 @@ def _full_hash(rev: str) -> str | None:
     return parsed[0] if parsed is not None and parsed[1] is None else None
 
 
-def _try_repo(repo_arg: Path | None) -> git.Repo | None:
-    try:
-        return open_repo(repo_arg)
-    except GitverError:
-        if repo_arg is not None:
-            raise
-        return None
-
-
 def run(args: Args) -> int:
     from mlflow_gitver.config import Config, load_config
     from mlflow_gitver.gitstate import state_of
@@ -61,7 +52,7 @@ def run(args: Args) -> int:
 
     full_hash = _full_hash(args.commit) if args.commit is not None else None
     needs_git = args.version_id is None and full_hash is None
-    repo = open_repo(args.repo) if needs_git else _try_repo(args.repo)
+    repo = open_repo(args.repo) if needs_git else open_repo_if_any(args.repo)
     cfg: Config | None = None
     cfg_path = args.config
     if cfg_path is None:

@@ -18,7 +18,7 @@ from typing import Any
 from mlflow_gitver import git
 from mlflow_gitver.commands import from_namespace
 from mlflow_gitver.config import CONFIG_NAME
-from mlflow_gitver.context import open_repo
+from mlflow_gitver.context import open_repo_if_any
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, GitverError
 from mlflow_gitver.identity import parse_version_id
 
@@ -39,15 +39,6 @@ class Args:
 
 def args_of(ns: argparse.Namespace) -> Args:
     return from_namespace(Args, ns)
-
-
-def _repo_or_none(repo_arg: Path | None) -> git.Repo | None:
-    try:
-        return open_repo(repo_arg)
-    except GitverError:
-        if repo_arg is not None:
-            raise
-        return None  # `show m-...` needs no checkout
 
 
 def _what(version: str | None, repo: git.Repo | None, untracked: bool) -> tuple[str, str]:
@@ -77,7 +68,7 @@ def run(args: Args) -> int:
     from mlflow_gitver.lookup import lookup_place
     from mlflow_gitver.tracking import display
 
-    repo = _repo_or_none(args.repo)
+    repo = open_repo_if_any(args.repo)
     cfg: Config | None = None
     cfg_path = args.config
     if cfg_path is None and repo is not None:
