@@ -10,14 +10,13 @@ import pytest
 
 import mlflow_gitver
 from mlflow_gitver import mlflow_api, mlflow_failures, tracking
-from mlflow_gitver.errors import AuthFailed, GitverError, ServerUnavailable
-from testing.server import StatusServer, free_port
+from mlflow_gitver.errors import GitverError
 
 SRC = Path(mlflow_gitver.__file__).parent
 # The embedded-store bootstrap builds and repairs the SQLite file with MLflow's
 # store classes (no client API can); everything else reaches MLflow through
-# mlflow_api.py.
-MAY_IMPORT_MLFLOW = {"mlflow_api.py", "embedded.py"}
+# mlflow_api.py, whose retry policy (mlflow_edge.py) names MlflowClient for mypy only.
+MAY_IMPORT_MLFLOW = {"mlflow_api.py", "mlflow_edge.py", "embedded.py"}
 # Not moved yet (issue 12: their commands are converted by another change; each
 # entry goes when its module calls mlflow_api instead).
 NOT_MOVED_YET: set[str] = set()
@@ -67,26 +66,6 @@ def test_the_import_check_sees_every_form(tmp_path: Path) -> None:
         assert mlflow_imports(SRC / rel), f"NOT_MOVED_YET lists {rel}, which has moved"
 
 
-def test_closed_port_is_server_unavailable() -> None:
-    uri = f"http://127.0.0.1:{free_port()}"
-    with tracking.mlflow_env(uri):
-        edge = mlflow_api.connect(uri)
-        edge.budget = 0.5
-        with pytest.raises(ServerUnavailable, match="connection refused"):
-            mlflow_api.get_experiment(edge, "0", "reading")
-
-
-@pytest.mark.parametrize("status", [401, 403])
-def test_auth_failures_are_not_retried(status: int) -> None:
-    with StatusServer(status) as srv:
-        uri = f"http://127.0.0.1:{srv.port}"
-        with tracking.mlflow_env(uri):
-            edge = mlflow_api.connect(uri)
-            with pytest.raises(AuthFailed, match=f"HTTP {status}"):
-                mlflow_api.get_experiment(edge, "0", "reading")
-        assert srv.requests == 1
-
-
 def test_other_mlflow_errors_are_raised_for_the_caller(edge: mlflow_api.Edge) -> None:
     from mlflow.exceptions import MlflowException
 
@@ -109,16 +88,6 @@ def test_absent_things_are_none(edge: mlflow_api.Edge) -> None:
     assert eid is not None and mlflow_api.create_experiment(edge, "twice") is None
     assert set(mlflow_api.all_experiment_ids(edge)) == {"0", eid}
     mlflow_api.delete_model(edge, "m-does-not-exist")  # gone already: fine
-
-
-def test_retry_budget_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch, edge: mlflow_api.Edge
-) -> None:
-    monkeypatch.setenv(mlflow_failures.RETRY_SECONDS_VAR, "nope")
-    with pytest.raises(GitverError, match=mlflow_failures.RETRY_SECONDS_VAR):
-        mlflow_api.Edge(edge.client, "x")
-    monkeypatch.setenv(mlflow_failures.RETRY_SECONDS_VAR, "3")
-    assert mlflow_api.Edge(edge.client, "x").budget == 3.0
 
 
 @pytest.mark.parametrize(

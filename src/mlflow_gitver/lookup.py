@@ -14,7 +14,7 @@ from mlflow_gitver.versions import Registered, model_url
 
 if TYPE_CHECKING:
     from mlflow_gitver.config import Config
-    from mlflow_gitver.mlflow_api import Edge
+    from mlflow_gitver.mlflow_edge import Edge
 
 
 def lookup(

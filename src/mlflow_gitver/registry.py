@@ -36,12 +36,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlflow_gitver import mlflow_api
+from mlflow_gitver import mlflow_api, mlflow_edge
 from mlflow_gitver.errors import EXIT_FAILURE, Conflict, GitverError
 from mlflow_gitver.naming import TAG_VERSION_ID, VersionPlan, VersionSpec
 
 if TYPE_CHECKING:
-    from mlflow_gitver.mlflow_api import Edge, LoggedModel
+    from mlflow_gitver.mlflow_api import LoggedModel
+    from mlflow_gitver.mlflow_edge import Edge
 
 SETTLE_SECONDS_VAR = "MLFLOW_GITVER_SETTLE_SECONDS"
 # Test hook for the "interrupted registration" test: the process kills itself
@@ -119,7 +120,7 @@ def find_or_create(edge: Edge, experiment_id: str, plan: VersionPlan) -> Found:
     a model is created or completed.
     """
     previous: str | None = None
-    settle = mlflow_api.float_env(SETTLE_SECONDS_VAR, DEFAULT_SETTLE_SECONDS)
+    settle = mlflow_edge.float_env(SETTLE_SECONDS_VAR, DEFAULT_SETTLE_SECONDS)
     for sha_len in range(8, len(plan.state.commit) + 1, 4):
         spec = plan.cheap(sha_len)
         if spec.name == previous:

@@ -1,7 +1,7 @@
 """Where versions go: the tracking URI, MLflow's HTTP policy, and the experiment.
 
 Importing this module does not import MLflow; only the functions that talk to a
-server do, through mlflow_api.py, and they receive an :class:`~mlflow_gitver.mlflow_api.Edge`.
+server do, through mlflow_api.py, and they receive an :class:`~mlflow_gitver.mlflow_edge.Edge`.
 The tracking-URI precedence is :func:`choose`'s alone: every command resolves a
 :class:`Target` once and passes it on.
 """
@@ -20,7 +20,7 @@ from mlflow_gitver.errors import EXIT_FAILURE, EXIT_USAGE, GitverError
 from mlflow_gitver.redact import redact_url
 
 if TYPE_CHECKING:
-    from mlflow_gitver.mlflow_api import Edge
+    from mlflow_gitver.mlflow_edge import Edge
 
 DB_NAME = "mlflow.db"
 # MLflow's own variable for the artifact root of a SQL store created without one
