@@ -1,9 +1,9 @@
 """The console entry point: ``mlflow-gitver`` and ``python -m mlflow_gitver``.
 
 Kept tiny on purpose: two commands run in git hooks, on every commit.  For
-``id``, ``git status`` (most of its cost) is started before argparse and the rest
-of the CLI (``cli.py``) are even imported; ``hook post-commit`` with its usual
-arguments skips them altogether (~20 ms each time).
+``id``, ``git status`` (most of its cost) is started first; with their usual
+arguments ``id`` and ``hook post-commit`` skip argparse and the rest of the CLI
+(``cli.py``) altogether (~20 ms each time); anything else goes to argparse.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ import sys
 
 TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
 
     from mlflow_gitver.commands.hook import Args as HookArgs
+    from mlflow_gitver.commands.id import Args as IdArgs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,10 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         fast = post_commit_args(raw[2:])
         if fast is not None:
             from mlflow_gitver.commands.hook import post_commit
-            from mlflow_gitver.error_handler import run_guarded
-            from mlflow_gitver.proc import debug_on
 
-            code = run_guarded(lambda: post_commit.run(fast), debug=debug_on())
+            code = _guarded(lambda: post_commit.run(fast))
             # The background case has nothing to tear down; a registration in
             # the foreground (--sync) has MLflow's, so it exits normally.
             return _exit(code) if argv is None and not fast.sync else code
@@ -36,6 +36,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mlflow_gitver.commands import id as id_command
 
         id_command.prestart(raw[1:])
+        args = id_args(raw[1:])
+        if args is not None:
+            # The usual arguments skip argparse and the CLI too: their imports
+            # (~10 ms of CPU) would run beside `git status`, on the cores it uses.
+            code = _guarded(lambda: id_command.run(args))
+            return _exit(code) if argv is None else code
     from mlflow_gitver.cli import run
 
     code = run(argv)
@@ -45,26 +51,72 @@ def main(argv: Sequence[str] | None = None) -> int:
 def post_commit_args(args: Sequence[str]) -> HookArgs | None:
     """``hook post-commit``'s arguments when they hold only --repo and --sync;
     None: let argparse read them (``--help``, a typo: argparse's messages)."""
-    repo: str | None = None
-    sync = False
-    rest = list(args)
-    while rest:
-        arg = rest.pop(0)
-        if arg == "--sync":
-            sync = True
-        elif arg == "--repo" and rest:
-            repo = rest.pop(0)
-        elif arg.startswith("--repo="):
-            repo = arg.removeprefix("--repo=")
-        else:
-            return None
+    given = _usual(args, values=("--repo",), flags=("--sync",))
+    if given is None:
+        return None
     from mlflow_gitver.commands.hook import Args
 
-    if repo is None:
-        return Args("post-commit", None, sync=sync)
+    opts = dict(given)
+    return Args("post-commit", _path(opts.get("--repo")), sync="--sync" in opts)
+
+
+def id_args(args: Sequence[str]) -> IdArgs | None:
+    """``id``'s arguments when they hold only --repo, --config, --format and --json;
+    None: let argparse read them."""
+    given = _usual(args, values=("--repo", "--config", "--format"), flags=("--json",))
+    if given is None:
+        return None
+    opts: dict[str, str | None] = {}
+    fmt = "text"
+    for name, value in given:
+        if name == "--json":
+            fmt = "json"  # --json and --format set one value: the last one wins
+        elif name == "--format" and value is not None:
+            fmt = value
+        else:
+            opts[name] = value
+    if fmt not in ("text", "json"):
+        return None  # argparse names the choices
+    from mlflow_gitver.commands.id import Args
+
+    return Args(_path(opts.get("--repo")), _path(opts.get("--config")), fmt == "json")
+
+
+def _usual(
+    args: Sequence[str], *, values: Sequence[str], flags: Sequence[str]
+) -> list[tuple[str, str | None]] | None:
+    """The options of ``args``, in order, when each is one of ``values`` (``--opt X``
+    or ``--opt=X``) or ``flags`` (value None); None for anything else, argparse's
+    to judge: abbreviations, ``--help``, a value that looks like an option, a
+    stray word."""
+    given: list[tuple[str, str | None]] = []
+    rest = list(args)
+    while rest:
+        name, eq, value = rest.pop(0).partition("=")
+        if name in flags and not eq:
+            given.append((name, None))
+        elif name in values and eq:
+            given.append((name, value))
+        elif name in values and rest and not rest[0].startswith("-"):
+            given.append((name, rest.pop(0)))
+        else:
+            return None
+    return given
+
+
+def _path(value: str | None) -> Path | None:
+    if value is None:
+        return None
     from pathlib import Path
 
-    return Args("post-commit", Path(repo), sync=sync)
+    return Path(value)
+
+
+def _guarded(func: Callable[[], int]) -> int:
+    from mlflow_gitver.error_handler import run_guarded
+    from mlflow_gitver.proc import debug_on
+
+    return run_guarded(func, debug=debug_on())
 
 
 def _exit(code: int) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mlflow_gitver.main import id_args
 from testing.cli import cli, cli_without_root_powers
 from testing.repos import commit_all, git, init_repo, write
 
@@ -185,8 +186,10 @@ def test_id_imports_nothing_it_does_not_need(repo: Path) -> None:
         "import sys\n"
         "from mlflow_gitver.main import main\n"
         "rc = main(['id'])\n"
-        "heavy = ('mlflow', 'yaml', 'typing', 'dataclasses', 'inspect', 'json', 'traceback')\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
+        "heavy = ('mlflow', 'yaml', 'typing', 'dataclasses', 'inspect', 'json', 'traceback',\n"
+        "         'argparse')\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in heavy\n"
+        "             or m in ('mlflow_gitver.cli', 'mlflow_gitver.cli_commands'))\n"
         "print(bad)\n"
         "raise SystemExit(rc)\n"
     )
@@ -194,6 +197,54 @@ def test_id_imports_nothing_it_does_not_need(repo: Path) -> None:
         [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True
     )
     assert out.stdout.splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], (None, None, False)),
+        (["--json"], (None, None, True)),
+        (["--format", "json", "--format=text"], (None, None, False)),
+        (["--json", "--format", "text"], (None, None, False)),
+        (["--format=text", "--json"], (None, None, True)),
+        (["--repo", "a b", "--config=c.yaml"], (Path("a b"), Path("c.yaml"), False)),
+        (["--repo="], (Path(""), None, False)),
+        (["--format", "yaml"], None),  # argparse names the choices
+        (["--repo", "--json"], None),  # argparse: --repo expects one argument
+        (["--repo"], None),
+        (["--js"], None),  # an abbreviation: argparse's to expand
+        (["--json=1"], None),
+        (["--help"], None),
+        (["--", "x"], None),
+        (["extra"], None),
+    ],
+)
+def test_main_reads_only_the_usual_id_arguments_itself(
+    args: list[str], expected: tuple[Path | None, Path | None, bool] | None
+) -> None:
+    got = id_args(args)
+    assert (None if got is None else (got.repo, got.config, got.as_json)) == expected
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--format", "json"], ["--json", "--format", "text"], ["--js"], ["--repo", "."]],
+)
+def test_fast_and_argparse_paths_agree(repo: Path, args: list[str]) -> None:
+    """The same arguments, once through main's own reading and once through argparse
+    (a global --debug before the command sends every run there)."""
+    write(repo / "x.py", "x\n")
+    fast = cli("id", *args, cwd=repo)
+    slow = cli("--debug", "id", *args, cwd=repo)
+    assert fast.returncode == slow.returncode == 0, (fast.stderr, slow.stderr)
+    assert fast.stdout == slow.stdout
+
+
+def test_bad_format_is_argparse_message(repo: Path) -> None:
+    out = cli("id", "--format", "yaml", cwd=repo)
+    assert out.returncode == 2
+    assert "invalid choice 'yaml' (choose from text, json)" in out.stderr
+    assert out.stderr.count("\n") == 1
 
 
 @pytest.mark.parametrize("as_json", [False, True])
