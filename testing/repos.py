@@ -1,4 +1,4 @@
-"""Real git repositories for tests: init, write files, commit."""
+"""Real git repositories for tests: init, write files, commit, clone."""
 
 from __future__ import annotations
 
@@ -31,3 +31,14 @@ def commit_all(root: Path, message: str = "change") -> str:
     git(root, "add", "-A")
     git(root, "commit", "-q", "--allow-empty", "-m", message)
     return git(root, "rev-parse", "HEAD").strip()
+
+
+def head(root: Path) -> str:
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def clone(src: Path, dst: Path, *args: str) -> Path:
+    subprocess.run(
+        ["git", "clone", "-q", *args, src.as_uri(), str(dst)], check=True, capture_output=True
+    )
+    return dst

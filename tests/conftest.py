@@ -8,6 +8,7 @@ are in the ``testing`` package at the repository's root.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 
 from testing.isolation import isolate, unmeasured
 from testing.network import blocked_in_children, guard_children, guard_this_process
-from testing.repos import git, init_repo, write
+from testing.repos import clone, commit_all, git, init_repo, write
 from testing.server import MlflowServer, free_port
 from testing.source import SourceRepo, make_source_repo
 
@@ -68,6 +69,39 @@ def repo(tmp_path: Path) -> Path:
     git(root, "add", ".")
     git(root, "commit", "-q", "-m", "initial")
     return root
+
+
+# The git-state tests' repositories (test_gitstate.py, test_gitstatus.py, test_entries.py,
+# test_worktree.py, test_conversion.py).
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> Path:
+    """A repo with a file, an executable, a symlink and a subdirectory committed."""
+    root = init_repo(tmp_path / "base")
+    write(root / "app.py", "print('hello')\n")
+    write(root / "run.sh", "#!/bin/sh\necho run\n", mode=0o755)
+    write(root / "pkg" / "mod.py", "X = 1\n")
+    write(root / "data.bin", bytes(range(256)))
+    os.symlink("app.py", root / "link")
+    commit_all(root, "initial")
+    return root
+
+
+@pytest.fixture
+def superproject(base: Path, tmp_path: Path) -> tuple[Path, Path]:
+    lib = init_repo(tmp_path / "lib")
+    write(lib / "lib.py", "L = 1\n")
+    commit_all(lib)
+    git(base, "-c", "protocol.file.allow=always", "submodule", "add", "-q", lib.as_uri(), "lib")
+    commit_all(base, "add submodule")
+    return base, base / "lib"
+
+
+@pytest.fixture
+def twin(base: Path, tmp_path: Path) -> Path:
+    """An untouched clone of ``base``: the same edit there gives the expected id."""
+    return clone(base, tmp_path / "twin")
 
 
 @pytest.fixture(scope="session")
