@@ -68,3 +68,18 @@ def test_untracked_setting_reads_only_its_key(tmp_path: Path) -> None:
     (root / CONFIG_NAME).write_text("name: a\nuntracked: 'no'\n")
     with pytest.raises(Exception, match=r":2:12: untracked must be true or false"):
         context.untracked_setting(repo, None)
+
+
+@pytest.mark.parametrize("text", ["apps: [{name: a, paths: [x]}]\n", "name: a\npaths: [x]\n"])
+def test_commands_that_do_not_scope_yet_refuse_a_scoped_config(tmp_path: Path, text: str) -> None:
+    from testing.cli import cli
+    from testing.repos import commit_all, write
+
+    root = _repo(tmp_path / "r")
+    write(root / CONFIG_NAME, text)
+    commit_all(root, "scoped")
+    uri = ["--tracking-uri", f"sqlite:///{tmp_path}/m.db"]
+    for args in (["register", "--dry-run", *uri], ["check"], ["env", *uri]):
+        out = cli(*args, cwd=root)
+        assert out.returncode == 2, (args, out.stderr)
+        assert out.stderr.count("\n") == 1 and "is read by 'mlflow-gitver id' only" in out.stderr

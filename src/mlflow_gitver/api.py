@@ -155,13 +155,13 @@ def _point_mlflow(model_id: str, uri: str, experiment_id: str | None) -> str:
 
 def _register(repo: str | Path | None, config: str | Path | None) -> ActiveModel:
     from mlflow_gitver import mlflow_api
-    from mlflow_gitver.context import load_worktree_config, open_repo
+    from mlflow_gitver.context import load_worktree_config, open_repo, unscoped
     from mlflow_gitver.gitstate import state_of
     from mlflow_gitver.tracking import target
     from mlflow_gitver.versions import register_state
 
     r = open_repo(repo)
-    cfg = load_worktree_config(r, Path(config) if config is not None else None)
+    cfg = unscoped(load_worktree_config(r, Path(config) if config is not None else None))
     chosen = target(None, os.environ, cfg.tracking_uri, r.root)  # resolved once
     reg = register_state(r, state_of(r, untracked=cfg.untracked), cfg, target=chosen)
     mlflow_api.activate(chosen.uri, reg.experiment_id, reg.model_id)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 def _id(p: argparse.ArgumentParser) -> None:
     opt.add_repo(p)
     opt.add_config(p)
+    opt.add_app(p)
     p.add_argument(
         "--format",
         choices=("text", "json"),

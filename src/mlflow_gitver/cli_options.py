@@ -88,6 +88,11 @@ def add_repo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repo", type=Path, metavar="DIR", help=text)
 
 
+def add_app(p: argparse.ArgumentParser) -> None:
+    text = "one app of a config with 'apps:' (default: every app)"
+    p.add_argument("--app", metavar="NAME", help=text)
+
+
 def add_config(p: argparse.ArgumentParser) -> None:
     text = "the config file (default: .mlflow-gitver.yaml at the repository root)"
     p.add_argument("--config", type=Path, metavar="FILE", help=text)

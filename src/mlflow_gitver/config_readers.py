@@ -1,4 +1,5 @@
-"""The readers of config values, one per kind: text, URI, literal, boolean, one of, flat map.
+"""The readers of config values, one per kind: text, URI, literal, boolean, one of, flat map,
+pathspecs.
 
 A reader is ``(reader, node, what) -> value``: it checks the node's type, resolves
 ``${VAR}`` where the kind allows it, and raises ``reader.fail(node, "...")`` (the
@@ -58,3 +59,26 @@ def flat(max_len: int) -> Callable[[Reader, yaml.Node, str], dict[str, str]]:
         return r.flat(node, what, max_len)
 
     return read
+
+
+def pathspecs(r: Reader, node: yaml.Node, what: str) -> tuple[str, ...]:
+    """Git pathspecs from the repository root (a list; one string is a list of one),
+    in the order written: the order is part of a scoped version's id."""
+    from mlflow_gitver.identity import pathspec_problem
+
+    specs: list[str] = []
+    for item in r.sequence(node, what, one_ok=True):
+        spec = r.typed(item, f"each entry of {what}", str)
+        problem = pathspec_problem(spec)
+        if problem is not None:
+            raise r.fail(item, f"{what}: {problem}")
+        if spec in specs:
+            raise r.fail(item, f"{what}: {spec!r} is listed twice; remove one")
+        specs.append(spec)
+    if not specs:
+        raise r.fail(
+            node,
+            f"{what} is empty; list the app's paths, or remove the key "
+            "to version the whole repository",
+        )
+    return tuple(specs)

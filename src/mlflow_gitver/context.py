@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mlflow_gitver import git
 from mlflow_gitver.config import CONFIG_NAME
-from mlflow_gitver.errors import GitverError
+from mlflow_gitver.errors import EXIT_USAGE, GitverError
 
 TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
@@ -68,33 +68,32 @@ def untracked_setting(repo: git.Repo, config_arg: Path | None) -> bool:
         return load_worktree_config(repo, config_arg).untracked  # it says the file is missing
     except OSError:
         return load_worktree_config(repo, config_arg).untracked  # it says why it is unreadable
-    if not _may_set_untracked(data):
+    if not _may_set(data, b"untracked"):
         return True
     return _untracked_key(data, str(path))
 
 
-def _may_set_untracked(data: bytes) -> bool:
-    """Whether the top level of a YAML file may hold an ``untracked`` key.
+def _may_set(data: bytes, key: bytes) -> bool:
+    """Whether the top level of a YAML file may hold ``key``.
 
     In block style a top-level key starts at column 0, so an occurrence in an
     indented line, or after a ``#`` that starts a comment, cannot be it.  A
     file whose top level is in flow style (``{...}``) or has a document marker
     is left to YAML.
     """
-    if b"untracked" not in data:
+    if key not in data:
         return False
     for line in data.splitlines():
         if line[:1] in (b"{", b"[", b"-", b"%", b"!", b"&", b"?"):
             return True  # flow style, a document marker, a tag: let YAML decide
-        at = line.find(b"untracked")
-        if at < 0:
+        if key not in line:
             continue
         code = line
         for i, ch in enumerate(line):
             if ch == 0x23 and (i == 0 or line[i - 1] in b" \t"):  # "#" starting a comment
                 code = line[:i]
                 break
-        if b"untracked" in code and line[:1] not in (b" ", b"\t"):
+        if key in code and line[:1] not in (b" ", b"\t"):
             return True
     return False
 
@@ -132,6 +131,37 @@ def _untracked_key(data: bytes, source: str) -> bool:
     return value
 
 
+def scoped_apps(
+    repo: git.Repo, config_arg: Path | None, app: str | None
+) -> tuple[Config, ...] | None:
+    """The apps a command acts on: the one ``--app`` names, or every app of a
+    config with ``apps:`` or ``paths:``; None when the config scopes nothing and
+    no ``--app`` was given (the whole repository, as without apps).
+
+    Without ``--app`` the file is parsed only if its top level may hold one of
+    those keys: an unscoped config's other errors never stop ``id``.
+    """
+    if app is None:
+        try:
+            data = config_path(repo, config_arg).read_bytes()
+        except OSError:
+            return None  # untracked_setting() has said what is wrong, if anything
+        if not (_may_set(data, b"apps") or _may_set(data, b"paths")):
+            return None
+    config = load_worktree_config(repo, config_arg)
+    apps = config.apps or (config,)
+    if app is None:
+        return apps if config.apps or config.paths else None
+    for one in apps:
+        if one.name == app:
+            return (one,)
+    names = ", ".join(a.name for a in apps)
+    raise GitverError(
+        f"no app named {app!r} in {config.source}; its apps: {names}; pass one of them to --app",
+        EXIT_USAGE,
+    )
+
+
 def load_worktree_config(
     repo: git.Repo, config_arg: Path | None, env: Mapping[str, str] | None = None
 ) -> Config:
@@ -167,6 +197,19 @@ def load_commit_config(
     return parse_config(data, source, os.environ if env is None else env)
 
 
+def unscoped(cfg: Config) -> Config:
+    """``cfg``, refused if it scopes versions (``apps:``, ``paths:``): until every
+    command registers scoped versions, only ``id`` reads them."""
+    if cfg.apps or cfg.paths:
+        key = "apps" if cfg.apps else "paths"
+        raise GitverError(
+            f"{cfg.source}: '{key}:' is read by 'mlflow-gitver id' only in this version; "
+            f"remove '{key}' to register the whole repository",
+            EXIT_USAGE,
+        )
+    return cfg
+
+
 def state_and_config(
     repo: git.Repo, commit: str | None, config_arg: Path | None
 ) -> tuple[GitState, Config]:
@@ -176,8 +219,8 @@ def state_and_config(
 
     if commit is not None:
         state = state_at_commit(repo, commit)
-        return state, load_commit_config(repo, state.commit, config_arg)
-    cfg = load_worktree_config(repo, config_arg)
+        return state, unscoped(load_commit_config(repo, state.commit, config_arg))
+    cfg = unscoped(load_worktree_config(repo, config_arg))
     state = state_of(repo, untracked=cfg.untracked)
     print_warnings(state)
     return state, cfg

@@ -29,9 +29,9 @@ from mlflow_gitver.entries import (
     unpopulated_submodules,
     unreadable_dirs,
 )
-from mlflow_gitver.errors import GitverError
+from mlflow_gitver.errors import CommandError, GitverError
 from mlflow_gitver.gitindex import Index
-from mlflow_gitver.identity import version_id
+from mlflow_gitver.identity import scoped_version_id, version_id
 from mlflow_gitver.record import Record
 from mlflow_gitver.worktree import Change, Row, changes_of, look, unreadable_changes
 
@@ -47,7 +47,17 @@ LARGE_UNTRACKED_BYTES = 10 * 2**20
 class GitState(Record):
     """A repository's HEAD and what differs from it in the working tree."""
 
-    __slots__ = ("branch", "changes", "commit", "digest", "partial", "repo", "warnings")
+    __slots__ = (
+        "branch",
+        "changes",
+        "commit",
+        "digest",
+        "partial",
+        "repo",
+        "scope",
+        "scope_digest",
+        "warnings",
+    )
     repo: git.Repo
     commit: str
     branch: str | None  # None when HEAD is detached
@@ -55,6 +65,8 @@ class GitState(Record):
     digest: str | None  # full hex digest of the uncommitted state; None when clean
     partial: tuple[str, ...]  # what could only partly be seen, one phrase each
     warnings: tuple[str, ...]  # one line each, for print_warnings()
+    scope: tuple[str, ...]  # the app's pathspecs; () for the whole repository
+    scope_digest: str | None  # the scope's digest at ``commit`` (scope.py); None unscoped
 
     def __init__(
         self,
@@ -65,6 +77,8 @@ class GitState(Record):
         digest: str | None = None,
         partial: tuple[str, ...] = (),
         warnings: tuple[str, ...] = (),
+        scope: tuple[str, ...] = (),
+        scope_digest: str | None = None,
     ) -> None:
         self._init(
             repo=repo,
@@ -74,6 +88,8 @@ class GitState(Record):
             digest=digest,
             partial=tuple(partial),
             warnings=tuple(warnings),
+            scope=tuple(scope),
+            scope_digest=scope_digest,
         )
 
     @property
@@ -86,9 +102,12 @@ class GitState(Record):
 
     @property
     def version_id(self) -> str:
+        if self.scope_digest is not None:
+            return scoped_version_id(self.scope_digest, self.digest)
         return version_id(self.commit, self.digest)
 
     def as_json(self) -> dict[str, object]:
+        scoped = {"scope": list(self.scope), "scope_digest": self.scope_digest}
         return {
             "version_id": self.version_id,
             "commit": self.commit,
@@ -99,15 +118,17 @@ class GitState(Record):
             "root": str(self.repo.root),
             "shallow": self.repo.shallow,
             "warnings": list(self.warnings),
+            **(scoped if self.scope else {}),
         }
 
 
-def print_warnings(state: GitState) -> None:
-    """Print the state's warnings to stderr, one line each."""
+def print_warnings(state: GitState, app: str | None = None) -> None:
+    """Print the state's warnings to stderr, one line each (naming ``app``, if given)."""
     import sys
 
+    where = f"{app}: " if app else ""
     for w in state.warnings:
-        sys.stderr.write(f"mlflow-gitver: warning: {w}\n")
+        sys.stderr.write(f"mlflow-gitver: warning: {where}{w}\n")
     sys.stderr.flush()
 
 
@@ -178,12 +199,33 @@ def read_state(
     return _state(repo, snap, want, allow_unborn)
 
 
-def state_of(repo: git.Repo, *, untracked: bool = True) -> GitState:
-    return _state(repo, gitstatus.snapshot(repo, untracked=untracked), untracked)
+def state_of(repo: git.Repo, *, untracked: bool = True, scope: tuple[str, ...] = ()) -> GitState:
+    """The state of ``repo``'s working tree; with ``scope`` (an app's pathspecs), of
+    what they cover only, with its scoped version id."""
+    if not scope:
+        return _state(repo, gitstatus.snapshot(repo, untracked=untracked), untracked)
+    from mlflow_gitver import scope as scopes
+
+    listing = scopes.start_listing(repo, "HEAD", scope)
+    try:
+        snap = gitstatus.snapshot(repo, untracked=untracked, pathspecs=scope)
+    finally:
+        done = listing.wait(check=False)
+    # An unborn HEAD is reported by _state, in its own words; any other failure here.
+    ok = done.returncode == 0
+    state = _state(repo, snap, untracked, scope=scope, scope_listing=done.stdout if ok else b"")
+    if not ok:
+        raise CommandError(listing.args, done.returncode, done.stderr)
+    return state
 
 
 def _state(
-    repo: git.Repo, snap: gitstatus.Snapshot, untracked: bool, allow_unborn: bool = False
+    repo: git.Repo,
+    snap: gitstatus.Snapshot,
+    untracked: bool,
+    allow_unborn: bool = False,
+    scope: tuple[str, ...] = (),
+    scope_listing: bytes = b"",
 ) -> GitState:
     head, branch, entries = parse_status(snap.status)
     unborn = head in ("", "(initial)")
@@ -194,6 +236,11 @@ def _state(
         )
     entries = select(entries, untracked)
     index = Index(snap.index)
+    if scope and index.flagged:  # the listing is of the whole index; keep the app's
+        from mlflow_gitver.scope import inside
+
+        keep = inside(repo, list(index.flagged), scope)
+        index.flagged = {p: f for p, f in index.flagged.items() if p in keep}
     add_flagged(repo, entries, index)
     partial: list[str] = []
     extra: list[Change] = []
@@ -213,6 +260,12 @@ def _state(
     large = _large_untracked(rows, changes) if untracked else None
     if large:
         warnings.append(large)
+    scope_digest = None
+    if scope:
+        from mlflow_gitver import scope as scopes
+
+        scope_digest = scopes.digest(scope, scope_listing)
+        warnings += scopes.unmatched(scope, scope_listing, "HEAD")
     null = "0" * (64 if repo.object_format == "sha256" else 40)
     return GitState(
         repo=repo,
@@ -222,6 +275,8 @@ def _state(
         digest=digest_of(changes) if changes else None,
         partial=tuple(partial),
         warnings=tuple(warnings),
+        scope=scope,
+        scope_digest=scope_digest,
     )
 
 

@@ -116,15 +116,18 @@ class PendingStatus:
         keep_repo_env: bool,
         untracked: bool = True,
         env: dict[str, str] | None = None,
+        pathspecs: tuple[str, ...] = (),
     ) -> None:
+        """``pathspecs``: an app's scope, from ``start`` (the repository root)."""
         self.start = start
         self.keep_repo_env = keep_repo_env
         if env is None:
             env = git_env(keep_repo_env=keep_repo_env)
         self._env = env
         mode = "-uall" if untracked else "-uno"
+        only = ("--", *pathspecs) if pathspecs else ()
         self._procs: list[Spawned | None] = [
-            Spawned(git.argv([*TRUST_NOTHING, *_STATUS, mode], at=start), env)
+            Spawned(git.argv([*TRUST_NOTHING, *_STATUS, mode, *only], at=start), env)
         ]
         try:
             self._procs.append(Spawned(git.argv(_CONFIG, at=start), env))
@@ -188,6 +191,8 @@ def status_v2(repo: git.Repo, *, untracked: bool) -> bytes:
     return git.git(args, cwd=repo.root, env=repo.env()).stdout
 
 
-def snapshot(repo: git.Repo, *, untracked: bool) -> Snapshot:
-    """``status_v2``, the index listing and the settings, run side by side."""
-    return PendingStatus(str(repo.root), repo.keep_repo_env, untracked, repo.env()).result(repo)
+def snapshot(repo: git.Repo, *, untracked: bool, pathspecs: tuple[str, ...] = ()) -> Snapshot:
+    """``status_v2`` (of ``pathspecs`` only, if given), the index listing and the
+    settings, run side by side."""
+    pending = PendingStatus(str(repo.root), repo.keep_repo_env, untracked, repo.env(), pathspecs)
+    return pending.result(repo)

@@ -3,7 +3,9 @@
 Imported by ``mlflow-gitver id``: no ``re``, no ``typing`` at run time.
 
 The scope of a version is the whole working tree minus the exclusion table
-below; the future ``paths:`` scope (a version of part of a repository) goes here.
+below, or, for an app with ``paths:``, what those git pathspecs match: its id is
+then ``scoped-...``, a digest of the path list and the content under it (see
+:func:`scoped_version_id`), so commits that leave that content alone share it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ if TYPE_CHECKING:
 
 _HEX = frozenset("0123456789abcdef")
 _DIRTY = "-dirty-"
+SCOPED_PREFIX = "scoped-"
+# Bumped if what the scope digest covers ever changes: old and new ids must not meet.
+SCOPE_SCHEME = b"mlflow-gitver-scope/1\0"
 
 # Paths that never count as a change: MLflow's own local stores (registering a
 # version writes them, which must not change the version) and our dotenv export.
@@ -45,6 +50,79 @@ def version_id(commit: str, digest: str | None) -> str:
     if digest is None:
         return commit
     return f"{commit[:32]}{_DIRTY}{digest[:8]}"
+
+
+def scoped_version_id(scope_digest: str, digest: str | None) -> str:
+    """The id of a scoped app: ``scoped-<40 hex>`` from the digest of its path list
+    and HEAD's content under it when clean; ``scoped-<first 32>-dirty-<8 hex of the
+    working-tree digest>`` when dirty inside the scope."""
+    if digest is None:
+        return f"{SCOPED_PREFIX}{scope_digest[:40]}"
+    return f"{SCOPED_PREFIX}{scope_digest[:32]}{_DIRTY}{digest[:8]}"
+
+
+def parse_scoped_id(text: str) -> tuple[str, str | None] | None:
+    """(scope digest prefix, dirty digest prefix) of a scoped id; None if it is not one."""
+    if not text.startswith(SCOPED_PREFIX):
+        return None
+    scope, sep, digest = text[len(SCOPED_PREFIX) :].partition(_DIRTY)
+    if not sep:
+        return (scope, None) if _is_hex(scope, 40) else None
+    if _is_hex(scope, 32) and _is_hex(digest, 8):
+        return scope, digest
+    return None
+
+
+def is_version_id(text: str) -> bool:
+    """Whether ``text`` is a version id of either kind (whole-repository or scoped)."""
+    return parse_version_id(text) is not None or parse_scoped_id(text) is not None
+
+
+# --- pathspecs -------------------------------------------------------------------------
+# The long magic words git documents (gitglossary "pathspec"); `attr:` takes a value.
+_MAGIC_WORDS = ("top", "literal", "glob", "icase", "exclude")
+_SHORT_MAGIC = "/!^"
+_WILDCARDS = "*?[\\"
+
+
+def pathspec_problem(spec: str) -> str | None:
+    """What is wrong with ``spec`` as a scope pathspec (relative to the repository
+    root), with the fix; None when git may take it."""
+    if not spec.strip():
+        return "an empty path; remove it, or write '.' for the whole repository"
+    if any(c in spec for c in "\0\n\r"):
+        return f"{spec!r} holds a line break or NUL; write one path per list item"
+    path = spec
+    if spec.startswith(":("):
+        words, sep, path = spec[2:].partition(")")
+        if not sep:
+            return f"{spec!r}: magic '(' is not closed; write e.g. ':(exclude)docs'"
+        for word in (w.strip() for w in words.split(",")):
+            if word not in _MAGIC_WORDS and not word.startswith("attr:"):
+                return (
+                    f"{spec!r}: unknown pathspec magic {word!r}; use "
+                    + ", ".join(_MAGIC_WORDS)
+                    + " or attr:"
+                )
+    elif spec.startswith(":"):
+        path = spec[1:].lstrip(_SHORT_MAGIC)
+        if path.startswith(":"):
+            path = path[1:]
+    if path.startswith("/"):
+        return f"{spec!r} is absolute; write it relative to the repository root"
+    if ".." in path.replace("\\", "/").split("/"):
+        return f"{spec!r} has a '..' part; write the path from the repository root without '..'"
+    return None
+
+
+def is_plain_pathspec(spec: str) -> bool:
+    """A path that names itself: no magic, no wildcard, no trailing slash.  Such a
+    scope's content at a commit is the ids of the named trees and blobs."""
+    return (
+        not spec.startswith(":")
+        and not spec.endswith("/")
+        and not any(c in spec for c in _WILDCARDS)
+    )
 
 
 def _is_hex(text: str, *lengths: int) -> bool:

@@ -61,9 +61,9 @@ def post_commit_args(args: Sequence[str]) -> HookArgs | None:
 
 
 def id_args(args: Sequence[str]) -> IdArgs | None:
-    """``id``'s arguments when they hold only --repo, --config, --format and --json;
+    """``id``'s arguments when they hold only --repo, --config, --app, --format, --json;
     None: let argparse read them."""
-    given = _usual(args, values=("--repo", "--config", "--format"), flags=("--json",))
+    given = _usual(args, values=("--repo", "--config", "--format", "--app"), flags=("--json",))
     if given is None:
         return None
     opts: dict[str, str | None] = {}
@@ -79,7 +79,8 @@ def id_args(args: Sequence[str]) -> IdArgs | None:
         return None  # argparse names the choices
     from mlflow_gitver.commands.id import Args
 
-    return Args(_path(opts.get("--repo")), _path(opts.get("--config")), fmt == "json")
+    repo, config = _path(opts.get("--repo")), _path(opts.get("--config"))
+    return Args(repo, config, fmt == "json", opts.get("--app"))
 
 
 def _usual(

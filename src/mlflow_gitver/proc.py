@@ -83,6 +83,15 @@ REPO_VARS = (
 )
 
 
+# How git reads pathspecs, for one command (git(1)); ours must mean one thing.
+PATHSPEC_VARS = (
+    "GIT_LITERAL_PATHSPECS",
+    "GIT_GLOB_PATHSPECS",
+    "GIT_NOGLOB_PATHSPECS",
+    "GIT_ICASE_PATHSPECS",
+)
+
+
 def child_env(environ: Mapping[str, str], *, keep_repo_env: bool) -> dict[str, str]:
     """``environ`` without git's per-command variables (and, unless kept, those that
     locate a repository)."""
@@ -92,9 +101,11 @@ def child_env(environ: Mapping[str, str], *, keep_repo_env: bool) -> dict[str, s
 
 def git_env(*, keep_repo_env: bool) -> dict[str, str]:
     """The environment of a git command: the policy, plus messages that do not depend
-    on the locale and no ``GIT_TRACE*`` output mixed into what we parse."""
+    on the locale, no ``GIT_TRACE*`` output mixed into what we parse, and pathspecs
+    read as git documents them whatever the user's GIT_*_PATHSPECS say (a scope's
+    ``:!docs`` must not turn into a literal file name)."""
     env = child_env(os.environ, keep_repo_env=keep_repo_env)
-    for k in [k for k in env if k.startswith("GIT_TRACE")]:
+    for k in [k for k in env if k.startswith("GIT_TRACE") or k in PATHSPEC_VARS]:
         del env[k]
     env["LC_ALL"] = "C"
     env["LANGUAGE"] = "C"

@@ -94,6 +94,14 @@ class Reader:
             items.append((key, knode, vnode))
         return items
 
+    def sequence(self, node: yaml.Node, what: str, *, one_ok: bool = False) -> list[yaml.Node]:
+        """The items of a list node; with ``one_ok`` a lone scalar is a list of one."""
+        if one_ok and isinstance(node, yaml.ScalarNode) and self.scalar(node) is not None:
+            return [node]
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.fail(node, f"{what} must be a list")
+        return list(node.value)
+
     def scalar(self, node: yaml.Node) -> Any:
         try:
             return self._constructor.construct_object(node, deep=True)

@@ -409,3 +409,72 @@ def test_tracked_file_replaced_by_an_unreadable_directory(repo: Path) -> None:
     assert DIRTY.match(out.stdout.strip())
     (line,) = out.stderr.splitlines()
     assert line.startswith("mlflow-gitver: warning: could only partly be seen: app.py/")
+
+
+# --- apps and scoped versions (issue 13) ----------------------------------------------------
+
+APPS = """\
+apps:
+  - name: support
+    paths: [apps/support, libs]
+  - name: triage
+    paths: [apps/triage, libs]
+"""
+
+
+@pytest.fixture
+def mono(tmp_path: Path) -> Path:
+    root = init_repo(tmp_path / "mono")
+    write(root / "apps/support/a.py", "a\n")
+    write(root / "apps/triage/t.py", "t\n")
+    write(root / "libs/l.py", "l\n")
+    write(root / ".mlflow-gitver.yaml", APPS)
+    commit_all(root, "first")
+    return root
+
+
+def test_every_app_one_line_each(mono: Path) -> None:
+    out = cli("id", cwd=mono)
+    assert out.returncode == 0, out.stderr
+    lines = [line.split("\t") for line in out.stdout.splitlines()]
+    assert [name for name, _ in lines] == ["support", "triage"]
+    assert all(vid.startswith("scoped-") and len(vid) == 47 for _, vid in lines)
+    assert lines[0][1] != lines[1][1]
+
+
+def test_app_selects_one_and_prints_the_id_alone(mono: Path) -> None:
+    every = dict(line.split("\t") for line in cli("id", cwd=mono).stdout.splitlines())
+    write(mono / "apps/triage/t.py", "edited\n")
+    one = cli("id", "--app", "support", cwd=mono)
+    assert one.returncode == 0 and one.stdout == every["support"] + "\n"
+    triage = cli("id", "--app=triage", cwd=mono).stdout.strip()
+    assert triage.startswith(every["triage"][:39]) and "-dirty-" in triage
+
+
+def test_json_is_an_array_for_several_apps(mono: Path) -> None:
+    items = json.loads(cli("id", "--json", cwd=mono).stdout)
+    assert [i["app"] for i in items] == ["support", "triage"]
+    assert items[0]["scope"] == ["apps/support", "libs"]
+    one = json.loads(cli("id", "--app", "triage", "--format", "json", cwd=mono).stdout)
+    assert one["app"] == "triage" and one["version_id"] == items[1]["version_id"]
+
+
+def test_unknown_app_is_one_line_exit_2(mono: Path) -> None:
+    one_error_line(cli("id", "--app", "nope", cwd=mono), "no app named 'nope'")
+
+
+def test_app_on_an_unscoped_config_is_the_whole_repository(repo: Path) -> None:
+    write(repo / ".mlflow-gitver.yaml", "name: solo\n")
+    commit_all(repo, "config")
+    assert cli("id", "--app", "solo", cwd=repo).stdout == cli("id", cwd=repo).stdout
+    one_error_line(cli("id", "--app", "other", cwd=repo), "its apps: solo")
+
+
+def test_a_scoped_single_app_prints_its_scoped_id(repo: Path) -> None:
+    write(repo / "src/app.py", "x\n")
+    write(repo / ".mlflow-gitver.yaml", "name: solo\npaths: [src]\n")
+    commit_all(repo, "scoped")
+    out = cli("id", cwd=repo)
+    assert out.returncode == 0 and out.stdout.startswith("scoped-"), out
+    write(repo / "README.md", "outside the scope\n")
+    assert cli("id", cwd=repo).stdout == out.stdout

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from mlflow_gitver import ci, git
 from mlflow_gitver.commands import from_namespace
-from mlflow_gitver.context import load_worktree_config, open_repo, state_and_config
+from mlflow_gitver.context import load_worktree_config, open_repo, state_and_config, unscoped
 from mlflow_gitver.errors import GitverError
 from mlflow_gitver.gitstate import GitState
 from mlflow_gitver.naming import VersionPlan, build_spec
@@ -58,7 +58,7 @@ def item_lines(title: str, items: Mapping[str, str]) -> list[str]:
 
 def _before_first_commit(repo: git.Repo, config_arg: Path | None, fmt: str) -> int:
     """No commit yet: validate the config, say what the first commit becomes."""
-    cfg = load_worktree_config(repo, config_arg)
+    cfg = unscoped(load_worktree_config(repo, config_arg))
     state = GitState(repo, _NO_SHA[:40], git.current_branch(repo))
     spec = build_spec(cfg, state)
     # The first commit's hash is not known: show where it goes in the name.

@@ -20,27 +20,35 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
+    from mlflow_gitver.config import Config
+    from mlflow_gitver.gitstate import GitState
+
 _pending: list[gitstatus.PendingStatus] = []
 
 
 class Args(Record):  # not a dataclass: `id` must not import dataclasses (record.py)
-    __slots__ = ("as_json", "config", "repo")
+    __slots__ = ("app", "as_json", "config", "repo")
     repo: Path | None
     config: Path | None
     as_json: bool
+    app: str | None
 
-    def __init__(self, repo: Path | None, config: Path | None, as_json: bool) -> None:
-        self._init(repo=repo, config=config, as_json=as_json)
+    def __init__(
+        self, repo: Path | None, config: Path | None, as_json: bool, app: str | None = None
+    ) -> None:
+        self._init(repo=repo, config=config, as_json=as_json, app=app)
 
 
 def args_of(ns: argparse.Namespace) -> Args:
-    return Args(ns.repo, ns.config, ns.format == "json")
+    return Args(ns.repo, ns.config, ns.format == "json", ns.app)
 
 
 def prestart(args: Sequence[str]) -> None:
     """Start ``git status`` for the current directory, if that is where ``id`` will look."""
-    if any(a.startswith("--repo") or a in ("-h", "--help") for a in args):
-        return  # the repository is elsewhere (or nothing runs): start nothing
+    if any(a.startswith(("--repo", "--app")) or a in ("-h", "--help") for a in args):
+        # The repository is elsewhere, or one app's paths will be asked for (or
+        # nothing runs): start nothing.
+        return
     try:
         _pending.append(gitstatus.PendingStatus(os.getcwd(), keep_repo_env=True))
     except (OSError, GitverError):
@@ -48,12 +56,20 @@ def prestart(args: Sequence[str]) -> None:
 
 
 def run(args: Args) -> int:
-    from mlflow_gitver.context import repo_start, untracked_setting
-    from mlflow_gitver.gitstate import print_warnings, read_state
+    from mlflow_gitver.context import open_repo, repo_start, scoped_apps, untracked_setting
+    from mlflow_gitver.gitstate import read_state
+
+    if args.app is not None:
+        repo = open_repo(args.repo)
+        apps = scoped_apps(repo, args.config, args.app)
+        assert apps is not None  # --app always names one
+        return _show(repo, apps, None, args.as_json)
 
     start, keep_repo_env = repo_start(args.repo)
+    found: list[git.Repo] = []
 
     def untracked(repo: git.Repo) -> bool:
+        found.append(repo)
         return untracked_setting(repo, args.config)
 
     state = read_state(
@@ -62,11 +78,45 @@ def run(args: Args) -> int:
         keep_repo_env=keep_repo_env,
         pending=_pending.pop() if _pending else None,
     )
+    apps = scoped_apps(found[0], args.config, None)
+    if apps is None:
+        _print(state, args.as_json)
+        return 0
+    return _show(found[0], apps, state, args.as_json)
+
+
+def _show(repo: git.Repo, apps: Sequence[Config], whole: GitState | None, as_json: bool) -> int:
+    """Each app's state: scoped to its paths, or ``whole`` (the repository's)."""
+    from mlflow_gitver.gitstate import print_warnings, state_of
+
+    states = []
+    for app in apps:
+        if app.paths:
+            state = state_of(repo, untracked=app.untracked, scope=app.paths)
+        else:
+            state = whole if whole is not None else state_of(repo, untracked=app.untracked)
+        print_warnings(state, app=app.name)
+        states.append((app.name, state))
+    if as_json:
+        import json
+
+        items = [{"app": name, **state.as_json()} for name, state in states]
+        print(json.dumps(items[0] if len(items) == 1 else items, indent=2))
+    elif len(states) == 1:
+        print(states[0][1].version_id)
+    else:
+        for name, state in states:
+            print(f"{name}\t{state.version_id}")
+    return 0
+
+
+def _print(state: GitState, as_json: bool) -> None:
+    from mlflow_gitver.gitstate import print_warnings
+
     print_warnings(state)
-    if args.as_json:
+    if as_json:
         import json
 
         print(json.dumps(state.as_json(), indent=2))
     else:
         print(state.version_id)
-    return 0

@@ -233,4 +233,6 @@ def parse_record_config(
             f"{source}: no config file in commit {record.commit[:12]}; commit a "
             f"{record.config_path} (mlflow-gitver init writes one)"
         )
-    return parse_config(record.config_text, source, environ)
+    from mlflow_gitver.context import unscoped
+
+    return unscoped(parse_config(record.config_text, source, environ))

@@ -1,0 +1,84 @@
+"""An app's scope (``paths:``): what its pathspecs cover in a commit, as one digest.
+
+A scoped version is a function of the content under the app's paths only (issue
+13): the digest covers the path list, in the order written, and git's listing of
+the commit's tree under it, never the index (staging, ``write-tree`` or index
+flags cannot change it).  When every pathspec is a plain path, the listing is
+the named trees and blobs themselves (``ls-tree``, a few lines however large
+the app); otherwise every file under them (``diff-tree`` from the empty tree:
+``ls-tree`` knows no excludes or globs).  The working tree's part of the state
+is ``git status`` restricted to the same pathspecs (gitstatus.py).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from mlflow_gitver import git
+from mlflow_gitver.blobhash import new_hash
+from mlflow_gitver.identity import SCOPE_SCHEME, is_plain_pathspec
+from mlflow_gitver.proc import Spawned
+
+# The tree with no entries; git knows it without having it stored.
+EMPTY_TREE = {
+    "sha1": "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+    "sha256": "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321",
+}
+# Pathspec matching must not depend on the user's environment or case folding.
+NEUTRAL = ("-c", "core.ignoreCase=false")
+
+
+def listing_args(object_format: str, rev: str, pathspecs: Sequence[str]) -> list[str]:
+    if all(is_plain_pathspec(p) for p in pathspecs):
+        literal = [":(literal)" + p for p in pathspecs]
+        return [*NEUTRAL, "ls-tree", "-z", "--full-tree", rev, "--", *literal]
+    empty = EMPTY_TREE[object_format]
+    return [*NEUTRAL, "diff-tree", "-r", "-z", "--no-renames", empty, rev, "--", *pathspecs]
+
+
+def start_listing(repo: git.Repo, rev: str, pathspecs: Sequence[str]) -> Spawned:
+    args = git.argv(listing_args(repo.object_format, rev, pathspecs), at=str(repo.root))
+    return Spawned(args, repo.env())
+
+
+def digest(pathspecs: Sequence[str], listing: bytes) -> str:
+    h = new_hash("sha256")
+    h.update(SCOPE_SCHEME)
+    for spec in pathspecs:
+        h.update(spec.encode("utf-8", "surrogateescape") + b"\0")
+    h.update(b"\0")
+    h.update(listing)
+    return h.hexdigest()
+
+
+def unmatched(pathspecs: Sequence[str], listing: bytes, rev_name: str) -> list[str]:
+    """A warning for each plain path not in ``rev``, or one if nothing matched."""
+    if not listing:
+        listed = ", ".join(repr(p) for p in pathspecs)
+        verb = "matches" if len(pathspecs) == 1 else "match"
+        return [f"paths {listed} {verb} nothing in {rev_name}; check 'paths:'"]
+    if not all(is_plain_pathspec(p) for p in pathspecs):
+        return []
+    named = {rec.partition(b"\t")[2] for rec in listing.split(b"\0") if rec}
+    out = []
+    for spec in pathspecs:
+        path = os.path.normpath(spec).encode("utf-8", "surrogateescape")
+        if path != b"." and path not in named:
+            out.append(f"path {spec!r} matches nothing in {rev_name}; check 'paths:'")
+    return out
+
+
+def head_digest(repo: git.Repo, rev: str, pathspecs: Sequence[str]) -> tuple[str, list[str]]:
+    """The scope digest of commit ``rev`` and its warnings (for ``--commit``)."""
+    listing = start_listing(repo, rev, pathspecs).wait().stdout
+    return digest(pathspecs, listing), unmatched(pathspecs, listing, rev[:12])
+
+
+def inside(repo: git.Repo, paths: Sequence[bytes], pathspecs: Sequence[str]) -> set[bytes]:
+    """Which of ``paths`` (index entries) the pathspecs match, as git matches them."""
+    if not paths:
+        return set()
+    args = [*NEUTRAL, "ls-files", "-z", "--full-name", "--", *pathspecs]
+    out = git.git(args, cwd=repo.root, env=repo.env()).stdout
+    return set(out.split(b"\0")) & set(paths)

@@ -1,0 +1,213 @@
+"""scope.py and scoped states: an app's version is the content under its paths only.
+
+Real repositories: a monorepo with two apps, a shared library and docs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mlflow_gitver import git as gitrepo
+from mlflow_gitver import scope
+from mlflow_gitver.gitstate import GitState, state_of
+from mlflow_gitver.identity import parse_scoped_id
+from testing.repos import commit_all, git, init_repo, write
+
+SUPPORT = ("apps/support", "libs/common")
+NO_DOCS = ("apps/support", ":!apps/support/docs")
+GLOB = ("apps/*/prompts", "libs")
+
+
+def monorepo(root: Path) -> Path:
+    init_repo(root)
+    write(root / "apps/support/agent.py", "support = 1\n")
+    write(root / "apps/support/docs/guide.md", "guide\n")
+    write(root / "apps/support/prompts/p.txt", "hello\n")
+    write(root / "apps/triage/agent.py", "triage = 1\n")
+    write(root / "apps/triage/prompts/p.txt", "triage prompt\n")
+    write(root / "libs/common/util.py", "def f(): ...\n")
+    write(root / "README.md", "readme\n")
+    commit_all(root, "first")
+    return root
+
+
+@pytest.fixture
+def mono(tmp_path: Path) -> Path:
+    return monorepo(tmp_path / "mono")
+
+
+def sid(root: Path, paths: tuple[str, ...]) -> str:
+    return state(root, paths).version_id
+
+
+def state(root: Path, paths: tuple[str, ...]) -> GitState:
+    return state_of(gitrepo.discover(root), scope=paths)
+
+
+@pytest.mark.parametrize("paths", [SUPPORT, NO_DOCS, GLOB])
+def test_the_id_is_scoped_and_clean(mono: Path, paths: tuple[str, ...]) -> None:
+    vid = sid(mono, paths)
+    parsed = parse_scoped_id(vid)
+    assert parsed is not None and parsed[1] is None, vid
+    assert sid(mono, paths) == vid  # deterministic
+
+
+def test_commits_outside_the_scope_keep_the_version(mono: Path) -> None:
+    before = {p: sid(mono, p) for p in (SUPPORT, NO_DOCS, GLOB)}
+    write(mono / "README.md", "typo fixed\n")
+    write(mono / "apps/support/docs/guide.md", "more guide\n")
+    commit_all(mono, "docs only")
+    after = {p: sid(mono, p) for p in (SUPPORT, NO_DOCS, GLOB)}
+    assert after[NO_DOCS] == before[NO_DOCS]  # docs are excluded
+    assert after[GLOB] == before[GLOB]
+    assert after[SUPPORT] != before[SUPPORT]  # apps/support/docs is inside apps/support
+
+
+def test_a_commit_inside_changes_it_and_a_revert_brings_it_back(mono: Path) -> None:
+    before = sid(mono, SUPPORT)
+    write(mono / "libs/common/util.py", "def f(): return 2\n")
+    commit_all(mono, "lib change")
+    changed = sid(mono, SUPPORT)
+    assert changed != before
+    git(mono, "revert", "--no-edit", "HEAD")
+    # Another commit, the same content under the paths: the same version.
+    assert sid(mono, SUPPORT) == before
+
+
+def test_uncommitted_changes_count_only_inside(mono: Path) -> None:
+    clean = sid(mono, NO_DOCS)
+    write(mono / "apps/triage/agent.py", "triage = 2\n")
+    write(mono / "apps/support/docs/new.md", "untracked doc\n")
+    write(mono / "notes.txt", "untracked, outside\n")
+    assert sid(mono, NO_DOCS) == clean
+    write(mono / "apps/support/new_tool.py", "tool\n")  # untracked, inside
+    dirty = state(mono, NO_DOCS)
+    assert dirty.version_id.startswith(clean[:39]) and "-dirty-" in dirty.version_id
+    assert [c.path for c in dirty.changes] == [b"apps/support/new_tool.py"]
+
+
+def test_staging_never_changes_a_scoped_id(mono: Path) -> None:
+    clean = sid(mono, SUPPORT)
+    path = mono / "apps/support/agent.py"
+    write(path, "staged then restored\n")
+    git(mono, "add", "-A")
+    write(path, "support = 1\n")  # the working tree is HEAD's again; the index is not
+    assert sid(mono, SUPPORT) == clean
+    git(mono, "update-index", "--assume-unchanged", "apps/support/agent.py")
+    write(path, "hidden from git status\n")
+    assert sid(mono, SUPPORT) != clean  # the flag hides nothing from us
+
+
+def test_flagged_entries_outside_the_scope_do_not_count(mono: Path) -> None:
+    clean = sid(mono, SUPPORT)
+    git(mono, "update-index", "--skip-worktree", "apps/triage/agent.py")
+    write(mono / "apps/triage/agent.py", "triage, hidden by skip-worktree\n")
+    assert sid(mono, SUPPORT) == clean
+    assert "-dirty-" in state_of(gitrepo.discover(mono)).version_id  # the repository's is
+
+
+def test_renames_into_and_out_of_the_scope(mono: Path) -> None:
+    start = sid(mono, NO_DOCS)
+    git(mono, "mv", "README.md", "apps/support/README.md")
+    commit_all(mono, "into")
+    into = sid(mono, NO_DOCS)
+    assert into != start
+    git(mono, "mv", "apps/support/README.md", "README.md")
+    commit_all(mono, "out again")
+    assert sid(mono, NO_DOCS) == start
+
+
+def test_the_path_list_is_part_of_the_id(mono: Path) -> None:
+    assert sid(mono, ("apps/support",)) != sid(mono, ("apps/support", "libs/nothing"))
+    assert sid(mono, ("apps/support", "libs/common")) != sid(mono, ("libs/common", "apps/support"))
+
+
+def test_user_pathspec_settings_do_not_change_the_id(
+    mono: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = {p: sid(mono, p) for p in (NO_DOCS, GLOB)}
+    for var in ("GIT_LITERAL_PATHSPECS", "GIT_ICASE_PATHSPECS", "GIT_NOGLOB_PATHSPECS"):
+        monkeypatch.setenv(var, "1")
+        assert {p: sid(mono, p) for p in (NO_DOCS, GLOB)} == expected, var
+        monkeypatch.delenv(var)
+    git(mono, "config", "core.ignoreCase", "true")
+    assert sid(mono, ("APPS/SUPPORT",)) != sid(mono, ("apps/support",))
+
+
+def test_paths_that_match_nothing_warn(mono: Path) -> None:
+    st1 = state(mono, ("apps/support", "apps/gone"))
+    assert st1.warnings == ("path 'apps/gone' matches nothing in HEAD; check 'paths:'",)
+    st2 = state(mono, ("nothing/*",))
+    assert st2.warnings == ("paths 'nothing/*' matches nothing in HEAD; check 'paths:'",)
+
+
+def test_head_digest_of_another_commit(mono: Path) -> None:
+    repo = gitrepo.discover(mono)
+    first = git(mono, "rev-parse", "HEAD").strip()
+    clean = sid(mono, SUPPORT)
+    write(mono / "README.md", "outside\n")
+    commit_all(mono, "outside")
+    digest, warnings = scope.head_digest(repo, first, SUPPORT)
+    assert warnings == [] and clean == "scoped-" + digest[:40]
+
+
+def test_sha256_repository(tmp_path: Path) -> None:
+    root = tmp_path / "r"
+    root.mkdir()
+    git(root, "init", "-q", "--object-format=sha256")
+    write(root / "a/x.py", "x\n")
+    write(root / "b/y.py", "y\n")
+    commit_all(root, "first")
+    a = sid(root, (":(glob)a/**",))  # diff-tree from sha256's empty tree
+    write(root / "b/y.py", "y2\n")
+    commit_all(root, "b only")
+    assert sid(root, (":(glob)a/**",)) == a
+
+
+# --- the property: an app's version changes exactly when its content does -----------------
+
+FILES = ("apps/support/a.py", "apps/support/docs/d.md", "apps/triage/t.py", "libs/common/c.py")
+_edit = st.tuples(st.sampled_from(FILES), st.sampled_from(["1", "2", "3", None]))
+
+
+def _content(root: Path, paths: tuple[str, ...]) -> dict[str, bytes]:
+    """What the app's paths hold in the working tree, read by hand (the oracle)."""
+    out = {}
+    for rel in FILES:
+        inside = any(rel.startswith(p + "/") for p in paths if not p.startswith(":"))
+        excluded = any(rel.startswith(p[2:] + "/") for p in paths if p.startswith(":!"))
+        if inside and not excluded and (root / rel).exists():
+            out[rel] = (root / rel).read_bytes()
+    return out
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.lists(st.lists(_edit, min_size=1, max_size=3), min_size=1, max_size=6))
+def test_version_changes_exactly_when_the_scoped_content_does(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[list[tuple[str, str | None]]]
+) -> None:
+    root = monorepo(tmp_path_factory.mktemp("prop") / "r")
+    seen: dict[tuple[tuple[str, ...], str], frozenset[tuple[str, bytes]]] = {}
+    for commit in steps:
+        for rel, value in commit:
+            if value is None:
+                if (root / rel).exists():
+                    os.unlink(root / rel)
+            else:
+                write(root / rel, value + "\n")
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "--allow-empty", "-m", "step")
+        for paths in (SUPPORT, NO_DOCS):
+            content = frozenset(_content(root, paths).items())
+            vid = sid(root, paths)
+            for (p, other), was in seen.items():
+                if p == paths:
+                    assert (other == vid) == (was == content), (paths, commit)
+            seen[(paths, vid)] = content
