@@ -38,6 +38,7 @@ def _check(p: argparse.ArgumentParser) -> None:
     opt.add_repo(p)
     opt.add_config(p)
     p.add_argument("--commit", metavar="REV", help="check the config as it is in this commit")
+    opt.add_app(p)
     opt.add_format(p, "text", "json")
 
 

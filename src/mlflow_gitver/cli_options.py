@@ -130,6 +130,7 @@ def add_register_options(p: argparse.ArgumentParser) -> None:
 
     add_repo(p)
     add_config(p)
+    add_app(p)
     p.add_argument(
         "--commit",
         metavar="REV",

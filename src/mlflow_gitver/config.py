@@ -155,6 +155,11 @@ def _stored(
     return check
 
 
+def variable_suffix(app: str) -> str:
+    """The part of a CI variable that names an app: ``support-agent`` -> ``SUPPORT_AGENT``."""
+    return "".join(c if c.isascii() and c.isalnum() else "_" for c in app.upper())
+
+
 def _read_apps(r: Reader, node: yaml.Node, what: str) -> Any:
     """Each entry of ``apps:`` read by the rows of :data:`APP_KEYS`; its Config is made
     by :func:`_check_apps`, once the top-level keys it inherits are read."""
@@ -209,6 +214,13 @@ def _check_apps(
                 f"apps[{i}]: two apps are named {name!r} (the other at "
                 f"line {line}); give each app its own name",
             )
+        for other in seen:
+            if variable_suffix(other) == variable_suffix(name):
+                raise r.fail(
+                    name_node,
+                    f"apps[{i}]: {name!r} and {other!r} would share the CI variable suffix "
+                    f"{variable_suffix(name)}; rename one",
+                )
         seen[name] = name_node
         apps.append(Config(source=r.source, **merged))
     return tuple(apps)

@@ -149,17 +149,9 @@ def scoped_apps(
         if not (_may_set(data, b"apps") or _may_set(data, b"paths")):
             return None
     config = load_worktree_config(repo, config_arg)
-    apps = config.apps or (config,)
-    if app is None:
-        return apps if config.apps or config.paths else None
-    for one in apps:
-        if one.name == app:
-            return (one,)
-    names = ", ".join(a.name for a in apps)
-    raise GitverError(
-        f"no app named {app!r} in {config.source}; its apps: {names}; pass one of them to --app",
-        EXIT_USAGE,
-    )
+    if app is None and not (config.apps or config.paths):
+        return None
+    return select_apps(config, app)
 
 
 def load_worktree_config(
@@ -197,6 +189,55 @@ def load_commit_config(
     return parse_config(data, source, os.environ if env is None else env)
 
 
+def app_states(
+    repo: git.Repo, commit: str | None, config_arg: Path | None, app: str | None
+) -> list[tuple[GitState, Config]]:
+    """What ``register`` and ``check`` act on: for each app (the one ``--app`` names,
+    or every app), its state and its config.  ``commit``: that commit's (clean, its
+    own config file); else the working tree's (warnings printed, naming the app
+    when there are several).  An unscoped config is one app: the repository."""
+    from mlflow_gitver.gitstate import print_warnings, state_at_commit, state_of
+
+    if commit is not None:
+        head = state_at_commit(repo, commit)
+        config = load_commit_config(repo, head.commit, config_arg)
+    else:
+        head = None
+        config = load_worktree_config(repo, config_arg)
+    apps = select_apps(config, app)
+    out = []
+    whole: GitState | None = head
+    for one in apps:
+        if one.paths:
+            if head is not None:
+                state = state_at_commit(repo, head.commit, one.paths)
+            else:
+                state = state_of(repo, untracked=one.untracked, scope=one.paths)
+        else:
+            if whole is None:
+                whole = state_of(repo, untracked=one.untracked)
+            state = whole
+        if head is None or one.paths:
+            print_warnings(state, app=one.name if len(apps) > 1 or app else None)
+        out.append((state, one))
+    return out
+
+
+def select_apps(config: Config, app: str | None) -> tuple[Config, ...]:
+    """The apps of ``config`` that ``--app`` selects (all of them without it)."""
+    apps = config.apps or (config,)
+    if app is None:
+        return apps
+    for one in apps:
+        if one.name == app:
+            return (one,)
+    names = ", ".join(a.name for a in apps)
+    raise GitverError(
+        f"no app named {app!r} in {config.source}; its apps: {names}; pass one of them to --app",
+        EXIT_USAGE,
+    )
+
+
 def unscoped(cfg: Config) -> Config:
     """``cfg``, refused if it scopes versions (``apps:``, ``paths:``): until every
     command registers scoped versions, only ``id`` reads them."""
@@ -208,19 +249,3 @@ def unscoped(cfg: Config) -> Config:
             EXIT_USAGE,
         )
     return cfg
-
-
-def state_and_config(
-    repo: git.Repo, commit: str | None, config_arg: Path | None
-) -> tuple[GitState, Config]:
-    """The state to register and its config: ``commit``'s (clean, its own config
-    file), or the working tree's (warnings printed)."""
-    from mlflow_gitver.gitstate import print_warnings, state_at_commit, state_of
-
-    if commit is not None:
-        state = state_at_commit(repo, commit)
-        return state, unscoped(load_commit_config(repo, state.commit, config_arg))
-    cfg = unscoped(load_worktree_config(repo, config_arg))
-    state = state_of(repo, untracked=cfg.untracked)
-    print_warnings(state)
-    return state, cfg

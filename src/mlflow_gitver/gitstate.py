@@ -280,9 +280,22 @@ def _state(
     )
 
 
-def state_at_commit(repo: git.Repo, rev: str) -> GitState:
-    """The (clean) state of a commit that need not be checked out."""
+def state_at_commit(repo: git.Repo, rev: str, scope: tuple[str, ...] = ()) -> GitState:
+    """The (clean) state of a commit that need not be checked out; with ``scope``,
+    of what the app's pathspecs cover in it."""
     commit = git.resolve_commit(repo, rev)
     if commit is None:
         raise GitverError(f"{rev!r} does not name a commit in {repo.root}; check --commit")
-    return GitState(repo=repo, commit=commit, branch=None)
+    if not scope:
+        return GitState(repo=repo, commit=commit, branch=None)
+    from mlflow_gitver.scope import head_digest
+
+    digest, warnings = head_digest(repo, commit, scope)
+    return GitState(
+        repo=repo,
+        commit=commit,
+        branch=None,
+        warnings=tuple(warnings),
+        scope=scope,
+        scope_digest=digest,
+    )

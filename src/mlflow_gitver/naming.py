@@ -33,6 +33,9 @@ TAG_SUBJECT = TAG_PREFIX + "commit.subject"
 # The application's name as a tag, so `resolve --name` can find versions by
 # app whatever name_template says.
 TAG_APP = TAG_PREFIX + "app"
+# A scoped version (paths:): its pathspecs (JSON list) and its full scope digest.
+TAG_SCOPE = TAG_PREFIX + "scope"
+TAG_SCOPE_DIGEST = TAG_PREFIX + "scope_digest"
 # Tags MLflow itself knows (mlflow.genai.enable_git_model_versioning, the UI).
 GIT_COMMIT = "mlflow.source.git.commit"
 GIT_BRANCH = "mlflow.source.git.branch"
@@ -135,6 +138,11 @@ def build_spec(
         tags[GIT_REPO_URL] = repo_url
     if state.digest:
         tags[TAG_DIGEST] = state.digest
+    if state.scope_digest is not None:
+        import json
+
+        tags[TAG_SCOPE] = json.dumps(list(state.scope), ensure_ascii=False)
+        tags[TAG_SCOPE_DIGEST] = state.scope_digest
     if commit_info:
         tags[TAG_AUTHOR] = commit_info.author
         tags[TAG_DATE] = commit_info.date

@@ -7,6 +7,9 @@ processes at once created 3 models):
 1. Look for models with the version's name.  Models with that name but another
    ``mlflow_gitver.version_id`` tag belong to another version (a short-hash
    collision, or a model made by hand): lengthen the name and look again.
+   A scoped version (``paths:``) is looked up by its version-id tag instead:
+   commits that share its content have other names (their own short hash)
+   and must find the one model.
 2. None of ours: create one (PENDING, with its params and tags in the same call,
    which SQL stores write in one transaction), wait a settle delay so that
    concurrent creators' models are visible, and read all of ours again.
@@ -31,7 +34,7 @@ import os
 import signal
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,6 +124,13 @@ def find_or_create(edge: Edge, experiment_id: str, plan: VersionPlan) -> Found:
     """
     previous: str | None = None
     settle = mlflow_edge.float_env(SETTLE_SECONDS_VAR, DEFAULT_SETTLE_SECONDS)
+    if plan.state.scope_digest is not None:
+        spec = plan.cheap()
+
+        def by_tag() -> list[LoggedModel]:
+            return _ours(search_version(edge, [experiment_id], spec.version_id), spec.version_id)
+
+        return _converge(edge, experiment_id, plan, spec, by_tag(), 8, settle, by_tag)
     for sha_len in range(8, len(plan.state.commit) + 1, 4):
         spec = plan.cheap(sha_len)
         if spec.name == previous:
@@ -130,7 +140,12 @@ def find_or_create(edge: Edge, experiment_id: str, plan: VersionPlan) -> Found:
         ours = _ours(found, spec.version_id)
         if found and not ours:
             continue  # another version holds this name: lengthen it
-        return _converge(edge, experiment_id, plan, spec, ours, sha_len, settle)
+        name = spec.name
+
+        def by_name(name: str = name, vid: str = spec.version_id) -> list[LoggedModel]:
+            return _ours(search_name(edge, experiment_id, name), vid)
+
+        return _converge(edge, experiment_id, plan, spec, ours, sha_len, settle, by_name)
     raise GitverError(
         f"model name {previous} is taken by another version in experiment {experiment_id} "
         "and cannot be lengthened; use {short_sha} or {sha} in name_template, or rename "
@@ -153,7 +168,10 @@ def _converge(
     ours: list[LoggedModel],
     sha_len: int,
     settle: float,
+    reread: Callable[[], list[LoggedModel]],
 ) -> Found:
+    """Steps 2 to 4, from ``ours`` (the version's models found); ``reread`` finds
+    them again (by name, or by version-id tag for a scoped version)."""
     created_id: str | None = None
     for _round in range(3):
         if not ours:
@@ -165,11 +183,11 @@ def _converge(
             # not be visible yet: wait longer when creating took longer.
             took = time.monotonic() - t0
             time.sleep(min(max(settle, 2 * took), MAX_SETTLE_SECONDS))
-            ours = _ours(search_name(edge, experiment_id, spec.name), spec.version_id)
+            ours = reread()
         elif not any(is_ready(m) for m in ours):
             # Only unfinished models: their creators may still be settling.
             time.sleep(settle)
-            ours = _ours(search_name(edge, experiment_id, spec.name), spec.version_id)
+            ours = reread()
         if ours:
             break
         # Everything we saw was deleted under us: start over.

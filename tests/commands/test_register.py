@@ -606,3 +606,115 @@ def test_the_tracking_uri_is_resolved_once(
     assert len(calls) == 1
     assert (target.uri, target.source) == (uri, "--tracking-uri")
     assert reg.tracking_uri == target.display and reg.created
+
+
+# --- apps and scoped versions (issue 13) ----------------------------------------------------
+
+MONO = """\
+experiment: {experiment}
+tags: {{team: platform}}
+apps:
+  - name: support
+    paths: [apps/support, libs]
+    params: {{llm: small}}
+  - name: triage
+    paths: [apps/triage, libs]
+    params: {{llm: large}}
+"""
+
+
+@pytest.fixture
+def mono(repo: Path) -> Path:
+    write(repo / "apps/support/a.py", "a\n")
+    write(repo / "apps/triage/t.py", "t\n")
+    write(repo / "libs/l.py", "l\n")
+    write(repo / ".mlflow-gitver.yaml", MONO.format(experiment=experiment()))
+    commit_all(repo, "monorepo")
+    return repo
+
+
+def _by_app(items: object) -> dict[str, dict[str, object]]:
+    assert isinstance(items, list)
+    return {str(i["app"]): i for i in items}
+
+
+def test_register_every_app_then_only_what_changed(mono: Path, server_url: str) -> None:
+    uri = ["--tracking-uri", server_url, "--ci", "none"]
+    out = register(mono, "--format", "json", *uri)
+    assert out.returncode == 0, out.stderr
+    first = _by_app(json.loads(out.stdout))
+    assert set(first) == {"support", "triage"} and all(i["created"] for i in first.values())
+    write(mono / "README.md", "docs only\n")
+    commit_all(mono, "readme")
+    again = _by_app(json.loads(register(mono, "--format", "json", *uri).stdout))
+    assert {a: i["created"] for a, i in again.items()} == {"support": False, "triage": False}
+    assert {a: i["model_id"] for a, i in again.items()} == {
+        a: i["model_id"] for a, i in first.items()
+    }
+    write(mono / "apps/triage/t.py", "t2\n")
+    commit_all(mono, "triage only")
+    third = _by_app(json.loads(register(mono, "--format", "json", *uri).stdout))
+    assert third["support"]["model_id"] == first["support"]["model_id"]
+    assert third["triage"]["created"] is True
+    assert str(third["triage"]["version_id"]).startswith("scoped-")
+    (m,) = models(
+        server_url, str(third["triage"]["experiment_id"]), str(third["triage"]["model_name"])
+    )
+    assert m.params == {"llm": "large"}
+    assert m.tags["mlflow_gitver.app"] == "triage" and m.tags["team"] == "platform"
+    assert json.loads(m.tags["mlflow_gitver.scope"]) == ["apps/triage", "libs"]
+    assert m.tags["mlflow.source.git.commit"] == git(mono, "rev-parse", "HEAD").strip()
+
+
+def test_commits_sharing_an_app_content_race_to_one_model(mono: Path, server_url: str) -> None:
+    """Parallel registrations of one scoped version from two commits (other names)."""
+    first = git(mono, "rev-parse", "HEAD").strip()
+    write(mono / "README.md", "outside\n")
+    commit_all(mono, "outside")
+    second = git(mono, "rev-parse", "HEAD").strip()
+    args = ["register", "--app", "support", "--format", "json", "--tracking-uri", server_url]
+    got = race(3, *args, "--ci", "none", "--commit", first, cwd=mono)
+    got += race(3, *args, "--ci", "none", "--commit", second, cwd=mono)
+    assert len({g["model_id"] for g in got}) == 1
+    assert len({g["version_id"] for g in got}) == 1
+    eid = str(got[0]["experiment_id"])
+    from mlflow import MlflowClient
+
+    found = MlflowClient(server_url).search_logged_models(
+        experiment_ids=[eid],
+        filter_string=f"tags.`mlflow_gitver.version_id` = '{got[0]['version_id']}'",
+    )
+    assert len(found) == 1
+
+
+def test_env_and_exec_need_app_with_several(mono: Path, server_url: str) -> None:
+    out = cli("env", "--tracking-uri", server_url, "--ci", "none", cwd=mono)
+    assert out.returncode == 2 and "pass --app NAME" in out.stderr
+    assert out.stderr.count("\n") == 1
+    one = cli("env", "--app", "triage", "--tracking-uri", server_url, "--ci", "none", cwd=mono)
+    assert one.returncode == 0, one.stderr
+    assert "export MLFLOW_ACTIVE_MODEL_ID=m-" in one.stdout
+
+
+def test_dotenv_carries_one_variable_per_app(mono: Path, server_url: str, tmp_path: Path) -> None:
+    dotenv = tmp_path / "out.env"
+    out = register(mono, "--tracking-uri", server_url, "--ci", "none", "--dotenv", str(dotenv))
+    assert out.returncode == 0, out.stderr
+    text = dotenv.read_text()
+    assert "MLFLOW_GITVER_MODEL_ID_SUPPORT=m-" in text
+    assert "MLFLOW_GITVER_MODEL_ID_TRIAGE=m-" in text
+    assert "MLFLOW_ACTIVE_MODEL_ID" not in text
+    single = tmp_path / "one.env"
+    register(mono, "--app", "support", "--tracking-uri", server_url, "--ci", "none",
+             "--dotenv", str(single))  # fmt: skip
+    assert "MLFLOW_ACTIVE_MODEL_ID=m-" in single.read_text()
+
+
+def test_dry_run_and_check_per_app(mono: Path) -> None:
+    out = register(mono, "--dry-run", "--format", "json", "--ci", "none")
+    plans = _by_app(json.loads(out.stdout))
+    assert set(plans) == {"support", "triage"}
+    checked = json.loads(cli("check", "--format", "json", cwd=mono).stdout)
+    assert [c["app"] for c in checked] == ["support", "triage"]
+    one = cli("check", "--app", "support", cwd=mono)
+    assert one.returncode == 0 and "(app support)" in one.stdout

@@ -15,8 +15,9 @@ def escape(text: str) -> str:
     return _PUNCT.sub(r"\\\1", " ".join(text.split()))
 
 
-def markdown(outputs: Mapping[str, str]) -> str:
-    """The summary of a registration from its outputs (model-id, model-name, ...)."""
+def markdown(outputs: Mapping[str, str], title: str | None = None) -> str:
+    """The summary of a registration from its outputs (model-id, model-name, ...);
+    ``title``: the app's name, when there are several."""
     name = escape(outputs.get("model-name", "") or outputs.get("model-id", ""))
     url = outputs.get("model-url", "")
     model = f"[{name}](<{url}>)" if url and _LINKABLE.match(url) else name
@@ -29,4 +30,5 @@ def markdown(outputs: Mapping[str, str]) -> str:
         ("Experiment", escape(outputs.get("experiment-id", ""))),
     ]
     body = "".join(f"| {k} | {v} |\n" for k, v in rows if v)
-    return f"### MLflow version\n\n| | |\n| --- | --- |\n{body}"
+    head = "### MLflow version" + (f": {escape(title)}" if title else "")
+    return f"{head}\n\n| | |\n| --- | --- |\n{body}"

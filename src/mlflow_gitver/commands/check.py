@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from mlflow_gitver import ci, git
 from mlflow_gitver.commands import from_namespace
-from mlflow_gitver.context import load_worktree_config, open_repo, state_and_config, unscoped
+from mlflow_gitver.context import app_states, load_worktree_config, open_repo, unscoped
 from mlflow_gitver.errors import GitverError
 from mlflow_gitver.gitstate import GitState
 from mlflow_gitver.naming import VersionPlan, build_spec
@@ -32,6 +32,7 @@ class Args:
     config: Path | None = None
     commit: str | None = None
     fmt: str = "text"  # text | json
+    app: str | None = None
 
 
 def args_of(ns: argparse.Namespace) -> Args:
@@ -89,36 +90,48 @@ def run(args: Args) -> int:
     repo = open_repo(args.repo)
     if args.commit is None and git.resolve_commit(repo, "HEAD") is None:
         return _before_first_commit(repo, args.config, args.fmt)
-    state, cfg = state_and_config(repo, args.commit, args.config)
+    pairs = app_states(repo, args.commit, args.config, args.app)
+    named = len(pairs) > 1 or args.app is not None or any(st.scope for st, _c in pairs)
     # The plan `register` sends (and `register --dry-run` prints): CI's branch and
     # tags as `register --ci auto` detects them.
     ctx = ci.detect(None, os.environ)
-    branch = ctx.branch if state.branch is None else None
-    plan = VersionPlan(repo, state, cfg, branch, ctx.tags, refuse=False)
-    spec = plan.full()
-    found = secrets_of(cfg.secrets, plan.patch) if state.dirty else None  # what it redacts
+    items, refused = [], []
+    for i, (state, cfg) in enumerate(pairs):
+        branch = ctx.branch if state.branch is None else None
+        plan = VersionPlan(repo, state, cfg, branch, ctx.tags, refuse=False)
+        spec = plan.full()
+        found = secrets_of(cfg.secrets, plan.patch) if state.dirty else None  # what it redacts
+        refused.append(found)
+        if args.fmt == "json":
+            items.append(
+                {
+                    **({"app": cfg.name} if named else {}),
+                    "config": cfg.source,
+                    "model_name": spec.name,
+                    "version_id": spec.version_id,
+                    "model_type": spec.model_type,
+                    "params": spec.params,
+                    "tags": spec.tags,
+                    "secrets": None if found is None else found.as_json(),
+                }
+            )
+            continue
+        if i:
+            print()
+        print(f"config: {cfg.source}: valid" + (f" (app {cfg.name})" if named else ""))
+        print(f"model name: {spec.name}")
+        print(f"version id: {spec.version_id}")
+        if spec.model_type:
+            print(f"model type: {spec.model_type}")
+        for title, values in (("params", spec.params), ("tags", spec.tags)):
+            print("\n".join(item_lines(title, values)))
+        for line in found.lines() if found is not None else []:
+            print(line)
     if args.fmt == "json":
-        out = {
-            "config": cfg.source,
-            "model_name": spec.name,
-            "version_id": spec.version_id,
-            "model_type": spec.model_type,
-            "params": spec.params,
-            "tags": spec.tags,
-            "secrets": None if found is None else found.as_json(),
-        }
-        print(json.dumps(out, indent=2, ensure_ascii=False))
-        return _refused(found)
-    print(f"config: {cfg.source}: valid")
-    print(f"model name: {spec.name}")
-    print(f"version id: {spec.version_id}")
-    if spec.model_type:
-        print(f"model type: {spec.model_type}")
-    for title, items in (("params", spec.params), ("tags", spec.tags)):
-        print("\n".join(item_lines(title, items)))
-    for line in found.lines() if found is not None else []:
-        print(line)
-    return _refused(found)
+        print(json.dumps(items[0] if len(items) == 1 else items, indent=2, ensure_ascii=False))
+    for found in refused:
+        _refused(found)
+    return 0
 
 
 def _refused(found: SecretsCheck | None) -> int:

@@ -15,6 +15,10 @@ from mlflow_gitver.ci.common import env_name_of_output
 Environ = Mapping[str, str]
 # One write to the CI system, planned (and so validated) before the first one is made.
 Write = Callable[[], None]
+# Step outputs of a registration of several apps: JSON maps app -> value.  Only step
+# outputs carry them; the variable channels get one variable per app instead
+# (MLFLOW_GITVER_MODEL_ID_<APP>, in env_vars), since a JSON value is not safe to source.
+MAP_OUTPUTS = ("model-ids", "version-ids", "experiment-ids")
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,8 @@ class Exports:
         file, Buildkite meta-data and CircleCI's ``$BASH_ENV`` hold."""
         values = dict(self.env_vars)
         for k, v in self.outputs.items():
-            values[env_name_of_output(k)] = v
+            if k not in MAP_OUTPUTS:
+                values[env_name_of_output(k)] = v
         return values
 
 
