@@ -71,15 +71,9 @@ def test_untracked_setting_reads_only_its_key(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("text", ["apps: [{name: a, paths: [x]}]\n", "name: a\npaths: [x]\n"])
-def test_commands_that_do_not_scope_yet_refuse_a_scoped_config(tmp_path: Path, text: str) -> None:
-    from testing.cli import cli
-    from testing.repos import commit_all, write
+def test_the_hooks_refuse_a_scoped_config_until_they_scope(text: str) -> None:
+    from mlflow_gitver.config import parse_config
 
-    root = _repo(tmp_path / "r")
-    write(root / CONFIG_NAME, text)
-    commit_all(root, "scoped")
-    uri = ["--tracking-uri", f"sqlite:///{tmp_path}/m.db"]
-    for args in (["register", "--dry-run", *uri], ["check"], ["env", *uri]):
-        out = cli(*args, cwd=root)
-        assert out.returncode == 2, (args, out.stderr)
-        assert out.stderr.count("\n") == 1 and "is read by 'mlflow-gitver id' only" in out.stderr
+    with pytest.raises(GitverError, match="do not register 'a.*' configs yet") as e:
+        context.unscoped(parse_config(text, "cfg.yaml", {}))
+    assert e.value.exit_code == 2

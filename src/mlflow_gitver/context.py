@@ -239,13 +239,13 @@ def select_apps(config: Config, app: str | None) -> tuple[Config, ...]:
 
 
 def unscoped(cfg: Config) -> Config:
-    """``cfg``, refused if it scopes versions (``apps:``, ``paths:``): until every
-    command registers scoped versions, only ``id`` reads them."""
+    """``cfg``, refused if it scopes versions (``apps:``, ``paths:``): the hooks and
+    the Python API do not register scoped versions yet."""
     if cfg.apps or cfg.paths:
         key = "apps" if cfg.apps else "paths"
         raise GitverError(
-            f"{cfg.source}: '{key}:' is read by 'mlflow-gitver id' only in this version; "
-            f"remove '{key}' to register the whole repository",
+            f"{cfg.source}: the hooks and the Python API do not register '{key}:' configs "
+            f"yet; run 'mlflow-gitver register', or remove '{key}'",
             EXIT_USAGE,
         )
     return cfg
