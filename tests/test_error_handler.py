@@ -22,13 +22,16 @@ ERROR_LINE = re.compile(r"mlflow-gitver: error: \S.*")
 
 # Forces the crash: the one fault here not produced for real.  Every input we can
 # give is a reported fault (a GitverError), so this sitecustomize makes the CLI's
-# dispatch raise, in the real child process.  The message carries a credential:
-# the handler must scrub it.
+# dispatch raise, and `id`'s own run (main.py calls it without the CLI for its
+# usual arguments), in the real child process.  The message carries a
+# credential: the handler must scrub it.
 _CRASH = """\
 import mlflow_gitver.cli as cli
-def dispatch(ns):
+import mlflow_gitver.commands.id as id_command
+def crash(*args):
     raise RuntimeError("forced crash with https://bob:hunter2@example.test/x")
-cli.dispatch = dispatch
+cli.dispatch = crash
+id_command.run = crash
 """
 
 
