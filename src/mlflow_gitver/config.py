@@ -208,12 +208,8 @@ def _check_apps(
             merged[key] = value
         name, name_node = merged["name"], got["name"][1]
         if name in seen:
-            line = seen[name].start_mark.line + 1
-            raise r.fail(
-                name_node,
-                f"apps[{i}]: two apps are named {name!r} (the other at "
-                f"line {line}); give each app its own name",
-            )
+            problem = f"apps[{i}]: two apps are named {name!r}"
+            raise r.twice(name_node, seen[name], problem, "give each app its own name")
         for other in seen:
             if variable_suffix(other) == variable_suffix(name):
                 raise r.fail(

@@ -122,10 +122,7 @@ def _untracked_key(data: bytes, source: str) -> bool:
     for knode, vnode in root.value:
         if isinstance(knode, yaml.ScalarNode) and knode.value == row.path:
             if found:
-                line = found[0].start_mark.line + 1
-                raise reader.fail(
-                    knode, f"duplicate key 'untracked' in the top level (first at line {line})"
-                )
+                raise reader.twice(knode, found[0], "duplicate key 'untracked' in the top level")
             found.append(knode)
             value = row.read(reader, vnode, row.path)
     return value

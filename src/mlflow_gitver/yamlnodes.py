@@ -75,6 +75,11 @@ class Reader:
     def fail(self, node: yaml.Node | None, msg: str) -> ConfigError:
         return ConfigError(f"{where(self.source, node)}: {msg}")
 
+    def twice(self, node: yaml.Node, first: yaml.Node, problem: str, fix: str = "") -> ConfigError:
+        """The error for ``node`` repeating ``first``: "<problem> (first at line N)[; fix]"."""
+        line = first.start_mark.line + 1
+        return self.fail(node, f"{problem} (first at line {line})" + (f"; {fix}" if fix else ""))
+
     # --- YAML nodes -> python, with duplicate-key checks -------------------
     def mapping(self, node: yaml.Node, what: str) -> list[tuple[str, yaml.ScalarNode, yaml.Node]]:
         if not isinstance(node, yaml.MappingNode):
@@ -88,8 +93,7 @@ class Reader:
             if key == "<<":
                 raise self.fail(knode, "merge keys (<<) are not supported; write the keys out")
             if key in seen:
-                line = seen[key].start_mark.line + 1
-                raise self.fail(knode, f"duplicate key {key!r} in {what} (first at line {line})")
+                raise self.twice(knode, seen[key], f"duplicate key {key!r} in {what}")
             seen[key] = knode
             items.append((key, knode, vnode))
         return items
@@ -214,12 +218,8 @@ class Reader:
                         f"the limit is {MAX_KEY_LEN}: shorten it",
                     )
                 if full in origin:
-                    line = origin[full].start_mark.line + 1
-                    raise self.fail(
-                        knode,
-                        f"{what} is defined twice after flattening nested keys "
-                        f"(first at line {line}); keep one of them",
-                    )
+                    problem = f"{what} is defined twice after flattening nested keys"
+                    raise self.twice(knode, origin[full], problem, "keep one of them")
                 origin[full] = knode
                 raw = self.plain(vnode, what)
                 if raw is None:
