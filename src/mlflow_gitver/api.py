@@ -161,7 +161,8 @@ def _register(repo: str | Path | None, config: str | Path | None) -> ActiveModel
     from mlflow_gitver.versions import register_state
 
     r = open_repo(repo)
-    cfg = unscoped(load_worktree_config(r, Path(config) if config is not None else None))
+    cfg = load_worktree_config(r, Path(config) if config is not None else None)
+    cfg = unscoped(cfg, "the Python API")
     chosen = target(None, os.environ, cfg.tracking_uri, r.root)  # resolved once
     reg = register_state(r, state_of(r, untracked=cfg.untracked), cfg, target=chosen)
     mlflow_api.activate(chosen.uri, reg.experiment_id, reg.model_id)

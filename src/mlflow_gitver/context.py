@@ -235,14 +235,14 @@ def select_apps(config: Config, app: str | None) -> tuple[Config, ...]:
     )
 
 
-def unscoped(cfg: Config) -> Config:
-    """``cfg``, refused if it scopes versions (``apps:``, ``paths:``): the hooks and
-    the Python API do not register scoped versions yet."""
+def unscoped(cfg: Config, who: str) -> Config:
+    """``cfg``, refused if it scopes versions (``apps:``, ``paths:``): ``who`` (the
+    hooks, the Python API, ...) does not handle scoped versions yet."""
     if cfg.apps or cfg.paths:
         key = "apps" if cfg.apps else "paths"
         raise GitverError(
-            f"{cfg.source}: the hooks and the Python API do not register '{key}:' configs "
-            f"yet; run 'mlflow-gitver register', or remove '{key}'",
+            f"{cfg.source}: {who} cannot handle '{key}:' configs yet; use the id, check "
+            f"and register commands (with --app), or remove '{key}'",
             EXIT_USAGE,
         )
     return cfg

@@ -130,3 +130,26 @@ def test_resolve_answers_for_the_params_register_would_send(app: Path, server_ur
     args = ("resolve", "--tracking-uri", server_url, "--experiment", exp2)
     assert cli(*args, cwd=app).stdout.strip() == v1["model_id"]
     assert cli(*args, cwd=app, env=env).stdout.strip() == v2_id != v1["model_id"]
+
+
+def test_scoped_versions_resolve_by_version_id_and_refuse_otherwise(
+    repo: Path, server_url: str
+) -> None:
+    exp = f"scoped-{uuid.uuid4().hex[:8]}"
+    write(repo / "apps/a/x.py", "x\n")
+    write(
+        repo / ".mlflow-gitver.yaml",
+        f"experiment: {exp}\napps:\n  - {{name: a, paths: [apps/a]}}\n",
+    )
+    commit_all(repo, "scoped")
+    reg = cli("register", "--app", "a", "--format", "json", "--tracking-uri", server_url,
+              "--ci", "none", cwd=repo)  # fmt: skip
+    assert reg.returncode == 0, reg.stderr
+    got = json.loads(reg.stdout)
+    vid = str(got["version_id"])
+    assert vid.startswith("scoped-")
+    out = cli("resolve", "--version-id", vid, "--tracking-uri", server_url, cwd=repo)
+    assert out.returncode == 0 and out.stdout.strip() == got["model_id"], out.stderr
+    refused = cli("resolve", "--commit", "HEAD", "--tracking-uri", server_url, cwd=repo)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "resolve without --version-id cannot handle 'apps:' configs yet" in refused.stderr

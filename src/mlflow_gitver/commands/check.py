@@ -59,7 +59,7 @@ def item_lines(title: str, items: Mapping[str, str]) -> list[str]:
 
 def _before_first_commit(repo: git.Repo, config_arg: Path | None, fmt: str) -> int:
     """No commit yet: validate the config, say what the first commit becomes."""
-    cfg = unscoped(load_worktree_config(repo, config_arg))
+    cfg = unscoped(load_worktree_config(repo, config_arg), "check before the first commit")
     state = GitState(repo, _NO_SHA[:40], git.current_branch(repo))
     spec = build_spec(cfg, state)
     # The first commit's hash is not known: show where it goes in the name.

@@ -18,9 +18,9 @@ from pathlib import Path
 from mlflow_gitver import git
 from mlflow_gitver.commands import from_namespace
 from mlflow_gitver.config import CONFIG_NAME
-from mlflow_gitver.context import open_repo, open_repo_if_any
+from mlflow_gitver.context import open_repo, open_repo_if_any, unscoped
 from mlflow_gitver.errors import GitverError
-from mlflow_gitver.identity import parse_version_id
+from mlflow_gitver.identity import is_version_id, parse_version_id
 
 
 @dataclass(frozen=True)
@@ -60,13 +60,17 @@ def run(args: Args) -> int:
         cfg_path = cfg_path if cfg_path.exists() else None
     if cfg_path is not None:
         cfg = load_config(cfg_path)
+        if args.version_id is None:
+            cfg = unscoped(
+                cfg, "resolve without --version-id"
+            )  # a scoped id is not computed here yet: say so
 
     if args.version_id is not None:
         version_id = args.version_id.lower()
-        if parse_version_id(version_id) is None:
+        if not is_version_id(version_id):
             raise GitverError(
                 f"--version-id {args.version_id!r} is not a version id: a full commit hash, "
-                "or <32 hex>-dirty-<8 hex> (as 'mlflow-gitver id' prints)"
+                "<32 hex>-dirty-<8 hex>, or scoped-... (as 'mlflow-gitver id' prints)"
             )
     elif args.commit is not None:
         if full_hash is not None:
@@ -83,7 +87,10 @@ def run(args: Args) -> int:
 
     root = repo.root if repo is not None else None
     uri, choice = lookup_place(args.tracking_uri, args.experiment, cfg, root)
-    app = args.name or (cfg.name if cfg else None)
+    # With several apps the file names no one app: --name does, and no params are
+    # compared (whose would they be?).
+    single = cfg if cfg is not None and not cfg.apps else None
+    app = args.name or (single.name if single else None)
 
     from mlflow_gitver.commands.register import env_lines
     from mlflow_gitver.lookup import lookup, not_registered
@@ -93,7 +100,7 @@ def run(args: Args) -> int:
     quiet_mlflow()
     # The params register would send (the config's, after ${VAR} interpolation): a
     # version registered with others is a conflict, not this config's model.
-    params = cfg.params if cfg is not None else None
+    params = single.params if single is not None else None
     found = lookup(version_id, uri, experiment=choice, app_name=app, params=params)
     if found is None:
         raise not_registered(version_id, display(uri))

@@ -235,4 +235,4 @@ def parse_record_config(
         )
     from mlflow_gitver.context import unscoped
 
-    return unscoped(parse_config(record.config_text, source, environ))
+    return unscoped(parse_config(record.config_text, source, environ), "the hooks")
