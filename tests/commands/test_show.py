@@ -147,3 +147,19 @@ def test_show_outside_a_checkout_needs_a_version(
     os.chdir(tmp_path)
     code, _out, err = _show(capsys, "--tracking-uri", server_url)
     assert code == 2 and "show needs a VERSION outside a git checkout" in err
+
+
+def test_show_takes_a_scoped_version_id(repo: Path, server_url: str) -> None:
+    config = f"experiment: show-{uuid.uuid4().hex[:8]}\napps:\n  - {{name: a, paths: [src]}}\n"
+    write(repo / "src/x.py", "x\n")
+    write(repo / ".mlflow-gitver.yaml", config)
+    commit_all(repo, "scoped")
+    reg = cli("register", "--app", "a", "--format", "json", "--tracking-uri", server_url,
+              "--ci", "none", cwd=repo)  # fmt: skip
+    got = json.loads(reg.stdout)
+    out = cli("show", str(got["version_id"]), "--format", "json", "--tracking-uri", server_url,
+              cwd=repo)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["model_id"] == got["model_id"]
+    bare = cli("show", "--tracking-uri", server_url, cwd=repo)
+    assert bare.returncode == 2 and "show without VERSION cannot handle" in bare.stderr

@@ -18,9 +18,9 @@ from typing import Any
 from mlflow_gitver import git
 from mlflow_gitver.commands import from_namespace
 from mlflow_gitver.config import CONFIG_NAME
-from mlflow_gitver.context import open_repo_if_any
+from mlflow_gitver.context import open_repo_if_any, unscoped
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, GitverError
-from mlflow_gitver.identity import parse_version_id
+from mlflow_gitver.identity import is_version_id
 
 _MODEL_ID = re.compile(r"m-[0-9a-f]{8,}")
 TRACES_COUNTED = 100  # count linked traces up to this many: one cheap call
@@ -54,7 +54,7 @@ def _what(version: str | None, repo: git.Repo | None, untracked: bool) -> tuple[
         return "version_id", state_of(repo, untracked=untracked).version_id
     if _MODEL_ID.fullmatch(version):
         return "model_id", version
-    if parse_version_id(version.lower()) is not None:
+    if is_version_id(version.lower()):
         return "version_id", version.lower()
     if repo is not None:
         full = git.resolve_commit(repo, version)
@@ -76,10 +76,12 @@ def run(args: Args) -> int:
         cfg_path = cfg_path if cfg_path.exists() else None
     if cfg_path is not None:
         cfg = load_config(cfg_path)
+        if args.version is None:
+            cfg = unscoped(cfg, "show without VERSION")
     kind, value = _what(args.version, repo, cfg.untracked if cfg else True)
     root = repo.root if repo is not None else None
     uri, choice = lookup_place(args.tracking_uri, args.experiment, cfg, root)
-    app = cfg.name if cfg is not None and kind == "version_id" else None
+    app = cfg.name if cfg is not None and not cfg.apps and kind == "version_id" else None
 
     from mlflow_gitver.mlflow_api import quiet as quiet_mlflow
 
