@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+from mlflow_gitver import config_apps as apps
 from mlflow_gitver import config_readers as read
 from mlflow_gitver.errors import GitverError
 
@@ -45,10 +46,6 @@ SECRETS_MODES = ("redact", "refuse", "off")
 # A mapping of the file that holds keys rather than being one: what its unknown keys are.
 SECTIONS = {"hooks": "hook"}
 NAME_MISSING = "'name' is missing; add 'name: <your app>' (the model name stem)"
-# What an entry of `apps:` may set; every other key is the repository's, set once
-# at the top level.  Top-level values are the defaults each app inherits (params
-# and tags are merged, the app's entries winning).
-APP_KEYS = ("name", "paths", "experiment", "model_type", "params", "tags", "name_template")
 
 
 class ConfigError(GitverError):
@@ -155,73 +152,6 @@ def _stored(
     return check
 
 
-def variable_suffix(app: str) -> str:
-    """The part of a CI variable that names an app: ``support-agent`` -> ``SUPPORT_AGENT``."""
-    return "".join(c if c.isascii() and c.isalnum() else "_" for c in app.upper())
-
-
-def _read_apps(r: Reader, node: yaml.Node, what: str) -> Any:
-    """Each entry of ``apps:`` read by the rows of :data:`APP_KEYS`; its Config is made
-    by :func:`_check_apps`, once the top-level keys it inherits are read."""
-    out = []
-    for i, item in enumerate(r.sequence(node, what)):
-        where = f"apps[{i}]"
-        got: dict[str, Any] = {}
-        for key, knode, vnode in r.mapping(item, where):
-            if key not in APP_KEYS:
-                if key in KEYS:
-                    raise r.fail(
-                        knode,
-                        f"{where}: {key!r} is set for the whole repository; "
-                        "move it to the top level",
-                    )
-                raise r.fail(knode, f"{where}: unknown key {key!r}; {_suggest(key, APP_KEYS)}")
-            row = KEYS[key]
-            got[key] = (row.read(r, vnode, f"{where}.{key}"), vnode, knode)
-        if "name" not in got:
-            raise r.fail(item, f"{where}: 'name' is missing; give each app a name")
-        out.append((item, got))
-    if not out:
-        raise r.fail(node, "apps is empty; list the apps, or remove the key")
-    return out
-
-
-def _check_apps(
-    r: Reader, raw: Any, node: yaml.Node, values: Mapping[str, Any]
-) -> tuple[Config, ...]:
-    for key in ("name", "paths"):
-        if key in values:
-            raise r.fail(
-                node, f"with 'apps', each app sets its own {key}; remove the top-level {key!r}"
-            )
-    apps: list[Config] = []
-    seen: dict[str, yaml.Node] = {}
-    for i, (_item, got) in enumerate(raw):
-        merged = {k: _copy(v) for k, v in values.items() if k != "apps"}
-        for key, (value, vnode, _knode) in got.items():
-            # params and tags are checked as the app's section: errors name its lines.
-            check = _stored(f"apps[{i}].{key}") if key in ("params", "tags") else KEYS[key].check
-            if check is not None:
-                value = check(r, value, vnode, values)
-            if isinstance(value, dict):
-                value = {**merged.get(key, {}), **value}
-            merged[key] = value
-        name, name_node = merged["name"], got["name"][1]
-        if name in seen:
-            problem = f"apps[{i}]: two apps are named {name!r}"
-            raise r.twice(name_node, seen[name], problem, "give each app its own name")
-        for other in seen:
-            if variable_suffix(other) == variable_suffix(name):
-                raise r.fail(
-                    name_node,
-                    f"apps[{i}]: {name!r} and {other!r} would share the CI variable suffix "
-                    f"{variable_suffix(name)}; rename one",
-                )
-        seen[name] = name_node
-        apps.append(Config(source=r.source, **merged))
-    return tuple(apps)
-
-
 class Config:
     """A validated config: one attribute per key, and ``source`` (where it was read
     from, for messages).  The rows are in the order errors list the known keys."""
@@ -246,7 +176,7 @@ class Config:
     pre_push_required: Key[bool] = Key(read.boolean, False, path="hooks.pre_push.required")
     pre_push_all: Key[bool] = Key(read.boolean, False, path="hooks.pre_push.all")
     # Last: its check builds each app's Config from the other keys, checked by then.
-    apps: Key[tuple[Config, ...]] = Key(_read_apps, (), check=_check_apps)
+    apps: Key[tuple[Config, ...]] = Key(apps.read, (), check=apps.check)
 
     def __init__(self, *, source: str, **values: Any) -> None:
         unknown = sorted(set(values) - set(KEYS))
@@ -361,6 +291,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
 # checks this list against the modules parse_config imports.
 VALIDATING_MODULES = (
     "config.py",
+    "config_apps.py",
     "config_readers.py",
     "yamlnodes.py",
     "redact.py",

@@ -163,7 +163,7 @@ def _export(ctx: ci.CiContext, regs: list[tuple[str | None, Registered]], args: 
 
 def app_variable(stem: str, app: str) -> str:
     """(``MLFLOW_GITVER_MODEL_ID``, ``support-agent``) -> ``..._MODEL_ID_SUPPORT_AGENT``."""
-    from mlflow_gitver.config import variable_suffix
+    from mlflow_gitver.config_apps import variable_suffix
 
     return f"{stem}_{variable_suffix(app)}"
 
