@@ -24,6 +24,13 @@ def start_server(
     root: Path, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start a server with a SQLite store under ``root``; return it and its URL once healthy."""
+    try:
+        import flask  # noqa: F401  (mlflow-skinny, what `pip install .` brings, has no server)
+    except ImportError:
+        raise SystemExit(
+            "this benchmark starts an `mlflow server`: install the full package first"
+            f" ({sys.executable} -m pip install mlflow)"
+        ) from None
     root.mkdir(parents=True, exist_ok=True)
     if env is None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
