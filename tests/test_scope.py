@@ -211,3 +211,75 @@ def test_version_changes_exactly_when_the_scoped_content_does(
                 if p == paths:
                     assert (other == vid) == (was == content), (paths, commit)
             seen[(paths, vid)] = content
+
+
+# --- which apps a commit changed (the hooks register only those) ---------------------------
+
+CONFIG = ".mlflow-gitver.yaml"
+
+
+def changed(root: Path, rev: str, paths: tuple[str, ...]) -> bool:
+    repo = gitrepo.discover(root)
+    commit = git(root, "rev-parse", rev).strip()
+    return scope.changed(repo, commit, scope.parents(repo, commit), paths, CONFIG)
+
+
+@pytest.mark.parametrize(
+    ("touched", "expected"),  # (SUPPORT, NO_DOCS, apps/triage)
+    [
+        ("apps/support/agent.py", (True, True, False)),
+        ("libs/common/util.py", (True, False, False)),
+        ("apps/triage/prompts/p.txt", (False, False, True)),
+        ("README.md", (False, False, False)),
+        (CONFIG, (True, True, True)),  # a config change: every app is looked at again
+        ("apps/support/docs/guide.md", (True, False, False)),  # NO_DOCS excludes it
+    ],
+)
+def test_a_commit_changes_the_apps_whose_content_it_changed(
+    mono: Path, touched: str, expected: tuple[bool, bool, bool]
+) -> None:
+    write(mono / touched, "edited\n")
+    commit_all(mono, "edit")
+    got = tuple(changed(mono, "HEAD", p) for p in (SUPPORT, NO_DOCS, ("apps/triage",)))
+    assert got == expected
+
+
+def test_a_root_commit_changes_every_app(mono: Path) -> None:
+    root = git(mono, "rev-list", "--max-parents=0", "HEAD").strip()
+    assert changed(mono, root, SUPPORT) and changed(mono, root, ("apps/triage",))
+
+
+def test_a_rename_into_and_out_of_a_scope(mono: Path) -> None:
+    git(mono, "mv", "README.md", "apps/triage/README.md")
+    commit_all(mono, "into triage")
+    assert changed(mono, "HEAD", ("apps/triage",)) and not changed(mono, "HEAD", SUPPORT)
+    git(mono, "mv", "apps/triage/README.md", "README.md")
+    commit_all(mono, "out again")
+    assert changed(mono, "HEAD", ("apps/triage",)) and not changed(mono, "HEAD", SUPPORT)
+
+
+def test_a_merge_changes_an_app_only_if_it_differs_from_every_parent(mono: Path) -> None:
+    git(mono, "checkout", "-q", "-b", "side")
+    write(mono / "apps/triage/agent.py", "triage = 2\n")
+    commit_all(mono, "triage on side")
+    git(mono, "checkout", "-q", "main")
+    write(mono / "apps/support/agent.py", "support = 2\n")
+    commit_all(mono, "support on main")
+    git(mono, "merge", "-q", "--no-edit", "side")
+    # Each app's content is one parent's: the merge made no new version of either.
+    assert not changed(mono, "HEAD", SUPPORT) and not changed(mono, "HEAD", ("apps/triage",))
+    # An app both sides changed: the merge's content is neither parent's.
+    assert changed(mono, "HEAD", ("apps",))
+
+
+def test_changed_reads_the_paths_as_the_version_id_does(mono: Path) -> None:
+    """A path with a wildcard is a glob for both (a file named ``s*`` and ``sx``)."""
+    write(mono / "apps/s*/x.py", "star\n")
+    write(mono / "apps/sx/x.py", "other\n")
+    commit_all(mono, "two dirs")
+    write(mono / "apps/sx/x.py", "other 2\n")
+    commit_all(mono, "the plain one")
+    repo = gitrepo.discover(mono)
+    for paths in (("apps/s*",), ("apps/s*/x.py",), (":(literal)apps/s*",), ("apps/triage",)):
+        ids = {scope.head_digest(repo, rev, paths)[0] for rev in ("HEAD", "HEAD~1")}
+        assert changed(mono, "HEAD", paths) is (len(ids) == 2), paths

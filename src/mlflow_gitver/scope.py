@@ -31,10 +31,17 @@ NEUTRAL = ("-c", "core.ignoreCase=false")
 
 def listing_args(object_format: str, rev: str, pathspecs: Sequence[str]) -> list[str]:
     if all(is_plain_pathspec(p) for p in pathspecs):
-        literal = [":(literal)" + p for p in pathspecs]
-        return [*NEUTRAL, "ls-tree", "-z", "--full-tree", rev, "--", *literal]
+        return [*NEUTRAL, "ls-tree", "-z", "--full-tree", rev, "--", *_as_git_reads(pathspecs)]
     empty = EMPTY_TREE[object_format]
     return [*NEUTRAL, "diff-tree", "-r", "-z", "--no-renames", empty, rev, "--", *pathspecs]
+
+
+def _as_git_reads(pathspecs: Sequence[str]) -> list[str]:
+    """The pathspecs as every git call of a scope passes them: a list of plain paths
+    literally (a file named ``a*`` is that file), any other list as written."""
+    if all(is_plain_pathspec(p) for p in pathspecs):
+        return [":(literal)" + p for p in pathspecs]
+    return list(pathspecs)
 
 
 def start_listing(repo: git.Repo, rev: str, pathspecs: Sequence[str]) -> Spawned:
@@ -82,3 +89,27 @@ def inside(repo: git.Repo, paths: Sequence[bytes], pathspecs: Sequence[str]) -> 
     args = [*NEUTRAL, "ls-files", "-z", "--full-name", "--", *pathspecs]
     out = git.git(args, cwd=repo.root, env=repo.env()).stdout
     return set(out.split(b"\0")) & set(paths)
+
+
+def parents(repo: git.Repo, commit: str) -> list[str]:
+    """The parents of ``commit`` (none for a root commit)."""
+    args = ["rev-list", "--parents", "--max-count=1", commit, "--"]
+    words = git.git(args, cwd=repo.root, env=repo.env()).stdout.split()
+    return [w.decode("ascii") for w in words[1:]]
+
+
+def changed(
+    repo: git.Repo, commit: str, parents: Sequence[str], pathspecs: Sequence[str], also: str
+) -> bool:
+    """Whether ``commit`` changed what ``pathspecs`` (or the file ``also``, the
+    config) cover: their content differs from every parent's.  A merge that
+    takes one side's content unchanged made no new version; a root commit did."""
+    specs = [*_as_git_reads(pathspecs), ":(literal)" + also]
+    for parent in parents:
+        args = [*NEUTRAL, "diff-tree", "--quiet", "-r", "--no-renames", parent, commit]
+        args += ["--", *specs]
+        # 0: the same content; 1: it differs; anything else (a broken object) counts
+        # as changed, so a registration is tried and its error reported.
+        if git.git(args, cwd=repo.root, env=repo.env(), check=False).returncode == 0:
+            return False
+    return True

@@ -153,13 +153,14 @@ def register_worktree(repo: git.Repo, cfg: Config, **opts: Unpack[Options]) -> R
 def register_commit(
     repo: git.Repo, commit: str, cfg: Config, **opts: Unpack[Options]
 ) -> Registered:
-    """Register ``commit`` (clean; it need not be checked out) under ``cfg``.
+    """Register ``commit`` (clean; it need not be checked out) under ``cfg`` (one
+    app's, when scoped: the version of what its paths cover in ``commit``).
 
     Raises :class:`~mlflow_gitver.errors.ServerUnavailable` when the server cannot be
     reached (worth retrying later), ``AuthFailed``, ``Conflict``, or another
     :class:`GitverError` (invalid config or input: retrying will not help).
     """
-    return register_state(repo, state_at_commit(repo, commit), cfg, **opts)
+    return register_state(repo, state_at_commit(repo, commit, cfg.paths), cfg, **opts)
 
 
 def register_state(

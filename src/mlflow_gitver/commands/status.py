@@ -79,6 +79,7 @@ def run(args: Args) -> int:
                 "recorded": e.record.created,
                 "attempts": e.state.attempts,
                 "last_error": e.state.last_error,
+                "apps_registered": list(e.state.apps_done),
                 "file": str(e.path),
             }
 
@@ -109,6 +110,8 @@ def run(args: Args) -> int:
         print(f"pending: {len(pending)} (register them with '{PROG} flush')")
         for e in pending:
             err = f"; last error: {e.state.last_error}" if e.state.last_error else ""
+            if e.state.apps_done:  # a scoped config: the apps done, the error is the rest's
+                err = f"; registered: {', '.join(e.state.apps_done)}{err}"
             print(
                 f"  {e.record.commit[:12]}  from {e.record.source}, recorded "
                 f"{_age(e.record.created)}, {e.state.attempts} attempt(s){err}"

@@ -37,15 +37,16 @@ class Claim:
         self.path.unlink()
         fsync_dir(self.path.parent)
 
-    def retry_later(self, error: str) -> None:
-        self.state = State(self.state.attempts + 1, scrub(error), time.time())
+    def retry_later(self, error: str, apps_done: tuple[str, ...] = ()) -> None:
+        """Keep it pending; ``apps_done``: the apps of a scoped config registered so far."""
+        self.state = State(self.state.attempts + 1, scrub(error), time.time(), apps_done)
         self.store.write_state(self.path, self.state)
 
-    def give_up(self, error: str) -> Path:
+    def give_up(self, error: str, apps_done: tuple[str, ...] = ()) -> Path:
         """Can never succeed: keep it in failed/ with the reason, for ``status``."""
         target = self.store.failed / self.path.name
         self.store.ensure()
-        state = State(self.state.attempts + 1, scrub(error), time.time())
+        state = State(self.state.attempts + 1, scrub(error), time.time(), apps_done)
         write_atomic(Store.state_path(target), state.to_json(), replace=True)
         with contextlib.suppress(FileNotFoundError):
             Store.state_path(self.path).unlink()

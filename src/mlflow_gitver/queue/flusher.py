@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 from mlflow_gitver import git
 from mlflow_gitver.errors import GitverError
-from mlflow_gitver.queue.claims import claim_record
+from mlflow_gitver.queue.claims import Claim, claim_record
 from mlflow_gitver.queue.records import Entry, Record, parse_record_config, record_environ
+from mlflow_gitver.queue.scoped import AppsResult, is_scoped, register_apps
 from mlflow_gitver.queue.store import Store, lock_nowait
 from mlflow_gitver.redact import scrub
 
@@ -44,7 +45,8 @@ class Outcome:
     entry: Entry
     status: str
     message: str
-    registered: Registered | None = None
+    registered: Registered | None = None  # the version (one app's, for a scoped config)
+    apps: AppsResult | None = None  # a scoped config: what each app did
 
     @property
     def commit(self) -> str:
@@ -120,6 +122,8 @@ class Flusher:
             key = _server_key(self.repo, cfg, env)
             if key in self.down:
                 return Outcome(entry, SKIPPED, self.down[key])
+            if is_scoped(cfg):
+                return self._apps(held, entry, cfg, env, key)
             try:
                 reg = self._register(record, cfg, env)
             except ServerUnavailable as e:
@@ -136,6 +140,29 @@ class Flusher:
                 return Outcome(entry, PENDING, e.message)
             held.done()
             return Outcome(entry, REGISTERED, f"{reg.model_name} ({reg.model_id})", reg)
+
+    def _apps(
+        self, held: Claim, entry: Entry, cfg: Config, env: Mapping[str, str], key: str
+    ) -> Outcome:
+        """Register the apps of a scoped config that the record's commit changed."""
+        record = held.record
+        res = register_apps(
+            self.repo,
+            record,
+            cfg,
+            held.state.apps_done,
+            lambda app: self._register(record, app, env),
+        )
+        if res.down is not None:
+            self.down[key] = res.down
+        if res.down is not None or res.retry:
+            held.retry_later(res.problems, res.done)
+            return Outcome(entry, PENDING, res.problems, apps=res)
+        if res.never:
+            path = held.give_up(res.problems, res.done)
+            return Outcome(entry, FAILED, f"{res.problems} (kept in {path})", apps=res)
+        held.done()
+        return Outcome(entry, REGISTERED, res.message(), _only(res), apps=res)
 
     def _not_claimed(self, entry: Entry, parsed: Config | None) -> Outcome:
         """Another process held the record, or finished it while we waited.
@@ -155,6 +182,13 @@ class Flusher:
         env = record_environ(record, self.environ)
         try:
             cfg = parsed or parse_record_config(record, env, self.repo)
+            if is_scoped(cfg):
+                res = register_apps(
+                    self.repo, record, cfg, (), lambda app: self._register(record, app, env)
+                )
+                if res.problems:
+                    return busy
+                return Outcome(entry, REGISTERED, res.message(), _only(res), apps=res)
             reg = self._register(record, cfg, env)
         except GitverError:  # ConfigError included
             return busy  # its holder's outcome stands; `status` tells the rest
@@ -170,6 +204,10 @@ class Flusher:
             environ=env,
             branch=record.branch,
         )
+
+
+def _only(res: AppsResult) -> Registered | None:
+    return res.registered[0][1] if len(res.registered) == 1 else None
 
 
 def describe(o: Outcome) -> str:

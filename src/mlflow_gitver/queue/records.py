@@ -137,15 +137,27 @@ class Record(_Json):
 class State(_Json):
     """What happened so far to a record (written only by the lock holder)."""
 
-    __slots__ = ("attempts", "last_attempt", "last_error")
+    __slots__ = ("apps_done", "attempts", "last_attempt", "last_error")
     attempts: int
     last_error: str | None
     last_attempt: float | None
+    # The apps of a scoped config this record has registered already (an attempt
+    # that failed for one app does not register the others again).
+    apps_done: tuple[str, ...]
 
     def __init__(
-        self, attempts: int = 0, last_error: str | None = None, last_attempt: float | None = None
+        self,
+        attempts: int = 0,
+        last_error: str | None = None,
+        last_attempt: float | None = None,
+        apps_done: tuple[str, ...] | list[str] = (),
     ) -> None:
-        self._init(attempts=attempts, last_error=last_error, last_attempt=last_attempt)
+        self._init(
+            attempts=attempts,
+            last_error=last_error,
+            last_attempt=last_attempt,
+            apps_done=tuple(str(a) for a in apps_done),
+        )
 
 
 class Entry(_Value):
@@ -233,6 +245,4 @@ def parse_record_config(
             f"{source}: no config file in commit {record.commit[:12]}; commit a "
             f"{record.config_path} (mlflow-gitver init writes one)"
         )
-    from mlflow_gitver.context import unscoped
-
-    return unscoped(parse_config(record.config_text, source, environ), "the hooks")
+    return parse_config(record.config_text, source, environ)

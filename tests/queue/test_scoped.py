@@ -1,0 +1,132 @@
+"""The hooks' registration of a scoped config: only the apps a commit changed, each once.
+
+Real repositories, a real ``mlflow server``; the server that is down is a closed port.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from mlflow_gitver import git as gitmod
+from mlflow_gitver.queue.flusher import FAILED, PENDING, REGISTERED, Flusher
+from mlflow_gitver.queue.records import new_record
+from mlflow_gitver.queue.store import Store
+from testing.cli import cli
+from testing.hooks import versions
+from testing.repos import commit_all, git, write
+from testing.server import free_port
+
+MONO = """\
+experiment: {experiment}
+tracking_uri: {uri}
+apps:
+  - name: support
+    paths: [apps/support, libs]
+  - name: triage
+    paths: [apps/triage, libs]
+  - name: billing
+    paths: [apps/billing]
+"""
+
+
+def _mono(repo: Path, uri: str) -> str:
+    experiment = f"scoped-{uuid.uuid4().hex[:12]}"
+    for app in ("support", "triage", "billing"):
+        write(repo / f"apps/{app}/agent.py", f"{app} = 1\n")
+    write(repo / "libs/common.py", "shared\n")
+    write(repo / ".mlflow-gitver.yaml", MONO.format(experiment=experiment, uri=uri))
+    commit_all(repo, "monorepo")
+    return experiment
+
+
+def _flush(repo: Path, commit: str) -> tuple[Store, object]:
+    r = gitmod.discover(repo)
+    s = Store(r.common_dir)
+    s.add(new_record(r, commit, "post-commit", {}))
+    [entry] = [e for e in s.list_pending() if e.record.commit == commit]
+    return s, Flusher(r, s).one(entry)
+
+
+def _apps_of(server_url: str, experiment: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for models in versions(server_url, experiment).values():
+        for m in models:
+            app = m.tags["mlflow_gitver.app"]  # type: ignore[attr-defined]
+            out[app] = out.get(app, 0) + 1
+    return out
+
+
+@pytest.mark.server
+def test_a_commit_registers_only_the_apps_it_changed(repo: Path, server_url: str) -> None:
+    experiment = _mono(repo, server_url)
+    _s, first = _flush(repo, git(repo, "rev-parse", "HEAD").strip())
+    assert first.status == REGISTERED  # type: ignore[attr-defined]
+    assert _apps_of(server_url, experiment) == {"support": 1, "triage": 1, "billing": 1}
+
+    write(repo / "apps/triage/agent.py", "triage = 2\n")
+    _s, one = _flush(repo, commit_all(repo, "triage only"))
+    assert one.status == REGISTERED  # type: ignore[attr-defined]
+    assert one.message.startswith("triage-git-")  # type: ignore[attr-defined]
+    assert "unchanged: support, billing" in one.message  # type: ignore[attr-defined]
+    assert one.registered is not None  # type: ignore[attr-defined]
+    assert _apps_of(server_url, experiment) == {"support": 1, "triage": 2, "billing": 1}
+
+    write(repo / "README.md", "docs only\n")
+    s, none = _flush(repo, commit_all(repo, "docs only"))
+    assert none.status == REGISTERED  # type: ignore[attr-defined]
+    assert none.message.startswith("no app's paths changed")  # type: ignore[attr-defined]
+    assert _apps_of(server_url, experiment) == {"support": 1, "triage": 2, "billing": 1}
+
+    write(repo / "libs/common.py", "shared 2\n")
+    _s, lib = _flush(repo, commit_all(repo, "the library"))
+    assert lib.status == REGISTERED  # type: ignore[attr-defined]
+    assert _apps_of(server_url, experiment) == {"support": 2, "triage": 3, "billing": 1}
+    assert s.list_pending() == [] and s.list_failed() == []
+
+
+def test_a_server_that_is_down_keeps_the_record_and_status_names_the_apps(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_GITVER_RETRY_SECONDS", "1")
+    _mono(repo, f"http://127.0.0.1:{free_port()}")
+    s, out = _flush(repo, git(repo, "rev-parse", "HEAD").strip())
+    assert out.status == PENDING  # type: ignore[attr-defined]
+    assert out.message.startswith("support: ")  # type: ignore[attr-defined]
+    [entry] = s.list_pending()
+    assert entry.state.attempts == 1 and entry.state.apps_done == ()
+    status = cli("status", "--format", "json", cwd=repo)
+    assert status.returncode == 1
+    [row] = json.loads(status.stdout)["pending"]
+    assert row["apps_registered"] == [] and "support" in row["last_error"]
+
+
+@pytest.mark.server
+def test_a_retry_registers_only_the_apps_not_done(
+    repo: Path, server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One app's registration fails for good (its experiment name is taken by a
+    deleted experiment, which MLflow refuses for real); the others register, the
+    record goes to failed/ naming that app, and status says which were done."""
+    from mlflow import MlflowClient
+
+    experiment = _mono(repo, server_url)
+    gone = f"deleted-{uuid.uuid4().hex[:8]}"
+    client = MlflowClient(server_url)
+    client.delete_experiment(client.create_experiment(gone))
+    text = (repo / ".mlflow-gitver.yaml").read_text()
+    text = text.replace(
+        "    paths: [apps/billing]\n", f"    paths: [apps/billing]\n    experiment: {gone}\n"
+    )
+    write(repo / ".mlflow-gitver.yaml", text)
+    s, out = _flush(repo, commit_all(repo, "billing in a deleted experiment"))
+    assert out.status in (PENDING, FAILED), out  # type: ignore[attr-defined]
+    assert out.message.startswith("billing: ")  # type: ignore[attr-defined]
+    assert _apps_of(server_url, experiment) == {"support": 1, "triage": 1}
+    [entry] = s.list_pending() or s.list_failed()
+    assert entry.state.apps_done == ("support", "triage")
+    shown = cli("status", cwd=repo)
+    assert "registered: support, triage" in shown.stdout or out.status == FAILED  # type: ignore[attr-defined]
