@@ -238,3 +238,39 @@ def test_a_merge_reaches_mlflow_with_only_post_commit_and_pre_push(work: Work) -
     work.settle()
     _once_each(work, [merge])
     assert git(work.root, "rev-list", "--merges", f"{base}..HEAD").split() == [merge]
+
+
+def _models_per_app(work: Work) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for models in work.versions().values():
+        for m in models:
+            app = (m.tags or {}).get("mlflow_gitver.app", "")  # type: ignore[attr-defined]
+            out[app] = out.get(app, 0) + 1
+    return out
+
+
+def test_a_commit_touching_one_app_of_three_creates_exactly_one_model(work: Work) -> None:
+    """Issue 13, through pre-commit: the hooks register only the apps a commit changed."""
+    work.settle()
+    unscoped = _models_per_app(work)
+    text = (work.root / ".mlflow-gitver.yaml").read_text().replace("name: app\n", "")
+    apps = "".join(
+        f"  - name: {a}\n    paths: [apps/{a}, libs]\n" for a in ("support", "triage", "billing")
+    )
+    for a in ("support", "triage", "billing"):
+        write(work.root / f"apps/{a}/agent.py", f"{a} = 1\n")
+    write(work.root / "libs/common.py", "shared\n")
+    write(work.root / ".mlflow-gitver.yaml", text + "apps:\n" + apps)
+    git(work.root, "add", "-A")
+    work.run("commit", "-q", "-m", "three apps", check=True)
+    work.settle()
+    assert _models_per_app(work) == {**unscoped, "support": 1, "triage": 1, "billing": 1}
+    work.commit("apps/triage/agent.py", "triage = 2\n")
+    work.settle()
+    assert _models_per_app(work) == {**unscoped, "support": 1, "triage": 2, "billing": 1}
+    work.commit("README.md", "docs only\n")
+    pushed = work.run("push", "-q", "origin", "main")
+    assert pushed.returncode == 0, pushed.stderr
+    work.settle()
+    assert _models_per_app(work) == {**unscoped, "support": 1, "triage": 2, "billing": 1}
+    assert work.pending() == [] and work.failed() == []
