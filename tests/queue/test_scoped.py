@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mlflow_gitver import git as gitmod
-from mlflow_gitver.queue.flusher import FAILED, PENDING, REGISTERED, Flusher
+from mlflow_gitver.queue.flusher import PENDING, REGISTERED, Flusher
 from mlflow_gitver.queue.records import new_record
 from mlflow_gitver.queue.store import Store
 from testing.cli import cli
@@ -108,25 +108,37 @@ def test_a_server_that_is_down_keeps_the_record_and_status_names_the_apps(
 def test_a_retry_registers_only_the_apps_not_done(
     repo: Path, server_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One app's registration fails for good (its experiment name is taken by a
-    deleted experiment, which MLflow refuses for real); the others register, the
-    record goes to failed/ naming that app, and status says which were done."""
+    """One app's experiment is deleted (MLflow refuses it, for real); the others
+    register, the record stays pending naming that app, status says which were
+    done, and once the experiment is restored the retry registers that app alone."""
     from mlflow import MlflowClient
 
     experiment = _mono(repo, server_url)
     gone = f"deleted-{uuid.uuid4().hex[:8]}"
     client = MlflowClient(server_url)
-    client.delete_experiment(client.create_experiment(gone))
+    gone_id = client.create_experiment(gone)
+    client.delete_experiment(gone_id)
     text = (repo / ".mlflow-gitver.yaml").read_text()
     text = text.replace(
         "    paths: [apps/billing]\n", f"    paths: [apps/billing]\n    experiment: {gone}\n"
     )
     write(repo / ".mlflow-gitver.yaml", text)
     s, out = _flush(repo, commit_all(repo, "billing in a deleted experiment"))
-    assert out.status in (PENDING, FAILED), out  # type: ignore[attr-defined]
+    # Not known to be permanent (it can be restored): kept pending, retried.
+    assert out.status == PENDING, out  # type: ignore[attr-defined]
     assert out.message.startswith("billing: ")  # type: ignore[attr-defined]
     assert _apps_of(server_url, experiment) == {"support": 1, "triage": 1}
-    [entry] = s.list_pending() or s.list_failed()
+    [entry] = s.list_pending()
     assert entry.state.apps_done == ("support", "triage")
+    again = Flusher(gitmod.discover(repo), s).one(entry)
+    assert again.apps is not None and again.apps.earlier == ["support", "triage"]
+    assert again.apps.registered == [] and again.status == PENDING
+    assert _apps_of(server_url, experiment) == {"support": 1, "triage": 1}
     shown = cli("status", cwd=repo)
-    assert "registered: support, triage" in shown.stdout or out.status == FAILED  # type: ignore[attr-defined]
+    assert "registered: support, triage; last error: billing: " in shown.stdout
+    client.restore_experiment(gone_id)  # the fix: now billing registers, alone
+    [entry] = s.list_pending()
+    last = Flusher(gitmod.discover(repo), s).one(entry)
+    assert last.status == REGISTERED and "registered before: support, triage" in last.message
+    assert last.apps is not None and [n for n, _r in last.apps.registered] == ["billing"]
+    assert s.list_pending() == []
