@@ -212,3 +212,81 @@ def test_activate_env_uri_wins_and_an_unknown_model_is_named(repo: Path, server_
     out = _py(code, repo, env)
     assert out.returncode == 1 and out.stderr.startswith("1 ")
     assert "is not a model at" in out.stderr and "MLFLOW_TRACKING_URI" in out.stderr
+
+
+# --- apps and scoped versions (issue 13) ----------------------------------------------------
+
+_MONO = """\
+experiment: api-mono
+tracking_uri: {uri}
+apps:
+  - name: support
+    paths: [apps/support]
+  - name: triage
+    paths: [apps/triage]
+    experiment: api-triage
+"""
+
+
+def _mono(repo: Path, uri: str) -> None:
+    write(repo / "apps/support/a.py", "a\n")
+    write(repo / "apps/triage/t.py", "t\n")
+    write(repo / ".mlflow-gitver.yaml", _MONO.format(uri=uri))
+    commit_all(repo, "monorepo")
+
+
+def test_activate_and_current_version_take_an_app(repo: Path, server_url: str) -> None:
+    from mlflow_gitver import current_version
+    from mlflow_gitver.errors import GitverError
+
+    _mono(repo, server_url)
+    write(repo / "README.md", "outside every app: no app is dirty\n")
+    out = _py(
+        """
+        import json
+        from mlflow_gitver import activate, current_version
+
+        m = activate(app="triage")
+        print(json.dumps({"vid": m.version_id, "v": current_version(app="triage"),
+                          "id": m.model_id, "exp": m.experiment_id}))
+        """,
+        repo,
+        dict(os.environ),
+    )
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["vid"] == got["v"] and got["vid"].startswith("scoped-")
+    assert "-dirty-" not in got["vid"]
+    ids = cli("id", "--app", "triage", cwd=repo)
+    assert ids.stdout.strip() == got["vid"]
+    reg = cli("register", "--app", "triage", "--format", "json", "--ci", "none", cwd=repo)
+    assert json.loads(reg.stdout)["model_id"] == got["id"]
+    with pytest.raises(GitverError, match=r"has 2 apps \(support, triage\); pass app= one"):
+        current_version(repo)
+    missing = _py("from mlflow_gitver import activate\nactivate()\n", repo, dict(os.environ))
+    assert missing.returncode == 1 and "pass app= one of them" in missing.stderr
+    with pytest.raises(GitverError, match="no app named 'nope'"):
+        current_version(repo, app="nope")
+
+
+def test_activate_with_an_app_uses_its_exported_variables(repo: Path, server_url: str) -> None:
+    """A multi-app export sets MLFLOW_GITVER_MODEL_ID_<APP> (no MLFLOW_ACTIVE_MODEL_ID):
+    the deploy of one app finds its model, and its experiment, not another's."""
+    _mono(repo, server_url)
+    dotenv = repo.parent / "apps.env"
+    reg = cli("register", "--ci", "none", "--dotenv", str(dotenv), cwd=repo)
+    assert reg.returncode == 0, reg.stderr
+    exported = dict(line.split("=", 1) for line in dotenv.read_text().splitlines() if "=" in line)
+    env = _deploy_env(
+        repo,
+        MLFLOW_TRACKING_URI=server_url,
+        MLFLOW_EXPERIMENT_ID="0",  # someone else's: the app's own variable wins
+        MLFLOW_GITVER_MODEL_ID_TRIAGE=exported["MLFLOW_GITVER_MODEL_ID_TRIAGE"],
+        MLFLOW_GITVER_EXPERIMENT_ID_TRIAGE=exported["MLFLOW_GITVER_EXPERIMENT_ID_TRIAGE"],
+    )
+    out = _py(_DEPLOY.replace("activate()", "activate(app='triage')"), repo, env)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["exp"] == exported["MLFLOW_GITVER_EXPERIMENT_ID_TRIAGE"] != "0"
+    model = exported["MLFLOW_GITVER_MODEL_ID_TRIAGE"]
+    assert len(_traces(server_url, seen["exp"], model)) == 1

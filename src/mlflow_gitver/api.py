@@ -11,9 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlflow_gitver.config import CONFIG_NAME
-from mlflow_gitver.errors import EXIT_FAILURE, GitverError
+from mlflow_gitver.errors import EXIT_FAILURE, EXIT_USAGE, GitverError
 from mlflow_gitver.redact import redact_url
 from mlflow_gitver.tracking import check_uri, default_uri
+
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
+if TYPE_CHECKING:
+    from mlflow_gitver.config import Config
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,9 @@ class ActiveModel:
     created: bool = False
 
 
-def activate(repo: str | Path | None = None, config: str | Path | None = None) -> ActiveModel:
+def activate(
+    repo: str | Path | None = None, config: str | Path | None = None, app: str | None = None
+) -> ActiveModel:
     """Make this code's version MLflow's active model, and return it.
 
     If ``MLFLOW_ACTIVE_MODEL_ID`` is set (the deploy path: CI registered the
@@ -46,6 +52,11 @@ def activate(repo: str | Path | None = None, config: str | Path | None = None) -
     ``.mlflow-gitver.yaml`` at the repository root), and MLflow's tracking URI,
     experiment and active model are set to it.
 
+    ``app`` names one app of a config with ``apps:`` (required when it has
+    several).  On the deploy path, without ``MLFLOW_ACTIVE_MODEL_ID``, the app's
+    own variables that a multi-app export sets (``MLFLOW_GITVER_MODEL_ID_<APP>``
+    and ``MLFLOW_GITVER_EXPERIMENT_ID_<APP>``) are used.
+
     Raises :class:`mlflow_gitver.errors.GitverError` on what the user can fix
     (no repository, invalid config, unreachable server, an unknown model id);
     its message names this function's parameters.
@@ -54,7 +65,14 @@ def activate(repo: str | Path | None = None, config: str | Path | None = None) -
         env_id = os.environ.get("MLFLOW_ACTIVE_MODEL_ID")
         if env_id:
             return _from_environment(env_id, repo, config)
-        return _register(repo, config)
+        if app is not None:
+            from mlflow_gitver.commands.register import app_variable
+
+            app_id = os.environ.get(app_variable("MLFLOW_GITVER_MODEL_ID", app))
+            if app_id:
+                exp = os.environ.get(app_variable("MLFLOW_GITVER_EXPERIMENT_ID", app)) or None
+                return _from_environment(app_id, repo, config, exp, from_app=True)
+        return _register(repo, config, app)
     except GitverError as e:
         # Reworded in place: the caller may catch a subclass (ServerUnavailable, ...).
         e.message = _as_api(e.message)
@@ -95,8 +113,16 @@ def _find_config(repo: str | Path | None, config: str | Path | None) -> Path | N
 
 
 def _from_environment(
-    model_id: str, repo: str | Path | None, config: str | Path | None
+    model_id: str,
+    repo: str | Path | None,
+    config: str | Path | None,
+    app_experiment: str | None = None,
+    *,
+    from_app: bool = False,
 ) -> ActiveModel:
+    """``from_app``: ``model_id`` came from an app's own variable; ``app_experiment``
+    is its exported experiment id, which wins over ``MLFLOW_EXPERIMENT_ID``
+    (another app's, or none, in a multi-app job)."""
     uri = os.environ.get("MLFLOW_TRACKING_URI") or None
     path = None
     if uri is None:
@@ -109,8 +135,17 @@ def _from_environment(
     if uri is not None:
         where = "MLFLOW_TRACKING_URI" if os.environ.get("MLFLOW_TRACKING_URI") else str(path)
         check_uri(uri, where)
-    experiment_id = os.environ.get("MLFLOW_EXPERIMENT_ID") or None
-    if uri is not None and (experiment_id is None or not os.environ.get("MLFLOW_TRACKING_URI")):
+    experiment_id = app_experiment or os.environ.get("MLFLOW_EXPERIMENT_ID") or None
+    if from_app:
+        # An app's own variables: MLflow reads none of them, so it is told here.
+        if uri is None:
+            raise GitverError(
+                f"model {model_id} of the app's variables has no tracking URI to go with it; "
+                "set MLFLOW_TRACKING_URI (or the config's tracking_uri)",
+                EXIT_USAGE,
+            )
+        experiment_id = _point_mlflow(model_id, uri, experiment_id)
+    elif uri is not None and (experiment_id is None or not os.environ.get("MLFLOW_TRACKING_URI")):
         # MLflow would otherwise use its default URI (./mlflow.db) or experiment 0.
         experiment_id = _point_mlflow(model_id, uri, experiment_id)
     return ActiveModel(
@@ -153,18 +188,32 @@ def _point_mlflow(model_id: str, uri: str, experiment_id: str | None) -> str:
     return experiment_id
 
 
-def _register(repo: str | Path | None, config: str | Path | None) -> ActiveModel:
+def _one_app(cfg: Config, app: str | None) -> Config:
+    """The app ``app`` names (the config itself when it has no ``apps:``)."""
+    from mlflow_gitver.context import select_apps
+
+    apps = select_apps(cfg, app)
+    if len(apps) > 1:
+        names = ", ".join(a.name for a in apps)
+        raise GitverError(
+            f"{cfg.source} has {len(apps)} apps ({names}); pass app= one of them", EXIT_USAGE
+        )
+    return apps[0]
+
+
+def _register(repo: str | Path | None, config: str | Path | None, app: str | None) -> ActiveModel:
     from mlflow_gitver import mlflow_api
-    from mlflow_gitver.context import load_worktree_config, open_repo, unscoped
+    from mlflow_gitver.context import load_worktree_config, open_repo
     from mlflow_gitver.gitstate import state_of
     from mlflow_gitver.tracking import target
     from mlflow_gitver.versions import register_state
 
     r = open_repo(repo)
     cfg = load_worktree_config(r, Path(config) if config is not None else None)
-    cfg = unscoped(cfg, "the Python API")
+    cfg = _one_app(cfg, app)
     chosen = target(None, os.environ, cfg.tracking_uri, r.root)  # resolved once
-    reg = register_state(r, state_of(r, untracked=cfg.untracked), cfg, target=chosen)
+    state = state_of(r, untracked=cfg.untracked, scope=cfg.paths)
+    reg = register_state(r, state, cfg, target=chosen)
     mlflow_api.activate(chosen.uri, reg.experiment_id, reg.model_id)
     return ActiveModel(
         model_id=reg.model_id,
@@ -177,10 +226,21 @@ def _register(repo: str | Path | None, config: str | Path | None) -> ActiveModel
     )
 
 
-def current_version(repo: str | Path | None = None) -> str:
-    """The version identifier of the working tree containing ``repo`` (no MLflow)."""
-    from mlflow_gitver.context import open_repo, untracked_setting
+def current_version(repo: str | Path | None = None, app: str | None = None) -> str:
+    """The version identifier of the working tree containing ``repo`` (no MLflow);
+    ``app``: of that app of a config with ``apps:`` (required when it has several).
+    A config with ``paths`` (or ``apps``) gives the scoped id."""
+    from mlflow_gitver.context import open_repo, scoped_apps, untracked_setting
     from mlflow_gitver.gitstate import state_of
 
     r = open_repo(repo)
-    return state_of(r, untracked=untracked_setting(r, None)).version_id
+    apps = scoped_apps(r, None, app)
+    if apps is None:  # the config scopes nothing: the whole repository, as `id`
+        return state_of(r, untracked=untracked_setting(r, None)).version_id
+    if len(apps) > 1:
+        names = ", ".join(a.name for a in apps)
+        raise GitverError(
+            f"this config has {len(apps)} apps ({names}); pass app= one of them", EXIT_USAGE
+        )
+    one = apps[0]
+    return state_of(r, untracked=one.untracked, scope=one.paths).version_id
