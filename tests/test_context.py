@@ -74,6 +74,6 @@ def test_untracked_setting_reads_only_its_key(tmp_path: Path) -> None:
 def test_the_hooks_refuse_a_scoped_config_until_they_scope(text: str) -> None:
     from mlflow_gitver.config import parse_config
 
-    with pytest.raises(GitverError, match=r"the Python API cannot handle '\w+:' configs yet") as e:
-        context.unscoped(parse_config(text, "cfg.yaml", {}), "the Python API")
+    with pytest.raises(GitverError, match=r"show without VERSION cannot handle '\w+:' configs yet") as e:
+        context.unscoped(parse_config(text, "cfg.yaml", {}), "show without VERSION")
     assert e.value.exit_code == 2
