@@ -71,9 +71,11 @@ def test_untracked_setting_reads_only_its_key(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("text", ["apps: [{name: a, paths: [x]}]\n", "name: a\npaths: [x]\n"])
-def test_the_hooks_refuse_a_scoped_config_until_they_scope(text: str) -> None:
+def test_unscoped_refuses_a_scoped_config_for_a_caller_that_cannot_scope(text: str) -> None:
     from mlflow_gitver.config import parse_config
 
-    with pytest.raises(GitverError, match=r"show without VERSION cannot handle '\w+:' configs yet") as e:
+    with pytest.raises(
+        GitverError, match=r"show without VERSION cannot handle '\w+:' configs yet"
+    ) as e:
         context.unscoped(parse_config(text, "cfg.yaml", {}), "show without VERSION")
     assert e.value.exit_code == 2
