@@ -188,29 +188,26 @@ def _point_mlflow(model_id: str, uri: str, experiment_id: str | None) -> str:
     return experiment_id
 
 
-def _one_app(cfg: Config, app: str | None) -> Config:
-    """The app ``app`` names (the config itself when it has no ``apps:``)."""
-    from mlflow_gitver.context import select_apps
-
-    apps = select_apps(cfg, app)
+def _one_app(apps: tuple[Config, ...]) -> Config:
+    """The one app the API acts on: several need ``app=``."""
     if len(apps) > 1:
         names = ", ".join(a.name for a in apps)
         raise GitverError(
-            f"{cfg.source} has {len(apps)} apps ({names}); pass app= one of them", EXIT_USAGE
+            f"this config has {len(apps)} apps ({names}); pass app= one of them", EXIT_USAGE
         )
     return apps[0]
 
 
 def _register(repo: str | Path | None, config: str | Path | None, app: str | None) -> ActiveModel:
     from mlflow_gitver import mlflow_api
-    from mlflow_gitver.context import load_worktree_config, open_repo
+    from mlflow_gitver.context import load_worktree_config, open_repo, select_apps
     from mlflow_gitver.gitstate import state_of
     from mlflow_gitver.tracking import target
     from mlflow_gitver.versions import register_state
 
     r = open_repo(repo)
     cfg = load_worktree_config(r, Path(config) if config is not None else None)
-    cfg = _one_app(cfg, app)
+    cfg = _one_app(select_apps(cfg, app))
     chosen = target(None, os.environ, cfg.tracking_uri, r.root)  # resolved once
     state = state_of(r, untracked=cfg.untracked, scope=cfg.paths)
     reg = register_state(r, state, cfg, target=chosen)
@@ -237,10 +234,5 @@ def current_version(repo: str | Path | None = None, app: str | None = None) -> s
     apps = scoped_apps(r, None, app)
     if apps is None:  # the config scopes nothing: the whole repository, as `id`
         return state_of(r, untracked=untracked_setting(r, None)).version_id
-    if len(apps) > 1:
-        names = ", ".join(a.name for a in apps)
-        raise GitverError(
-            f"this config has {len(apps)} apps ({names}); pass app= one of them", EXIT_USAGE
-        )
-    one = apps[0]
+    one = _one_app(apps)
     return state_of(r, untracked=one.untracked, scope=one.paths).version_id
