@@ -74,14 +74,6 @@ def test_unknown_choice() -> None:
         ci.detect("travis", {})
 
 
-def test_summary_markdown_escapes() -> None:
-    md = ci.summary_markdown(
-        {"model-id": "m-1", "model-name": "a|b[x](y)<img>", "model-url": "http://h/#/m-1"}
-    )
-    assert "[a\\|b\\[x\\]\\(y\\)\\<img\\>](<http://h/#/m-1>)" in md
-    assert "| Model ID | m\\-1 |" in md
-
-
 def test_every_provider_module_declares_itself_and_has_its_test_file() -> None:
     # The registry's promise: a provider is one module in ci/providers/ and one test file.
     tests = Path(__file__).parent / "providers"
