@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mlflow_gitver import git as gitmod
 from mlflow_gitver.queue.records import Record
-from mlflow_gitver.queue.store import Store, claim
+from mlflow_gitver.queue.store import Store
 from testing.records import make_record
 from testing.repos import commit_all, git, write
 
@@ -32,11 +32,6 @@ def test_add_failed_records_the_error(tmp_path: Path) -> None:
     store.add_failed(make_record(config_text=None), "no config")
     [f] = store.list_failed()
     assert f.record.config_text is None and f.state.last_error == "no config"
-
-
-def test_claim_of_a_missing_record_is_none(tmp_path: Path) -> None:
-    with claim(tmp_path / "nope.json", wait=0) as fd:
-        assert fd is None
 
 
 def test_worktrees_share_one_store(repo: Path, tmp_path: Path) -> None:
