@@ -66,15 +66,9 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
-from testing.campaign import (
-    TAG_COMMIT,
-    TAG_DIRTY,
-    TAG_VERSION_ID,
-    World,
-    status_of,
-    summarize,
-    tags_of,
-)
+from testing.campaign.names import TAG_COMMIT, TAG_DIRTY, TAG_VERSION_ID
+from testing.campaign.observe import status_of, summarize, tags_of
+from testing.campaign.world import World
 from testing.server import MlflowServer
 from testing.source import HOOKS_DIR, ROOT, SourceRepo
 
