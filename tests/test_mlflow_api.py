@@ -88,21 +88,3 @@ def test_absent_things_are_none(edge: mlflow_api.Edge) -> None:
     assert eid is not None and mlflow_api.create_experiment(edge, "twice") is None
     assert set(mlflow_api.all_experiment_ids(edge)) == {"0", eid}
     mlflow_api.delete_model(edge, "m-does-not-exist")  # gone already: fine
-
-
-@pytest.mark.parametrize(
-    ("text", "kind"),
-    [
-        (
-            "API request to endpoint /api/2.0/mlflow/x failed with error code 404 != 200",
-            "wrong-uri",
-        ),
-        ("Failed to establish a new connection: [Errno 111] Connection refused", "refused"),
-        ("API request to http://h failed with exception Read timed out", "transient"),
-        ("API request to http://h failed with too many 503 error responses", "transient"),
-        ("(sqlite3.OperationalError) database is locked", "transient"),
-        ("RESOURCE_DOES_NOT_EXIST: no such model", "other"),
-    ],
-)
-def test_failures_are_classified_by_their_text(text: str, kind: str) -> None:
-    assert mlflow_failures.classify(RuntimeError(text))[0] == kind
