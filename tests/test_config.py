@@ -299,21 +299,7 @@ def test_schema_stamp_changes_with_each_validating_module(tmp_path: Path) -> Non
     assert len(seen) == len(VALIDATING_MODULES) + 1 and "None" not in seen
 
 
-# --- paths and apps (issue 13) ------------------------------------------------------------
-
-MONOREPO = """\
-experiment: agents
-tags: {team: platform}
-params: {temperature: 0}
-apps:
-  - name: support-agent
-    paths: [apps/support, libs/common, ":!apps/support/docs"]
-    params: {llm: gpt-4o-mini}
-  - name: triage-agent
-    paths: apps/triage
-    params: {llm: gpt-4o, temperature: 1}
-    experiment: triage
-"""
+# --- paths (issue 13; apps: test_config_apps.py) -------------------------------------------
 
 
 def test_paths_are_read_in_order() -> None:
@@ -321,18 +307,6 @@ def test_paths_are_read_in_order() -> None:
     assert c.paths == ("apps/a", ":!apps/a/docs", "libs/*")
     assert parse("name: a\n").paths == ()
     assert parse("name: a\npaths: apps/a\n").paths == ("apps/a",)
-
-
-def test_apps_inherit_the_top_level() -> None:
-    c = parse(MONOREPO)
-    support, triage = c.apps
-    assert (support.name, support.experiment) == ("support-agent", "agents")
-    assert support.paths == ("apps/support", "libs/common", ":!apps/support/docs")
-    assert support.params == {"temperature": "0", "llm": "gpt-4o-mini"}
-    assert (triage.experiment, triage.paths) == ("triage", ("apps/triage",))
-    assert triage.params == {"temperature": "1", "llm": "gpt-4o"}  # the app's value wins
-    assert support.tags == triage.tags == {"team": "platform"}
-    assert support.apps == triage.apps == ()
 
 
 @pytest.mark.parametrize(
@@ -346,24 +320,7 @@ def test_apps_inherit_the_top_level() -> None:
         ("name: a\npaths: {a: 1}\n", "cfg.yaml:2:8: paths must be a list"),
         ("name: a\npaths: [1]\n", "cfg.yaml:2:9: each entry of paths must be a string"),
         ("name: a\npaths: [':(nope)a']\n", "unknown pathspec magic 'nope'"),
-        ("name: a\napps: [{name: b}]\n", "with 'apps', each app sets its own name"),
-        ("apps: [{name: b}]\npaths: [x]\n", "remove the top-level 'paths'"),
-        ("apps: [{name: b}, {name: b}]\n", "cfg.yaml:1:26: apps[1]: two apps are named 'b'"),
-        ("apps: [{name: b, diff: none}]\n", "apps[0]: 'diff' is set for the whole repository"),
-        ("apps: [{name: b, pathz: [x]}]\n", "apps[0]: unknown key 'pathz'; did you mean 'paths'?"),
-        ("apps: [{paths: [x]}]\n", "cfg.yaml:1:8: apps[0]: 'name' is missing"),
-        ("apps: []\n", "apps is empty"),
-        ("apps: {name: b}\n", "apps must be a list"),
-        ("apps: [{name: 'a/b'}]\n", "name 'a/b' contains /"),
-        ("apps: [{name: b, paths: [/x]}]\n", "apps[0].paths: '/x' is absolute"),
     ],
 )
-def test_paths_and_apps_errors(text: str, expected: str) -> None:
+def test_paths_errors(text: str, expected: str) -> None:
     assert expected in error(text)
-
-
-def test_an_app_params_secret_is_refused_where_it_is() -> None:
-    key = "sk-ant-api03-" + "A" * 40
-    text = f"secrets: refuse\napps:\n  - name: b\n    params: {{key: {key}}}\n"
-    msg = error(text)
-    assert msg.startswith("cfg.yaml:4:") and "sk-ant" not in msg
