@@ -75,6 +75,7 @@ def _resolve(p: argparse.ArgumentParser) -> None:
         metavar="APP",
         help="the application's name, when there is no config to read it from",
     )
+    opt.add_app(p)
     opt.add_format(p, "text", "json", "env")
 
 
@@ -170,6 +171,7 @@ def _show(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--web", action="store_true", help="open the version's page in a web browser, if it has one"
     )
+    opt.add_app(p)
     opt.add_format(p, "text", "json")
 
 

@@ -132,24 +132,86 @@ def test_resolve_answers_for_the_params_register_would_send(app: Path, server_ur
     assert cli(*args, cwd=app, env=env).stdout.strip() == v2_id != v1["model_id"]
 
 
-def test_scoped_versions_resolve_by_version_id_and_refuse_otherwise(
+def _scoped_repo(repo: Path, exp: str) -> None:
+    write(repo / "apps/a/x.py", "x\n")
+    write(repo / "apps/b/y.py", "y\n")
+    write(
+        repo / ".mlflow-gitver.yaml",
+        f"experiment: {exp}\napps:\n  - {{name: a, paths: [apps/a]}}\n"
+        f"  - {{name: b, paths: [apps/b], experiment: {exp}-b}}\n",
+    )
+    commit_all(repo, "scoped")
+
+
+def _register_app(repo: Path, uri: str, app: str) -> dict[str, object]:
+    reg = cli("register", "--app", app, "--format", "json", "--tracking-uri", uri,
+              "--ci", "none", cwd=repo)  # fmt: skip
+    assert reg.returncode == 0, reg.stderr
+    return dict(json.loads(reg.stdout))
+
+
+def test_a_scoped_app_resolves_from_any_commit_with_the_same_content(
     repo: Path, server_url: str
 ) -> None:
     exp = f"scoped-{uuid.uuid4().hex[:8]}"
-    write(repo / "apps/a/x.py", "x\n")
-    write(
-        repo / ".mlflow-gitver.yaml",
-        f"experiment: {exp}\napps:\n  - {{name: a, paths: [apps/a]}}\n",
-    )
-    commit_all(repo, "scoped")
-    reg = cli("register", "--app", "a", "--format", "json", "--tracking-uri", server_url,
-              "--ci", "none", cwd=repo)  # fmt: skip
-    assert reg.returncode == 0, reg.stderr
-    got = json.loads(reg.stdout)
-    vid = str(got["version_id"])
-    assert vid.startswith("scoped-")
-    out = cli("resolve", "--version-id", vid, "--tracking-uri", server_url, cwd=repo)
-    assert out.returncode == 0 and out.stdout.strip() == got["model_id"], out.stderr
-    refused = cli("resolve", "--commit", "HEAD", "--tracking-uri", server_url, cwd=repo)
-    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
-    assert "resolve without --version-id cannot handle 'apps:' configs yet" in refused.stderr
+    _scoped_repo(repo, exp)
+    first = git(repo, "rev-parse", "HEAD").strip()
+    got = _register_app(repo, server_url, "a")
+    assert str(got["version_id"]).startswith("scoped-")
+    uri = ("--tracking-uri", server_url)
+    by_id = cli("resolve", "--version-id", str(got["version_id"]), *uri, cwd=repo)
+    assert by_id.returncode == 0 and by_id.stdout.strip() == got["model_id"], by_id.stderr
+    # A later commit that leaves apps/a alone: the same version, by commit or tree.
+    write(repo / "apps/b/y.py", "y2\n")
+    commit_all(repo, "b only")
+    for how in (("--commit", "HEAD"), ("--commit", first), ()):
+        out = cli("resolve", "--app", "a", *how, *uri, "--format", "json", cwd=repo)
+        assert out.returncode == 0, (how, out.stderr)
+        assert json.loads(out.stdout)["model_id"] == got["model_id"]
+    # An uncommitted edit outside the scope does not make it dirty either.
+    write(repo / "apps/b/y.py", "y3\n")
+    assert cli("resolve", "--app", "a", *uri, cwd=repo).stdout.strip() == got["model_id"]
+    # Inside it: another version, not registered (exit 1), and so is the next commit.
+    write(repo / "apps/a/x.py", "x2\n")
+    dirty = cli("resolve", "--app", "a", *uri, cwd=repo)
+    assert dirty.returncode == 1 and "-dirty-" in dirty.stderr, dirty.stderr
+    commit_all(repo, "a changed")
+    assert cli("resolve", "--app", "a", "--commit", "HEAD", *uri, cwd=repo).returncode == 1
+    # The first commit, by its full hash, still resolves: with that commit's paths.
+    again = cli("resolve", "--app", "a", "--commit", first, *uri, cwd=repo)
+    assert again.returncode == 0 and again.stdout.strip() == got["model_id"], again.stderr
+
+
+def test_an_app_with_its_own_experiment_is_looked_up_there(repo: Path, server_url: str) -> None:
+    exp = f"scoped-{uuid.uuid4().hex[:8]}"
+    _scoped_repo(repo, exp)
+    got = _register_app(repo, server_url, "b")
+    out = cli("resolve", "--app", "b", "--tracking-uri", server_url, "--format", "json", cwd=repo)
+    assert out.returncode == 0, out.stderr
+    found = json.loads(out.stdout)
+    assert found["model_id"] == got["model_id"] and found["experiment_name"] == f"{exp}-b"
+    # App a was never registered: its experiment has nothing.
+    assert cli("resolve", "--app", "a", "--tracking-uri", server_url, cwd=repo).returncode == 1
+
+
+def test_scoped_lookups_that_cannot_be_answered_say_what_to_pass(
+    repo: Path, server_url: str, tmp_path: Path
+) -> None:
+    exp = f"scoped-{uuid.uuid4().hex[:8]}"
+    _scoped_repo(repo, exp)
+    head = git(repo, "rev-parse", "HEAD").strip()
+    uri = ("--tracking-uri", server_url)
+    several = cli("resolve", "--commit", "HEAD", *uri, cwd=repo)
+    assert several.returncode == 2 and several.stderr.count("\n") == 1, several.stderr
+    assert "several apps (a, b): pass --app NAME, or --version-id" in several.stderr
+    unknown = cli("resolve", "--app", "c", *uri, cwd=repo)
+    assert unknown.returncode == 2 and "no app named 'c'" in unknown.stderr, unknown.stderr
+    # A deploy directory with the config and no clone: the scoped id cannot be computed.
+    deploy = tmp_path / "deploy"
+    deploy.mkdir()
+    (deploy / ".mlflow-gitver.yaml").write_bytes((repo / ".mlflow-gitver.yaml").read_bytes())
+    bare = cli("resolve", "--app", "a", "--commit", head, *uri, cwd=deploy)
+    assert bare.returncode == 2 and bare.stderr.count("\n") == 1, bare.stderr
+    assert "computed from a clone" in bare.stderr and "--version-id" in bare.stderr
+    no_config = cli("resolve", "--app", "a", "--commit", head, *uri, cwd=tmp_path)
+    assert no_config.returncode == 2 and "--app a needs a config" in no_config.stderr

@@ -161,5 +161,25 @@ def test_show_takes_a_scoped_version_id(repo: Path, server_url: str) -> None:
               cwd=repo)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["model_id"] == got["model_id"]
-    bare = cli("show", "--tracking-uri", server_url, cwd=repo)
-    assert bare.returncode == 2 and "show without VERSION cannot handle" in bare.stderr
+    # The working tree and a commit stand for the app's scoped version.
+    write(repo / "docs.md", "outside the scope\n")
+    commit_all(repo, "docs")
+    for how in ((), ("HEAD",), ("HEAD~1",), ("--app", "a")):
+        seen = cli("show", *how, "--format", "json", "--tracking-uri", server_url, cwd=repo)
+        assert seen.returncode == 0, (how, seen.stderr)
+        assert json.loads(seen.stdout)["model_id"] == got["model_id"]
+    write(repo / "src/x.py", "x2\n")
+    dirty = cli("show", "--tracking-uri", server_url, cwd=repo)
+    assert dirty.returncode == 1 and "-dirty-" in dirty.stderr, dirty.stderr
+
+
+def test_show_with_several_scoped_apps_needs_app(repo: Path, server_url: str) -> None:
+    write(repo / "a/x.py", "x\n")
+    write(repo / "b/y.py", "y\n")
+    apps = "apps:\n  - {name: a, paths: [a]}\n  - {name: b, paths: [b]}\n"
+    write(repo / ".mlflow-gitver.yaml", apps)
+    commit_all(repo, "two apps")
+    for how in ((), ("HEAD",)):
+        out = cli("show", *how, "--tracking-uri", server_url, cwd=repo)
+        assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+        assert "several apps (a, b): pass --app NAME" in out.stderr

@@ -6,6 +6,10 @@ hash no repository is needed.  The application's name then comes from
 ``.mlflow-gitver.yaml`` in the current directory); without either, any model
 tagged with the version id matches.  Without an experiment (``--experiment``,
 ``MLFLOW_EXPERIMENT_ID``/``_NAME``, the config) every active experiment is searched.
+
+A scoped app (``paths:``, ``--app`` with several) is looked up by its scoped id,
+computed from the clone: of ``--commit`` with that commit's config, so a later
+commit that left the app's content alone finds the version an earlier one made.
 """
 
 from __future__ import annotations
@@ -18,9 +22,13 @@ from pathlib import Path
 from mlflow_gitver import git
 from mlflow_gitver.commands import from_namespace
 from mlflow_gitver.config import CONFIG_NAME
-from mlflow_gitver.context import open_repo, open_repo_if_any, unscoped
-from mlflow_gitver.errors import GitverError
+from mlflow_gitver.context import open_repo, open_repo_if_any, select_apps
+from mlflow_gitver.errors import EXIT_USAGE, GitverError
 from mlflow_gitver.identity import is_version_id, parse_version_id
+
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
+if TYPE_CHECKING:
+    from mlflow_gitver.config import Config
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,7 @@ class Args:
     commit: str | None = None
     version_id: str | None = None
     name: str | None = None
+    app: str | None = None
     format: str = "text"  # text, json or env
 
 
@@ -45,9 +54,40 @@ def _full_hash(rev: str) -> str | None:
     return parsed[0] if parsed is not None and parsed[1] is None else None
 
 
+def _one_app(cfg: Config, args: Args) -> Config | None:
+    """The app ``--app`` names, or the config's only one; None for several apps
+    and a ``--version-id`` (then any model with that id matches, as ``--name`` says)."""
+    apps = select_apps(cfg, args.app)
+    if len(apps) == 1:
+        return apps[0]
+    if args.version_id is not None:
+        return None
+    names = ", ".join(a.name for a in apps)
+    raise GitverError(
+        f"{cfg.source} has several apps ({names}): pass --app NAME, or --version-id",
+        EXIT_USAGE,
+    )
+
+
+def _scoped_id(repo: git.Repo | None, app: Config, args: Args) -> str:
+    """The version id of a scoped app: of ``--commit`` (with that commit's own
+    paths, so an old commit is resolved as it was registered), else of the working
+    tree.  Either is computed from the clone: a deploy without one passes --version-id."""
+    from mlflow_gitver.context import app_states
+
+    if repo is None:
+        raise GitverError(
+            f"app {app.name!r} is scoped ('paths:' in {app.source}): its version is computed "
+            "from a clone of the repository; run resolve in one, or pass --version-id "
+            f"(as 'mlflow-gitver id --app {app.name}' prints it)",
+            EXIT_USAGE,
+        )
+    [(state, _)] = app_states(repo, args.commit, args.config, app.name)
+    return state.version_id
+
+
 def run(args: Args) -> int:
-    from mlflow_gitver.config import Config, load_config
-    from mlflow_gitver.gitstate import state_of
+    from mlflow_gitver.config import load_config
     from mlflow_gitver.lookup import lookup_place
 
     full_hash = _full_hash(args.commit) if args.commit is not None else None
@@ -60,10 +100,15 @@ def run(args: Args) -> int:
         cfg_path = cfg_path if cfg_path.exists() else None
     if cfg_path is not None:
         cfg = load_config(cfg_path)
-        if args.version_id is None:
-            cfg = unscoped(
-                cfg, "resolve without --version-id"
-            )  # a scoped id is not computed here yet: say so
+    elif args.app is not None:
+        raise GitverError(
+            f"--app {args.app} needs a config with 'apps:' (none at "
+            f"{(repo.root if repo is not None else Path.cwd()) / CONFIG_NAME}); pass --config",
+            EXIT_USAGE,
+        )
+    # The one app looked up: the one --app names, or the config's only one.  With
+    # several and no --app, only a --version-id can be looked up (any app's).
+    one = _one_app(cfg, args) if cfg is not None else None
 
     if args.version_id is not None:
         version_id = args.version_id.lower()
@@ -72,6 +117,8 @@ def run(args: Args) -> int:
                 f"--version-id {args.version_id!r} is not a version id: a full commit hash, "
                 "<32 hex>-dirty-<8 hex>, or scoped-... (as 'mlflow-gitver id' prints)"
             )
+    elif one is not None and one.paths:
+        version_id = _scoped_id(repo, one, args)
     elif args.commit is not None:
         if full_hash is not None:
             version_id = full_hash
@@ -82,15 +129,14 @@ def run(args: Args) -> int:
                 raise GitverError(f"{args.commit!r} does not name a commit in {repo.root}")
             version_id = full
     else:
+        from mlflow_gitver.gitstate import state_of
+
         assert repo is not None
         version_id = state_of(repo, untracked=cfg.untracked if cfg else True).version_id
 
     root = repo.root if repo is not None else None
-    uri, choice = lookup_place(args.tracking_uri, args.experiment, cfg, root)
-    # With several apps the file names no one app: --name does, and no params are
-    # compared (whose would they be?).
-    single = cfg if cfg is not None and not cfg.apps else None
-    app = args.name or (single.name if single else None)
+    uri, choice = lookup_place(args.tracking_uri, args.experiment, one or cfg, root)
+    app = args.name or (one.name if one is not None else None)
 
     from mlflow_gitver.commands.register import env_lines
     from mlflow_gitver.lookup import lookup, not_registered
@@ -100,7 +146,7 @@ def run(args: Args) -> int:
     quiet_mlflow()
     # The params register would send (the config's, after ${VAR} interpolation): a
     # version registered with others is a conflict, not this config's model.
-    params = single.params if single is not None else None
+    params = one.params if one is not None else None
     found = lookup(version_id, uri, experiment=choice, app_name=app, params=params)
     if found is None:
         raise not_registered(version_id, display(uri))

@@ -2,7 +2,9 @@
 
 VERSION is a model id (``m-...``), a version id (as ``id`` prints it), a commit
 (anything git resolves, in a checkout), or a model name; by default the working
-tree's version.  Exit 1 when it is not registered.  Creates nothing.
+tree's version.  Exit 1 when it is not registered.  Creates nothing.  For a
+scoped app (``--app``, or the config's only one) a commit and the working tree
+stand for the app's scoped version.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ from typing import Any
 from mlflow_gitver import git
 from mlflow_gitver.commands import from_namespace
 from mlflow_gitver.config import CONFIG_NAME
-from mlflow_gitver.context import open_repo_if_any, unscoped
-from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, GitverError
+from mlflow_gitver.context import open_repo_if_any, select_apps
+from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, GitverError
 from mlflow_gitver.identity import is_version_id
+
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
+if TYPE_CHECKING:
+    from mlflow_gitver.config import Config
 
 _MODEL_ID = re.compile(r"m-[0-9a-f]{8,}")
 TRACES_COUNTED = 100  # count linked traces up to this many: one cheap call
@@ -34,6 +40,7 @@ class Args:
     tracking_uri: str | None = None
     experiment: str | None = None
     web: bool = False
+    app: str | None = None
     format: str = "text"  # text or json
 
 
@@ -41,30 +48,66 @@ def args_of(ns: argparse.Namespace) -> Args:
     return from_namespace(Args, ns)
 
 
-def _what(version: str | None, repo: git.Repo | None, untracked: bool) -> tuple[str, str]:
+def _what(version: str | None, repo: git.Repo | None, scope: _Scope) -> tuple[str, str]:
     """("model_id" | "version_id" | "name", value) that VERSION stands for."""
-    from mlflow_gitver.gitstate import state_of
-
     if version is None:
         if repo is None:
             raise GitverError(
                 "show needs a VERSION outside a git checkout: a model id, version id or "
                 "model name (or run it in the repository, or pass --repo DIR)"
             )
-        return "version_id", state_of(repo, untracked=untracked).version_id
+        return "version_id", scope.version_id(repo, None, "the working tree")
     if _MODEL_ID.fullmatch(version):
         return "model_id", version
-    if is_version_id(version.lower()):
+    if is_version_id(version.lower()) and not scope.computed:
         return "version_id", version.lower()
     if repo is not None:
         full = git.resolve_commit(repo, version)
         if full is not None:
-            return "version_id", full
+            return "version_id", scope.version_id(repo, full, f"commit {version}")
+    if is_version_id(version.lower()):
+        return "version_id", version.lower()
     return "name", version
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """How a commit or the working tree maps to a version id: as the repository's
+    (no config, or one unscoped app), as ``app``'s scoped id, or not at all (several
+    apps, none chosen with --app: whose version would it be?)."""
+
+    app: Config | None
+    apps: tuple[Config, ...] = ()
+    config_arg: Path | None = None
+
+    @property
+    def computed(self) -> bool:
+        """Whether a commit's version id is not the commit: a 40-hex VERSION is then
+        taken as a commit first."""
+        return self.app is not None and bool(self.app.paths)
+
+    def version_id(self, repo: git.Repo, commit: str | None, what: str) -> str:
+        from mlflow_gitver.context import app_states
+        from mlflow_gitver.gitstate import state_of
+
+        if self.app is None and any(a.paths for a in self.apps):
+            names = ", ".join(a.name for a in self.apps)
+            raise GitverError(
+                f"{self.apps[0].source} has several apps ({names}): pass --app NAME to "
+                f"show {what}'s version of one of them",
+                EXIT_USAGE,
+            )
+        if self.app is not None and self.app.paths:
+            [(state, _)] = app_states(repo, commit, self.config_arg, self.app.name)
+            return state.version_id
+        if commit is not None:
+            return commit
+        untracked = self.app.untracked if self.app is not None else True
+        return state_of(repo, untracked=untracked).version_id
+
+
 def run(args: Args) -> int:
-    from mlflow_gitver.config import Config, load_config
+    from mlflow_gitver.config import load_config
     from mlflow_gitver.lookup import lookup_place
     from mlflow_gitver.tracking import display
 
@@ -76,12 +119,16 @@ def run(args: Args) -> int:
         cfg_path = cfg_path if cfg_path.exists() else None
     if cfg_path is not None:
         cfg = load_config(cfg_path)
-        if args.version is None:
-            cfg = unscoped(cfg, "show without VERSION")
-    kind, value = _what(args.version, repo, cfg.untracked if cfg else True)
+    elif args.app is not None:
+        raise GitverError(
+            f"--app {args.app} needs a config with 'apps:'; pass --config", EXIT_USAGE
+        )
+    apps = select_apps(cfg, args.app) if cfg is not None else ()
+    one = apps[0] if len(apps) == 1 else None
+    kind, value = _what(args.version, repo, _Scope(one, apps, args.config))
     root = repo.root if repo is not None else None
-    uri, choice = lookup_place(args.tracking_uri, args.experiment, cfg, root)
-    app = cfg.name if cfg is not None and not cfg.apps and kind == "version_id" else None
+    uri, choice = lookup_place(args.tracking_uri, args.experiment, one or cfg, root)
+    app = one.name if one is not None and kind == "version_id" else None
 
     from mlflow_gitver.mlflow_api import quiet as quiet_mlflow
 
