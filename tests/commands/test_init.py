@@ -1,23 +1,18 @@
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from mlflow_gitver.commands.init import GITIGNORE_HEADER, gitignore_text
-from mlflow_gitver.commands.init.snippet import snippet, source_of
 from mlflow_gitver.config import load_config
 from mlflow_gitver.main import main
 from testing.cli import cli
 from testing.repos import commit_all, git, init_repo, write
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 ENV_AND_CACHES = [".venv/", "venv/", "__pycache__/", "*.egg-info/", ".pytest_cache/"]
 
 
@@ -73,74 +68,6 @@ def test_init_snippet_points_at_the_checkout_this_was_installed_from(
     # pre-commit finds every hook id at that commit.
     manifest = yaml.safe_load(git(ROOT, "show", f"{repo['rev']}:.pre-commit-hooks.yaml"))
     assert {h["id"] for h in repo["hooks"]} <= {h["id"] for h in manifest}
-
-
-def test_source_of_a_git_url_install_uses_its_commit() -> None:
-    # direct_url.json as pip writes it for `pip install git+https://...@<rev>` (PEP 610).
-    sha = "0123456789abcdef0123456789abcdef01234567"
-    info = {
-        "url": "https://git.example.test/team/mlflow-gitver.git",
-        "vcs_info": {"vcs": "git", "commit_id": sha, "requested_revision": "main"},
-    }
-    src = source_of(json.dumps(info))
-    assert (src.repo, src.rev) == (info["url"], sha)
-    data = yaml.safe_load(snippet(src))
-    assert data["repos"][0] == {
-        "repo": info["url"],
-        "rev": sha,
-        "hooks": [{"id": f"mlflow-gitver-{t}"} for t in src.hooks],
-    }
-
-
-@pytest.mark.parametrize(
-    "direct_url",
-    [
-        None,  # installed from a package index (or not installed)
-        '{"url": "file:///tmp/mlflow_gitver-0.1.0-py3-none-any.whl", "archive_info": {}}',
-        "not json",
-    ],
-)
-def test_source_unknown_gives_a_local_system_hook(direct_url: str | None, tmp_path: Path) -> None:
-    src = source_of(direct_url)
-    assert src.repo is None
-    text = snippet(src)
-    path = write(tmp_path / ".pre-commit-config.yaml", text)
-    subprocess.run([str(BIN / "pre-commit"), "validate-config", str(path)], check=True)
-    hooks = yaml.safe_load(text)["repos"][0]["hooks"]
-    assert hooks[0]["entry"] == "mlflow-gitver hook post-commit"
-    assert {h["language"] for h in hooks} == {"system"}
-
-
-def test_source_of_a_directory_that_is_no_checkout(tmp_path: Path) -> None:
-    plain = tmp_path / "copy"
-    plain.mkdir()
-    src = source_of(json.dumps({"url": plain.as_uri(), "dir_info": {}}))
-    assert src.repo is None
-
-
-@pytest.mark.server
-def test_local_snippet_registers_a_commit_when_copied(tmp_path: Path, server_url: str) -> None:
-    """The fallback snippet, copied literally, registers the next commit."""
-    root = init_repo(tmp_path / "work")
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
-    write(root / ".pre-commit-config.yaml", snippet(source_of(None)))
-    write(root / ".mlflow-gitver.yaml", f"name: app\ntracking_uri: {server_url}\n")
-    subprocess.run(
-        [str(BIN / "pre-commit"), "install"], cwd=root, env=env, check=True, capture_output=True
-    )
-    assert (root / ".git" / "hooks" / "post-commit").exists()  # default_install_hook_types
-    git(root, "add", "-A")
-    subprocess.run(
-        ["git", "commit", "-q", "-m", "first"],
-        cwd=root,
-        env=dict(env, MLFLOW_GITVER_SYNC="1"),
-        check=True,
-        capture_output=True,
-    )
-    sha = git(root, "rev-parse", "HEAD").strip()
-    out = cli("resolve", "--format", "json", cwd=root, env=env)
-    assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["version_id"] == sha
 
 
 def test_init_adds_only_missing_gitignore_lines(tmp_path: Path) -> None:
