@@ -43,6 +43,7 @@ OUTPUT_NAMES = {
     "experiment-id",
     "model-url",
 }
+MAP_OUTPUT_NAMES = {"model-ids", "version-ids", "experiment-ids", "created-apps"}
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -294,7 +295,7 @@ def test_push_at_detached_shallow_head(tmp_path: Path, server_url: str) -> None:
     ]
     out = run.steps["register"]
     assert set(out) == OUTPUT_NAMES
-    assert run.outputs == out
+    assert run.outputs == dict.fromkeys(MAP_OUTPUT_NAMES, "") | out  # one app: no maps
     assert re.fullmatch(r"m-[0-9a-f]+", out["model-id"])
     assert out["commit"] == out["version-id"] == sha
     assert out["dirty"] == "false"
@@ -436,3 +437,78 @@ def test_injection_in_inputs_of_a_failing_run(
         # One warning line; the error's newlines are escaped, so no command follows it.
         assert len(commands) == 1 and commands[0].startswith("::warning title=mlflow-gitver::")
         assert "%0AEVIL=1%0Aghadelimiter_0%0A::set-output" in commands[0]
+
+
+TWO_APPS = """\
+experiment: {exp}
+apps:
+  - name: support
+    paths: [apps/support, libs]
+  - name: triage
+    paths: [apps/triage, libs]
+    experiment: {exp}-triage
+"""
+
+
+def test_two_apps_give_maps_then_one_app_gives_the_usual_outputs(
+    tmp_path: Path, server_url: str
+) -> None:
+    exp = f"action-{uuid.uuid4().hex[:10]}"
+    origin = make_origin(tmp_path / "origin", TWO_APPS.format(exp=exp))
+    for rel in ("apps/support/agent.py", "apps/triage/agent.py", "libs/common.py"):
+        write(origin / rel, f"# {rel}\n")
+    commit_all(origin, "two apps")
+
+    def action(name: str, inputs: dict[str, str]) -> ActionRun:
+        sha = git(origin, "rev-parse", "HEAD").strip()
+        ws = shallow_clone(origin, tmp_path / f"ws-{name}", "refs/heads/main")
+        run = run_action(
+            ws, push_env(tmp_path, sha), {"tracking-uri": server_url, **inputs}, tmp_path / name
+        )
+        assert run.returncode == 0, run.log
+        assert workflow_commands(run.log) == []
+        return run
+
+    both = action("both", {})
+    out = both.steps["register"]
+    assert set(out) == MAP_OUTPUT_NAMES
+    assert {k for k, v in both.outputs.items() if v} == MAP_OUTPUT_NAMES  # no single model-id
+    ids, experiments = json.loads(out["model-ids"]), json.loads(out["experiment-ids"])
+    assert (
+        set(ids) == set(experiments) == set(json.loads(out["version-ids"])) == {"support", "triage"}
+    )
+    assert json.loads(out["created-apps"]) == ["support", "triage"]
+    assert experiments["support"] != experiments["triage"]  # the app's own experiment
+    # No one active model: a variable per app, and both in the job summary.
+    assert both.env_files["Register the version"] == {
+        "MLFLOW_GITVER_MODEL_ID_SUPPORT": ids["support"],
+        "MLFLOW_GITVER_EXPERIMENT_ID_SUPPORT": experiments["support"],
+        "MLFLOW_GITVER_MODEL_ID_TRIAGE": ids["triage"],
+        "MLFLOW_GITVER_EXPERIMENT_ID_TRIAGE": experiments["triage"],
+    }
+    assert ids["support"] in both.summary and ids["triage"] in both.summary
+    assert "support" in both.summary and "triage" in both.summary
+
+    # What the example's matrix job does for one app: its traces reach its version.
+    env = dict(both.job_env)
+    env.update(MLFLOW_ACTIVE_MODEL_ID=ids["triage"], MLFLOW_EXPERIMENT_ID=experiments["triage"])
+    deploy(env, server_url, tmp_path)
+    assert inspect(server_url, ids["triage"], experiments["triage"])["traces"] == 1
+
+    # The next push changes triage only: support's version is found, not created.
+    write(origin / "apps/triage/agent.py", "# triage v2\n")
+    commit_all(origin, "triage v2")
+    again = action("again", {})
+    again_ids = json.loads(again.steps["register"]["model-ids"])
+    assert again_ids["support"] == ids["support"] and again_ids["triage"] != ids["triage"]
+    assert json.loads(again.steps["register"]["created-apps"]) == ["triage"]
+
+    # With the app input: the outputs and exports of one app, as without apps.
+    one = action("one", {"app": "triage"})
+    single = one.steps["register"]
+    assert set(single) == OUTPUT_NAMES
+    assert single["model-id"] == again_ids["triage"]
+    assert one.env_files["Register the version"] == {
+        "MLFLOW_ACTIVE_MODEL_ID": again_ids["triage"],
+        "MLFLOW_EXPERIMENT_ID": experiments["triage"],
+    }

@@ -17,6 +17,7 @@ ACTION = ROOT / "action.yml"
 EXAMPLES = {
     "examples/github/version-then-deploy.yml": "vendor.github-workflows",
     "examples/github/pull-request.yml": "vendor.github-workflows",
+    "examples/github/monorepo-matrix.yml": "vendor.github-workflows",
     "examples/gitlab-ci.yml": "vendor.gitlab-ci",
     "examples/azure-pipelines.yml": "vendor.azure-pipelines",
     "examples/circleci.yml": "vendor.circle-ci",
@@ -25,6 +26,7 @@ INPUTS = {
     "config",
     "tracking-uri",
     "experiment",
+    "app",
     "working-directory",
     "python-version",
     "export-env",
@@ -39,6 +41,10 @@ OUTPUTS = {
     "dirty",
     "experiment-id",
     "model-url",
+    "model-ids",
+    "version-ids",
+    "experiment-ids",
+    "created-apps",
 }
 
 
@@ -187,3 +193,24 @@ def test_every_deploy_example_passes_the_experiment() -> None:
     # what register exports (tests/commands/test_register.py checks the file itself).
     gitlab = (ROOT / "examples/gitlab-ci.yml").read_text()
     assert "$MLFLOW_EXPERIMENT_ID" in gitlab
+
+
+def test_the_matrix_example_uses_what_the_action_outputs_for_several_apps() -> None:
+    gh = yaml.safe_load((ROOT / "examples/github/monorepo-matrix.yml").read_text())
+    version, deploy = gh["jobs"]["version"], gh["jobs"]["deploy"]
+    outputs = set(action()["outputs"])
+    for name, value in version["outputs"].items():
+        assert name in outputs and value == f"${{{{ steps.version.outputs.{name} }}}}"
+    assert deploy["strategy"]["matrix"]["app"] == (
+        "${{ fromJSON(needs.version.outputs.created-apps) }}"
+    )
+    # Each matrix job points MLflow at its app's version and experiment.
+    for var, output in (
+        ("MLFLOW_ACTIVE_MODEL_ID", "model-ids"),
+        ("MLFLOW_EXPERIMENT_ID", "experiment-ids"),
+    ):
+        assert (
+            deploy["env"][var] == f"${{{{ fromJSON(needs.version.outputs.{output})[matrix.app] }}}}"
+        )
+    # The output the skip condition compares with is what register writes for none.
+    assert deploy["if"] == "needs.version.outputs.created-apps != '[]'"

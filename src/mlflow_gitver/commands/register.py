@@ -143,6 +143,9 @@ def _export(ctx: ci.CiContext, regs: list[tuple[str | None, Registered]], args: 
             "model-ids": json.dumps({app: r.model_id for app, r in regs}, sort_keys=True),
             "version-ids": json.dumps({app: r.version_id for app, r in regs}, sort_keys=True),
             "experiment-ids": json.dumps({app: r.experiment_id for app, r in regs}, sort_keys=True),
+            # What a deploy matrix runs over: the apps this commit changed.  A re-run
+            # creates nothing, so it deploys nothing twice.
+            "created-apps": json.dumps(sorted(str(app) for app, r in regs if r.created)),
         }
         env_vars = {}
         for app, r in regs:

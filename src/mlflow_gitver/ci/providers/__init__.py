@@ -15,10 +15,11 @@ from mlflow_gitver.ci.common import env_name_of_output
 Environ = Mapping[str, str]
 # One write to the CI system, planned (and so validated) before the first one is made.
 Write = Callable[[], None]
-# Step outputs of a registration of several apps: JSON maps app -> value.  Only step
+# Step outputs of a registration of several apps: JSON maps app -> value, and the
+# list of the apps whose version was created.  Only step
 # outputs carry them; the variable channels get one variable per app instead
 # (MLFLOW_GITVER_MODEL_ID_<APP>, in env_vars), since a JSON value is not safe to source.
-MAP_OUTPUTS = ("model-ids", "version-ids", "experiment-ids")
+MAP_OUTPUTS = ("model-ids", "version-ids", "experiment-ids", "created-apps")
 
 
 @dataclass(frozen=True)
