@@ -216,3 +216,82 @@ def test_git_c_config_reaches_the_background_flush(plain: Work) -> None:
     plain.settle()
     [model] = plain.versions()[commit]
     assert model.tags["mlflow.source.git.repoURL"] == url  # type: ignore[attr-defined]
+
+
+SCOPED = """\
+experiment: {experiment}
+tracking_uri: {uri}
+apps:
+  - name: support
+    paths: [apps/support, libs]
+  - name: triage
+    paths: [apps/triage, libs]
+  - name: billing
+    paths: [apps/billing]
+"""
+APPS: dict[str, tuple[str, ...]] = {
+    "support": ("apps/support", "libs"),
+    "triage": ("apps/triage", "libs"),
+    "billing": ("apps/billing",),
+}
+
+
+def test_scoped_apps_through_rebase_cherry_pick_and_merges(plain: Work) -> None:
+    """Every commit of every branch, whichever way git made it, has each app's
+    version registered once; rebased, cherry-picked and merged commits that keep an
+    app's content find its model (no new one), a resolved conflict makes new ones."""
+    from mlflow_gitver import git as gitmod
+    from mlflow_gitver.gitstate import state_at_commit
+
+    root = plain.root
+    for app in APPS:
+        write(root / f"apps/{app}/agent.py", f"{app} = 1\n")
+    write(root / "libs/common.py", "shared\n")
+    write(
+        root / ".mlflow-gitver.yaml",
+        SCOPED.format(experiment=plain.experiment, uri=plain.server_url),
+    )
+    plain.commit("README.md", "three apps\n")
+    git(root, "checkout", "-q", "-b", "feature")
+    plain.commit("apps/triage/agent.py", "triage = 2\n")
+    plain.commit("docs.md", "docs only\n")
+    git(root, "checkout", "-q", "main")
+    plain.commit("apps/billing/agent.py", "billing = 2\n")
+    git(root, "checkout", "-q", "feature")
+    plain.run("rebase", "-q", "main", check=True)  # post-rewrite
+    git(root, "checkout", "-q", "main")
+    plain.commit("apps/billing/agent.py", "billing = 3\n")
+    plain.run("cherry-pick", "feature~1", check=True)  # post-commit
+    plain.run("merge", "-q", "--no-ff", "-m", "merge feature", "feature", check=True)  # post-merge
+    # Both sides edit the library; the merge is concluded with a third content.
+    git(root, "checkout", "-q", "-b", "other")
+    plain.commit("libs/common.py", "shared, other\n")
+    git(root, "checkout", "-q", "main")
+    plain.commit("libs/common.py", "shared, main\n")
+    conflict = plain.run("merge", "-q", "other")
+    assert conflict.returncode != 0 and "CONFLICT" in conflict.stdout + conflict.stderr
+    write(root / "libs/common.py", "shared, both\n")
+    git(root, "add", "libs/common.py")
+    plain.run("commit", "-q", "--no-edit", check=True)  # concludes the merge: post-commit
+    plain.settle()
+
+    found = plain.versions()
+    assert all(len(models) == 1 for models in found.values()), found
+    per_app: dict[str, int] = {}
+    for models in found.values():
+        app = models[0].tags["mlflow_gitver.app"]  # type: ignore[attr-defined]
+        per_app[app] = per_app.get(app, 0) + 1
+    # support: the first, each side's library and the conflict's; triage: those and
+    # its edit; billing: the first and its edit; "app": the fixture's commit, before
+    # apps.  Nothing for the rebase, the cherry-pick or the clean merge.
+    assert per_app == {"support": 4, "triage": 5, "billing": 3, "app": 1}, per_app
+    repo = gitmod.discover(root)
+    # Every commit since the apps came in (the fixture's first commit had no apps).
+    first = git(root, "rev-list", "--max-parents=0", "HEAD").strip()
+    reachable = git(root, "rev-list", "--all", f"^{first}").split()
+    assert len(reachable) == 10, len(reachable)
+    for commit in reachable:
+        for app, paths in APPS.items():
+            vid = state_at_commit(repo, commit, paths).version_id
+            assert len(found.get(vid, [])) == 1, (commit[:12], app)
+    assert plain.pending() == [] and plain.failed() == []
