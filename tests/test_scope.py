@@ -21,6 +21,8 @@ from testing.repos import commit_all, git, init_repo, write
 SUPPORT = ("apps/support", "libs/common")
 NO_DOCS = ("apps/support", ":!apps/support/docs")
 GLOB = ("apps/*/prompts", "libs")
+ALL_BUT_TRIAGE = (".", ":!apps/triage")
+DEEP_EXCLUDE = ("apps", "libs", ":^apps/support/docs", ":(exclude)apps/triage")
 
 
 def monorepo(root: Path) -> Path:
@@ -179,8 +181,11 @@ def _content(root: Path, paths: tuple[str, ...]) -> dict[str, bytes]:
     """What the app's paths hold in the working tree, read by hand (the oracle)."""
     out = {}
     for rel in FILES:
-        inside = any(rel.startswith(p + "/") for p in paths if not p.startswith(":"))
-        excluded = any(rel.startswith(p[2:] + "/") for p in paths if p.startswith(":!"))
+        inside = any(p == "." or rel.startswith(p + "/") for p in paths if not p.startswith(":"))
+        excludes = [
+            p.split(")", 1)[1] if p.startswith(":(") else p[2:] for p in paths if p[:1] == ":"
+        ]
+        excluded = any(rel.startswith(x + "/") for x in excludes)
         if inside and not excluded and (root / rel).exists():
             out[rel] = (root / rel).read_bytes()
     return out
@@ -204,13 +209,76 @@ def test_version_changes_exactly_when_the_scoped_content_does(
                 write(root / rel, value + "\n")
         git(root, "add", "-A")
         git(root, "commit", "-q", "--allow-empty", "-m", "step")
-        for paths in (SUPPORT, NO_DOCS):
+        for paths in (SUPPORT, NO_DOCS, ALL_BUT_TRIAGE, DEEP_EXCLUDE):
             content = frozenset(_content(root, paths).items())
             vid = sid(root, paths)
             for (p, other), was in seen.items():
                 if p == paths:
                     assert (other == vid) == (was == content), (paths, commit)
             seen[(paths, vid)] = content
+
+
+# --- excludes of plain paths: the trees, opened only where an exclude is ------------------
+
+EXCLUDES = [
+    NO_DOCS,
+    ALL_BUT_TRIAGE,
+    DEEP_EXCLUDE,
+    ("apps/support/docs", ":!apps/support"),  # an include under an exclude: nothing
+    (".", ":!README.md", ":!apps/support/prompts/p.txt"),  # files excluded
+    ("apps", ":!apps/nowhere"),  # an exclude that matches nothing
+    ("apps/support", "apps", ":!apps/triage/prompts"),  # overlapping includes
+]
+
+
+def _files_of(root: Path, listing: bytes) -> set[str]:
+    """Every file a listing stands for: its blobs, and what its trees hold."""
+    files = set()
+    for rec in listing.split(b"\0"):
+        if not rec:
+            continue
+        meta, _, path = rec.decode().partition("\t")
+        _mode, kind, oid = meta.split()
+        if kind == "tree":
+            for sub in git(root, "ls-tree", "-r", "-z", "--name-only", oid).split("\0"):
+                if sub:
+                    files.add(f"{path}/{sub}")
+        else:
+            files.add(path)
+    return files
+
+
+@pytest.mark.parametrize("paths", EXCLUDES)
+def test_an_exclude_listing_covers_what_git_matches(mono: Path, paths: tuple[str, ...]) -> None:
+    repo = gitrepo.discover(mono)
+    assert scope.plain_with_excludes(paths) is not None
+    listing = scope.start_listing(repo, "HEAD", paths).wait().stdout
+    matched = set(git(mono, "ls-files", "-z", "--", *paths).split("\0")) - {""}
+    assert _files_of(mono, listing) == matched
+    # The same digest as the listing is given, and a tree kept whole is one record.
+    assert scope.head_digest(repo, "HEAD", paths)[0] == scope.digest(paths, listing)
+
+
+def test_an_exclude_listing_opens_only_the_trees_on_the_way(mono: Path) -> None:
+    repo = gitrepo.discover(mono)
+    listing = scope.start_listing(repo, "HEAD", ALL_BUT_TRIAGE).wait().stdout
+    names = [r.partition(b"\t")[2].decode() for r in listing.split(b"\0") if r]
+    assert names == ["README.md", "apps/support", "libs"]
+    # An exclude's content never counts: the version stays when it changes.
+    before = sid(mono, ALL_BUT_TRIAGE)
+    write(mono / "apps/triage/agent.py", "triage = 2\n")
+    commit_all(mono, "triage")
+    assert sid(mono, ALL_BUT_TRIAGE) == before
+    write(mono / "apps/support/agent.py", "support = 2\n")
+    commit_all(mono, "support")
+    assert sid(mono, ALL_BUT_TRIAGE) != before
+
+
+def test_lists_with_globs_or_other_magic_are_not_walked() -> None:
+    for paths in (GLOB, SUPPORT, ("apps", ":!apps/*/docs"), ("apps", ":(icase)libs")):
+        assert scope.plain_with_excludes(paths) is None, paths
+    assert scope.plain_with_excludes(("./apps/", ":!apps/x/")) is None  # a trailing '/'
+    assert scope.plain_with_excludes((".", ":!./docs")) == ([""], ["docs"])
 
 
 # --- which apps a commit changed (the hooks register only those) ---------------------------

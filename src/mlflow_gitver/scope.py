@@ -5,9 +5,13 @@ A scoped version is a function of the content under the app's paths only (issue
 the commit's tree under it, never the index (staging, ``write-tree`` or index
 flags cannot change it).  When every pathspec is a plain path, the listing is
 the named trees and blobs themselves (``ls-tree``, a few lines however large
-the app); otherwise every file under them (``diff-tree`` from the empty tree:
-``ls-tree`` knows no excludes or globs).  The working tree's part of the state
-is ``git status`` restricted to the same pathspecs (gitstatus.py).
+the app).  Plain paths with excludes of plain paths (``:!docs``, ``:^docs``,
+``:(exclude)docs``) are listed the same way, descending (one ``ls-tree`` a level)
+only into the trees that hold an excluded path, so an app of "everything but one
+directory" is a few hundred lines, not every file.  Any other list (globs, other
+magic) is every file under it (``diff-tree`` from the empty tree: ``ls-tree``
+knows no globs).  The working tree's part of the state is ``git status``
+restricted to the same pathspecs (gitstatus.py).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Sequence
 from mlflow_gitver import git
 from mlflow_gitver.blobhash import new_hash
 from mlflow_gitver.identity import SCOPE_SCHEME, is_plain_pathspec
-from mlflow_gitver.proc import Spawned
+from mlflow_gitver.proc import Completed, Spawned
 
 # The tree with no entries; git knows it without having it stored.
 EMPTY_TREE = {
@@ -44,9 +48,90 @@ def _as_git_reads(pathspecs: Sequence[str]) -> list[str]:
     return list(pathspecs)
 
 
-def start_listing(repo: git.Repo, rev: str, pathspecs: Sequence[str]) -> Spawned:
+def start_listing(repo: git.Repo, rev: str, pathspecs: Sequence[str]) -> Spawned | TreeWalk:
+    split = plain_with_excludes(pathspecs)
+    if split is not None:
+        return TreeWalk(repo, rev, *split)
     args = git.argv(listing_args(repo.object_format, rev, pathspecs), at=str(repo.root))
     return Spawned(args, repo.env())
+
+
+_EXCLUDE_PREFIXES = (":!", ":^", ":(exclude)")
+
+
+def plain_with_excludes(pathspecs: Sequence[str]) -> tuple[list[str], list[str]] | None:
+    """(included, excluded) paths, normalised (``""`` the root), when the list has
+    at least one exclude and every entry is a plain path or the exclude of one;
+    else None."""
+    included: list[str] = []
+    excluded: list[str] = []
+    for spec in pathspecs:
+        prefix = next((p for p in _EXCLUDE_PREFIXES if spec.startswith(p)), None)
+        path = spec if prefix is None else spec[len(prefix) :]
+        if not is_plain_pathspec(path) or path.startswith("/"):
+            return None
+        norm = os.path.normpath(path).replace(os.sep, "/")
+        (included if prefix is None else excluded).append("" if norm == "." else norm)
+    return (included, excluded) if excluded else None
+
+
+def _under(path: str, top: str) -> bool:
+    return top == "" or path == top or path.startswith(top + "/")
+
+
+class TreeWalk:
+    """The listing of plain paths minus plain excludes, from the commit's trees.
+
+    Each record is one ``ls-tree`` line, ``<mode> <type> <id>\t<path>``: a tree or
+    blob kept whole, or, for a tree that holds an excluded path, its entries, one
+    level at a time.  Excluded entries are left out, so nothing under an exclude
+    reaches the digest.  The records are sorted by path, each once (overlapping
+    paths list a tree twice).  The first level starts with the object; each
+    deeper one is another ``ls-tree`` of the trees to open, all in one call.
+    """
+
+    def __init__(self, repo: git.Repo, rev: str, included: list[str], excluded: list[str]):
+        self.repo, self.rev, self.excluded = repo, rev, excluded
+        # What an exclude covers is never listed, even when also included.
+        first = [p for p in included if not any(_under(p, x) for x in excluded)]
+        self._first = self._start([self._spec(p) for p in first]) if first else None
+        self.args = self._first.args if self._first is not None else ()
+
+    def _spec(self, path: str, children: bool = False) -> str:
+        """A literal pathspec of ``path`` itself or (``children``) of its entries,
+        or of the exclude-holding tree's entries: a tree named with a '/' lists them."""
+        if children or any(x != path and _under(x, path) for x in self.excluded):
+            return ":(literal)" + (path + "/" if path else "./")
+        return ":(literal)" + (path or ".")
+
+    def _start(self, specs: list[str]) -> Spawned:
+        args = [*NEUTRAL, "ls-tree", "-z", "--full-tree", self.rev, "--", *specs]
+        return Spawned(git.argv(args, at=str(self.repo.root)), self.repo.env())
+
+    def wait(self, check: bool = True) -> Completed:
+        kept: dict[bytes, bytes] = {}
+        level = self._first
+        while level is not None:
+            done = level.wait(check=check)
+            if done.returncode != 0:
+                return done
+            to_open = []
+            for rec in done.stdout.split(b"\0"):
+                if not rec:
+                    continue
+                meta, _, raw = rec.partition(b"\t")
+                path = raw.decode("utf-8", "surrogateescape")
+                if any(_under(path, x) for x in self.excluded):
+                    continue
+                holds = any(x != path and _under(x, path) for x in self.excluded)
+                if holds and meta.split(b" ")[1] == b"tree":
+                    to_open.append(path)
+                else:
+                    kept[raw] = rec
+            level = (
+                self._start([self._spec(p, children=True) for p in to_open]) if to_open else None
+            )
+        return Completed(0, b"".join(kept[k] + b"\0" for k in sorted(kept)), b"")
 
 
 def digest(pathspecs: Sequence[str], listing: bytes) -> str:
