@@ -29,11 +29,15 @@ from mlflow_gitver.entries import (
     unpopulated_submodules,
     unreadable_dirs,
 )
-from mlflow_gitver.errors import CommandError, GitverError
+from mlflow_gitver.errors import GitverError
 from mlflow_gitver.gitindex import Index
 from mlflow_gitver.identity import scoped_version_id, version_id
 from mlflow_gitver.record import Record
 from mlflow_gitver.worktree import Change, Row, changes_of, look, unreadable_changes
+
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
+if TYPE_CHECKING:
+    from mlflow_gitver.scopestate import ScopeRun
 
 # Bumped if the digest's input format ever changes: old and new ids must not meet.
 _DIGEST_SCHEME = b"mlflow-gitver-digest/1\0"
@@ -196,30 +200,32 @@ def read_state(
         # The early status listed untracked files we must not count; the
         # unreadable-directory warnings it gave are not ours either.
         snap = gitstatus.Snapshot(snap.status, b"", snap.index, snap.config)
-    return _state(repo, snap, want, allow_unborn)
+    return from_snapshot(repo, snap, want, allow_unborn)
 
 
-def state_of(repo: git.Repo, *, untracked: bool = True, scope: tuple[str, ...] = ()) -> GitState:
+def state_of(
+    repo: git.Repo,
+    *,
+    untracked: bool = True,
+    scope: tuple[str, ...] = (),
+    started: ScopeRun | None = None,
+) -> GitState:
     """The state of ``repo``'s working tree; with ``scope`` (an app's pathspecs), of
-    what they cover only, with its scoped version id."""
+    what they cover only, with its scoped version id.  ``started``: the scope's
+    git calls, begun early; used if they are the ones needed, else discarded."""
+    if started is not None and not (scope and started.answers(untracked, scope)):
+        started.discard()
+        started = None
     if not scope:
-        return _state(repo, gitstatus.snapshot(repo, untracked=untracked), untracked)
-    from mlflow_gitver import scope as scopes
+        return from_snapshot(repo, gitstatus.snapshot(repo, untracked=untracked), untracked)
+    if started is None:
+        from mlflow_gitver.scopestate import ScopeRun
 
-    listing = scopes.start_listing(repo, "HEAD", scope)
-    try:
-        snap = gitstatus.snapshot(repo, untracked=untracked, pathspecs=scope)
-    finally:
-        done = listing.wait(check=False)
-    # An unborn HEAD is reported by _state, in its own words; any other failure here.
-    ok = done.returncode == 0
-    state = _state(repo, snap, untracked, scope=scope, scope_listing=done.stdout if ok else b"")
-    if not ok:
-        raise CommandError(listing.args, done.returncode, done.stderr)
-    return state
+        started = ScopeRun(repo, untracked, scope)
+    return started.state()
 
 
-def _state(
+def from_snapshot(
     repo: git.Repo,
     snap: gitstatus.Snapshot,
     untracked: bool,

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from mlflow_gitver.config import Config
     from mlflow_gitver.gitstate import GitState
+    from mlflow_gitver.scopestate import ScopeRun
 
 _pending: list[gitstatus.PendingStatus] = []
 
@@ -61,9 +62,7 @@ def run(args: Args) -> int:
 
     if args.app is not None:
         repo = open_repo(args.repo)
-        apps = scoped_apps(repo, args.config, args.app)
-        assert apps is not None  # --app always names one
-        return _show(repo, apps, None, args.as_json)
+        return _show_app(repo, args)
 
     start, keep_repo_env = repo_start(args.repo)
     found: list[git.Repo] = []
@@ -85,15 +84,50 @@ def run(args: Args) -> int:
     return _show(found[0], apps, state, args.as_json)
 
 
-def _show(repo: git.Repo, apps: Sequence[Config], whole: GitState | None, as_json: bool) -> int:
-    """Each app's state: scoped to its paths, or ``whole`` (the repository's)."""
+def _show_app(repo: git.Repo, args: Args) -> int:
+    """One app's id.  Its git calls start from the hint of the last run while the
+    config is parsed (scopehint.py): the parse would otherwise come first."""
+    from mlflow_gitver import scopehint
+    from mlflow_gitver.context import config_path, scoped_apps
+    from mlflow_gitver.scopestate import ScopeRun
+
+    assert args.app is not None
+    where = config_path(repo, args.config)
+    hint = scopehint.read(repo, where, args.app)
+    started = ScopeRun(repo, *hint) if hint is not None else None
+    try:
+        apps = scoped_apps(repo, args.config, args.app)
+    except BaseException:
+        if started is not None:
+            started.discard()
+        raise
+    assert apps is not None  # --app always names one
+    app = apps[0]
+    if app.paths and hint != (app.untracked, app.paths):
+        scopehint.write(repo, where, args.app, (app.untracked, app.paths))
+    return _show(repo, apps, None, args.as_json, started)
+
+
+def _show(
+    repo: git.Repo,
+    apps: Sequence[Config],
+    whole: GitState | None,
+    as_json: bool,
+    started: ScopeRun | None = None,
+) -> int:
+    """Each app's state: scoped to its paths, or ``whole`` (the repository's).
+    ``started``: the one app's git calls, begun early (used or discarded)."""
     from mlflow_gitver.gitstate import print_warnings, state_of
 
     states = []
     for app in apps:
         if app.paths:
-            state = state_of(repo, untracked=app.untracked, scope=app.paths)
+            state = state_of(repo, untracked=app.untracked, scope=app.paths, started=started)
+            started = None
         else:
+            if started is not None:
+                started.discard()
+                started = None
             state = whole if whole is not None else state_of(repo, untracked=app.untracked)
         print_warnings(state, app=app.name)
         states.append((app.name, state))
