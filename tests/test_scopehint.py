@@ -31,20 +31,29 @@ def mono(tmp_path: Path) -> Path:
     return root
 
 
-def _id(root: Path, app: str = "a") -> tuple[str, int]:
+def _id(root: Path, app: str = "a", **env: str) -> tuple[str, int]:
     """(the id, how many git status calls ran) from one real ``id --app``."""
-    r = cli("--debug", "id", "--app", app, cwd=root)
+    r = cli("--debug", "id", "--app", app, cwd=root, env={**os.environ, **env})
     assert r.returncode == 0, r.stderr
     return r.stdout.strip(), r.stderr.count(" status --porcelain=v2 ")
+
+
+def _parsed(root: Path, app: str = "a", **env: str) -> bool:
+    """Whether one real ``id --app`` imported PyYAML (parsed the config)."""
+    full = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1", **env}
+    r = cli("id", "--app", app, cwd=root, env=full)
+    assert r.returncode == 0, r.stderr
+    return "| yaml\n" in r.stderr
 
 
 def _fresh(root: Path, *paths: str, untracked: bool = True) -> str:
     return state_of(gitmod.discover(root), untracked=untracked, scope=paths).version_id
 
 
-def _hint(root: Path, app: str = "a") -> scopehint.Hint | None:
+def _hint(root: Path, app: str = "a") -> scopehint.Scope | None:
     repo = gitmod.discover(root)
-    return scopehint.read(repo, root / ".mlflow-gitver.yaml", app)
+    hint = scopehint.read(repo, root / ".mlflow-gitver.yaml", app)
+    return None if hint is None else hint.scope
 
 
 def test_the_first_run_writes_the_hint_and_the_next_uses_it(mono: Path) -> None:
@@ -131,8 +140,42 @@ def test_hints_round_trip_odd_paths(mono: Path) -> None:
     repo = gitmod.discover(mono)
     where = mono / ".mlflow-gitver.yaml"
     odd = ("dir with space", "caf\u00e9", "bad\udcffbyte", ":!x")
-    scopehint.write(repo, where, "app", (False, odd))
-    assert scopehint.read(repo, where, "app") == (False, odd)
+    scopehint.write(repo, where, "app", scopehint.Hint((False, odd), ""))
+    back = scopehint.read(repo, where, "app")
+    assert back is not None and back.scope == (False, odd) and back.trust == ""
     assert scopehint.read(repo, where, "other") is None
     assert scopehint.read(repo, mono / "elsewhere.yaml", "app") is None
     assert not os.path.exists(str(where) + ".tmp")
+
+
+def test_a_trusted_hint_skips_the_parse_until_the_config_changes(mono: Path) -> None:
+    assert _parsed(mono)  # no hint yet
+    assert not _parsed(mono)  # the same bytes: the hint answers
+    assert _id(mono) == (_fresh(mono, "a"), 1)
+    # Any change to the file, even a comment, is parsed again, then trusted again.
+    write(mono / ".mlflow-gitver.yaml", CONFIG.format(paths="a, c") + "# a comment\n")
+    assert _parsed(mono)
+    assert not _parsed(mono)
+    assert _id(mono) == (_fresh(mono, "a", "c"), 1)
+
+
+def test_a_config_that_reads_the_environment_is_always_parsed(mono: Path) -> None:
+    write(mono / ".mlflow-gitver.yaml", CONFIG.format(paths="a") + "params: {k: '${K:-x}'}\n")
+    for value in ("1", "2"):
+        assert _parsed(mono, K=value)
+    assert _id(mono) == (_fresh(mono, "a"), 1)  # the hint still starts the calls
+
+
+def test_a_hint_from_another_validator_is_not_trusted(mono: Path) -> None:
+    repo = gitmod.discover(mono)
+    where = mono / ".mlflow-gitver.yaml"
+    data = where.read_bytes()
+    key = scopehint.trust_key(data)
+    assert key and scopehint.Hint((True, ("a",)), key).trusted(data)
+    assert not scopehint.Hint((True, ("a",)), key).trusted(data + b"\n")
+    # Another release (another stamp) that would read these bytes otherwise: a wrong
+    # scope in the hint must not be used.
+    other = "0,0" + key[key.index(" ") :]
+    scopehint.write(repo, where, "a", scopehint.Hint((True, ("c",)), other))
+    assert _parsed(mono)
+    assert _id(mono) == (_fresh(mono, "a"), 1)

@@ -308,3 +308,22 @@ def schema_stamp() -> list[int] | None:
     except OSError:
         return None
     return [n for st in stats for n in (st.st_mtime_ns, st.st_size)]
+
+
+class WatchedEnv(dict[str, str]):
+    """An environment that notes whether a config read a variable from it: a parse
+    that read none depends on the text alone (so its result may be cached)."""
+
+    read = False
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        self.read = True
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> str:
+        self.read = True
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.read = True
+        return super().__contains__(key)

@@ -1,13 +1,17 @@
-"""What ``id --app`` last read as an app's scope, so its git calls start before
-the config is parsed.
+"""What ``id --app`` last read as an app's scope, so that its git calls start
+before the config is parsed, or without parsing it at all.
 
-Importing PyYAML and parsing the config takes ~30 ms, and an app's ``git status``
-needs the app's pathspecs: without a hint it could start only after that.  The
-hint is a guess, never a source of truth: ``id`` starts the calls for the
-hinted (untracked, paths), parses the config meanwhile, and uses them only if
-the config says exactly the same; otherwise it discards them, runs the right
-ones and writes the new hint.  A hint that cannot be read or written only costs
-that head start.
+Importing PyYAML and parsing the config costs ~30 ms of CPU, and an app's ``git
+status`` needs the app's pathspecs.  The hint holds the (untracked, paths) the
+last parse gave, and, when that parse read no environment variable, the digest
+of the config's bytes and the validator's stamp (config.schema_stamp):
+
+- trusted: the same bytes, read by the same validator, give the same answer, so
+  ``id`` uses the hint and does not parse;
+- otherwise a guess: ``id`` starts the calls for it, parses meanwhile, and uses
+  them only if the config says exactly the same; if not, it discards them.
+
+A hint that cannot be read or written only costs that head start.
 """
 
 from __future__ import annotations
@@ -17,13 +21,38 @@ import os
 from mlflow_gitver import git
 
 _DIR = "mlflow-gitver/scope-hints"
-_MAGIC = b"mlflow-gitver scope-hint 1\0"
+_MAGIC = b"mlflow-gitver scope-hint 2\0"
 
 TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from pathlib import Path
 
-Hint = tuple[bool, tuple[str, ...]]  # (untracked, paths)
+Scope = tuple[bool, tuple[str, ...]]  # (untracked, paths)
+
+
+class Hint:
+    __slots__ = ("scope", "trust")
+
+    def __init__(self, scope: Scope, trust: str) -> None:
+        self.scope = scope
+        self.trust = trust  # "<stamp> <sha256 of the config>", or "" (a guess)
+
+    def trusted(self, config: bytes) -> bool:
+        return bool(self.trust) and self.trust == trust_key(config)
+
+
+def trust_key(config: bytes) -> str:
+    """What the parse of ``config`` depends on besides the environment; "" when
+    the validator cannot be stamped (then nothing is trusted)."""
+    from mlflow_gitver.blobhash import new_hash
+    from mlflow_gitver.config import schema_stamp
+
+    stamp = schema_stamp()
+    if stamp is None:
+        return ""
+    h = new_hash("sha256")
+    h.update(config)
+    return ",".join(map(str, stamp)) + " " + h.hexdigest()
 
 
 def _file(repo: git.Repo, config: Path, app: str) -> str:
@@ -40,22 +69,22 @@ def read(repo: git.Repo, config: Path, app: str) -> Hint | None:
             data = f.read()
     except OSError:
         return None
-    # magic, untracked flag, then each path; a final NUL guards against a cut file.
+    # magic, trust, untracked flag, then each path; a final NUL guards a cut file.
     if not data.startswith(_MAGIC) or not data.endswith(b"\0"):
         return None
     fields = data[len(_MAGIC) : -1].split(b"\0")
-    if len(fields) < 2 or fields[0] not in (b"0", b"1"):
+    if len(fields) < 3 or fields[1] not in (b"0", b"1"):
         return None
-    paths = tuple(os.fsdecode(p) for p in fields[1:])
-    return fields[0] == b"1", paths
+    paths = tuple(os.fsdecode(p) for p in fields[2:])
+    return Hint((fields[1] == b"1", paths), fields[0].decode("ascii", "replace"))
 
 
 def write(repo: git.Repo, config: Path, app: str, hint: Hint) -> None:
     """Atomically; never fails the command."""
-    untracked, paths = hint
+    untracked, paths = hint.scope
     path = _file(repo, config, app)
     tmp = f"{path}.{os.getpid()}.tmp"
-    data = _MAGIC + (b"1" if untracked else b"0") + b"\0"
+    data = _MAGIC + hint.trust.encode("ascii") + b"\0" + (b"1" if untracked else b"0") + b"\0"
     data += b"".join(os.fsencode(p) + b"\0" for p in paths)
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
-    from mlflow_gitver.config import Config
     from mlflow_gitver.gitstate import GitState
     from mlflow_gitver.scopestate import ScopeRun
 
@@ -81,56 +80,69 @@ def run(args: Args) -> int:
     if apps is None:
         _print(state, args.as_json)
         return 0
-    return _show(found[0], apps, state, args.as_json)
+    return _show(found[0], [(a.name, a.untracked, a.paths) for a in apps], state, args.as_json)
 
 
 def _show_app(repo: git.Repo, args: Args) -> int:
-    """One app's id.  Its git calls start from the hint of the last run while the
-    config is parsed (scopehint.py): the parse would otherwise come first."""
+    """One app's id, its git calls started from the last run's hint (scopehint.py):
+    without a parse of the config when the hint is trusted for these bytes, else
+    while the config is parsed (the parse would otherwise come first)."""
     from mlflow_gitver import scopehint
-    from mlflow_gitver.context import config_path, scoped_apps
+    from mlflow_gitver.config import WatchedEnv, load_config, parse_config
+    from mlflow_gitver.context import config_path, select_apps
     from mlflow_gitver.scopestate import ScopeRun
 
     assert args.app is not None
     where = config_path(repo, args.config)
-    hint = scopehint.read(repo, where, args.app)
-    started = ScopeRun(repo, *hint) if hint is not None else None
     try:
-        apps = scoped_apps(repo, args.config, args.app)
+        data = where.read_bytes()
+    except OSError:
+        data = None  # the parse says what is wrong, in its words
+    hint = scopehint.read(repo, where, args.app)
+    if hint is not None and data is not None and hint.trusted(data):
+        untracked, paths = hint.scope
+        return _show(repo, [(args.app, untracked, paths)], None, args.as_json)
+    started = ScopeRun(repo, *hint.scope) if hint is not None else None
+    env = WatchedEnv(os.environ)
+    try:
+        # Unreadable: load_config says why in one line (or reads it, if it came back).
+        cfg = load_config(where, env) if data is None else parse_config(data, str(where), env)
+        [app] = select_apps(cfg, args.app)
     except BaseException:
         if started is not None:
             started.discard()
         raise
-    assert apps is not None  # --app always names one
-    app = apps[0]
-    if app.paths and hint != (app.untracked, app.paths):
-        scopehint.write(repo, where, args.app, (app.untracked, app.paths))
-    return _show(repo, apps, None, args.as_json, started)
+    scope = (app.untracked, app.paths)
+    if app.paths:
+        trust = "" if env.read or data is None else scopehint.trust_key(data)
+        if hint is None or (hint.scope, hint.trust) != (scope, trust):
+            scopehint.write(repo, where, args.app, scopehint.Hint(scope, trust))
+    return _show(repo, [(app.name, app.untracked, app.paths)], None, args.as_json, started)
 
 
 def _show(
     repo: git.Repo,
-    apps: Sequence[Config],
+    apps: Sequence[tuple[str, bool, tuple[str, ...]]],
     whole: GitState | None,
     as_json: bool,
     started: ScopeRun | None = None,
 ) -> int:
-    """Each app's state: scoped to its paths, or ``whole`` (the repository's).
-    ``started``: the one app's git calls, begun early (used or discarded)."""
+    """Each app's (name, untracked, paths) state: scoped to its paths, or ``whole``
+    (the repository's).  ``started``: one app's git calls, begun early."""
     from mlflow_gitver.gitstate import print_warnings, state_of
 
     states = []
-    for app in apps:
-        if app.paths:
-            state = state_of(repo, untracked=app.untracked, scope=app.paths, started=started)
+    for name, untracked, paths in apps:
+        if paths:
+            state = state_of(repo, untracked=untracked, scope=paths, started=started)
             started = None
         else:
             if started is not None:
                 started.discard()
                 started = None
-            state = whole if whole is not None else state_of(repo, untracked=app.untracked)
-        print_warnings(state, app=app.name)
-        states.append((app.name, state))
+            state = whole if whole is not None else state_of(repo, untracked=untracked)
+        print_warnings(state, app=name)
+        states.append((name, state))
     if as_json:
         import json
 

@@ -15,7 +15,7 @@ import contextlib
 import json
 import os
 
-from mlflow_gitver.config import schema_stamp
+from mlflow_gitver.config import WatchedEnv, schema_stamp
 from mlflow_gitver.queue.records import parse_record_config, record_environ
 from mlflow_gitver.redact import redact_secrets
 
@@ -69,24 +69,6 @@ def remember_valid(store: Store, config_text: str, background: bool) -> None:
             tmp.unlink()
 
 
-class _Watched(dict[str, str]):
-    """An environment that notes whether the config read a variable from it."""
-
-    read = False
-
-    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
-        self.read = True
-        return super().get(key, default)
-
-    def __getitem__(self, key: str) -> str:
-        self.read = True
-        return super().__getitem__(key)
-
-    def __contains__(self, key: object) -> bool:
-        self.read = True
-        return super().__contains__(key)
-
-
 class Checked:
     """What the hook learnt of a record's config: how to register it, or why it never can."""
 
@@ -109,7 +91,7 @@ def check_config(store: Store, record: Record, environ: Mapping[str, str]) -> Ch
             return Checked(known, None, None)
     from mlflow_gitver.config import ConfigError
 
-    env = _Watched(record_environ(record, environ))
+    env = WatchedEnv(record_environ(record, environ))
     try:
         cfg = parse_record_config(record, env)
     except ConfigError as e:
