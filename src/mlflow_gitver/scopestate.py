@@ -17,13 +17,14 @@ class ScopeRun:
 
     def __init__(self, repo: git.Repo, untracked: bool, scope: tuple[str, ...]) -> None:
         self.repo, self.untracked, self.scope = repo, untracked, scope
-        self._listing = scopes.start_listing(repo, "HEAD", scope)
+        # git status first: it takes longest.
+        self._status = gitstatus.PendingStatus(
+            str(repo.root), repo.keep_repo_env, untracked, repo.env(), scope
+        )
         try:
-            self._status = gitstatus.PendingStatus(
-                str(repo.root), repo.keep_repo_env, untracked, repo.env(), scope
-            )
+            self._listing = scopes.start_listing(repo, "HEAD", scope)
         except BaseException:
-            self._listing.wait(check=False)
+            self._status.discard()
             raise
 
     def answers(self, untracked: bool, scope: tuple[str, ...]) -> bool:

@@ -100,8 +100,10 @@ def _show_app(repo: git.Repo, args: Args) -> int:
         data = None  # the parse says what is wrong, in its words
     hint = scopehint.read(repo, where, args.app)
     if hint is not None and data is not None and hint.trusted(data):
+        # Started before gitstate (and its imports) is even loaded.
+        early = ScopeRun(repo, *hint.scope)
         untracked, paths = hint.scope
-        return _show(repo, [(args.app, untracked, paths)], None, args.as_json)
+        return _show(repo, [(args.app, untracked, paths)], None, args.as_json, early)
     started = ScopeRun(repo, *hint.scope) if hint is not None else None
     env = WatchedEnv(os.environ)
     try:
