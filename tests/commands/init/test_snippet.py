@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlflow_gitver.commands.init.snippet import MANIFEST, snippet, source_of
+from mlflow_gitver.commands.init.snippet import MANIFEST, Source, snippet, source_of
 from testing.cli import cli
 from testing.hooks import BIN
 from testing.repos import commit_all, git, init_repo, write
@@ -212,3 +212,20 @@ def test_the_local_snippet_has_one_system_hook_per_stage() -> None:
     for h, t in zip(local["hooks"], src.hooks, strict=True):
         assert h["entry"] == f"mlflow-gitver hook {t}"
         assert h["always_run"] is True and h["pass_filenames"] is False
+
+
+@pytest.mark.parametrize(
+    "repo",
+    ["yes", "~", "null", "1.0", "0x1F", "on", "2026-12-03", "/srv/with: colon", "a#b", "'q'"],
+)
+def test_a_repo_and_rev_yaml_would_read_as_something_else_are_quoted(repo: str) -> None:
+    rev = "1234567890" * 4  # a full hash of digits only: YAML would read an integer
+    src = Source(repo=repo, rev=rev, hooks=("post-commit",), note="")
+    [entry] = yaml.safe_load(snippet(src))["repos"]
+    assert entry["repo"] == repo and entry["rev"] == rev
+
+
+def test_an_ordinary_path_or_url_stays_plain() -> None:
+    for repo in ("/home/me/mlflow-gitver", "https://git.example.com/team/mlflow-gitver.git"):
+        text = snippet(Source(repo=repo, rev=SHA, hooks=("post-commit",), note=""))
+        assert f"  - repo: {repo}\n    rev: {SHA}\n" in text

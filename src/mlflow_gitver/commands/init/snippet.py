@@ -123,11 +123,15 @@ def installed_source() -> Source:
 
 
 def _yaml_scalar(value: str) -> str:
-    import re
+    """``value`` plain when YAML reads it back as the same string (not ``yes``,
+    ``~``, ``1.0`` or a hash of digits only), else JSON-quoted (valid YAML)."""
+    import yaml
 
-    # Plain when YAML reads it back as the same string; JSON quoting is valid YAML.
-    if re.fullmatch(r"[A-Za-z0-9_/.~][A-Za-z0-9_/.~:@+=%-]*", value) and ": " not in value:
-        return value
+    try:
+        if "\n" not in value and yaml.safe_load(value) == value:
+            return value
+    except yaml.YAMLError:
+        pass
     return json.dumps(value)
 
 
@@ -136,7 +140,11 @@ def snippet(src: Source) -> str:
     stages = ", ".join(("pre-commit", *src.hooks))
     lines = ["# .pre-commit-config.yaml", f"default_install_hook_types: [{stages}]", "repos:"]
     if src.repo is not None and src.rev is not None:
-        lines += [f"  - repo: {_yaml_scalar(src.repo)}", f"    rev: {src.rev}", "    hooks:"]
+        lines += [
+            f"  - repo: {_yaml_scalar(src.repo)}",
+            f"    rev: {_yaml_scalar(src.rev)}",
+            "    hooks:",
+        ]
         lines += [f"      - id: {HOOK_ID.format(t)}" for t in src.hooks]
         return "\n".join(lines) + "\n"
     # No source to clone: run the mlflow-gitver installed here (it must be on PATH).
