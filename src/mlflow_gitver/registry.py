@@ -48,8 +48,8 @@ if TYPE_CHECKING:
     from mlflow_gitver.mlflow_edge import Edge
 
 SETTLE_SECONDS_VAR = "MLFLOW_GITVER_SETTLE_SECONDS"
-# Test hook for the "interrupted registration" test: the process kills itself
-# (SIGKILL, no clean-up) right after creating the model.  Checked in one place.
+# Test hook for the "interrupted registration" tests: the process kills itself
+# (SIGKILL, no clean-up) right after creating a model.  Checked in one place.
 FAULT_VAR = "MLFLOW_GITVER_FAULT"
 DEFAULT_SETTLE_SECONDS = 0.5
 MAX_SETTLE_SECONDS = 10.0
@@ -91,9 +91,20 @@ def _ours(models: list[LoggedModel], version_id: str) -> list[LoggedModel]:
     return [m for m in models if (m.tags or {}).get(TAG_VERSION_ID) == version_id]
 
 
+_FAULTS_SEEN: dict[str, int] = {}
+
+
 def _inject_fault(point: str) -> None:
-    if os.environ.get(FAULT_VAR) == point:
-        os.kill(os.getpid(), signal.SIGKILL)
+    """``MLFLOW_GITVER_FAULT=after-create`` kills at the first model created,
+    ``after-create:N`` at the N-th in this process (the N-th app of a record)."""
+    want = os.environ.get(FAULT_VAR)
+    if want is None:
+        return
+    name, _, nth = want.partition(":")
+    if name == point:
+        _FAULTS_SEEN[point] = _FAULTS_SEEN.get(point, 0) + 1
+        if _FAULTS_SEEN[point] == int(nth or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def params_conflict(model: Any, version_id: str, params: Mapping[str, str]) -> str:

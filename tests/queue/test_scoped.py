@@ -142,3 +142,68 @@ def test_a_retry_registers_only_the_apps_not_done(
     assert last.status == REGISTERED and "registered before: support, triage" in last.message
     assert last.apps is not None and [n for n, _r in last.apps.registered] == ["billing"]
     assert s.list_pending() == []
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("nth", [1, 2, 3])
+def test_a_flush_killed_after_creating_an_app_model_is_completed_not_duplicated(
+    repo: Path, server_url: str, nth: int
+) -> None:
+    """The flusher SIGKILLs itself right after creating the nth app's model (before
+    its artifact, tags check and READY, and before apps_done names it).  The next
+    flush completes that model and registers the rest: one READY model per app."""
+    import os
+
+    experiment = _mono(repo, server_url)
+    r = gitmod.discover(repo)
+    s = Store(r.common_dir)
+    s.add(new_record(r, git(repo, "rev-parse", "HEAD").strip(), "post-commit", {}))
+    killed = cli(
+        "flush", cwd=repo, env={**os.environ, "MLFLOW_GITVER_FAULT": f"after-create:{nth}"}
+    )
+    assert killed.returncode == -9, killed.stderr
+    [entry] = s.list_pending()
+    assert len(entry.state.apps_done) == nth - 1
+    assert sum(_apps_of(server_url, experiment).values()) == nth  # the nth is PENDING
+    healed = cli("flush", cwd=repo)
+    assert healed.returncode == 0, healed.stderr
+    assert s.list_pending() == [] and s.list_failed() == []
+    assert _apps_of(server_url, experiment) == {"support": 1, "triage": 1, "billing": 1}
+    for models in versions(server_url, experiment).values():
+        assert [str(m.status) for m in models] == ["READY"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.server
+def test_a_full_disk_while_noting_the_apps_done_loses_nothing(repo: Path, server_url: str) -> None:
+    """A real file-size limit (0 bytes) in the flush: nothing it writes can grow,
+    so neither the missed commits nor the apps done are noted; the record on disk
+    still registers, each app once."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    experiment = _mono(repo, server_url)
+    r = gitmod.discover(repo)
+    s = Store(r.common_dir)
+    s.add(new_record(r, git(repo, "rev-parse", "HEAD").strip(), "post-commit", {}))
+
+    def no_growth() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlflow_gitver", "flush", "--repo", str(repo)],
+        env={**os.environ, "MLFLOW_GITVER_RETRY_SECONDS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=no_growth,
+    )
+    assert "bug" not in proc.stderr, proc.stderr
+    assert _apps_of(server_url, experiment) == {"support": 1, "triage": 1, "billing": 1}
+    assert s.list_pending() == [] and s.list_failed() == []
+    # What it could not do is said in one line, and the exit code says so too.
+    assert proc.returncode == 1, proc.stderr
+    [line] = proc.stderr.splitlines()
+    assert "cannot record the commits the hooks missed" in line and "ulimit -f" in line
+    assert "registered" in proc.stdout

@@ -45,20 +45,23 @@ def args_of(ns: argparse.Namespace) -> Args:
     return Args(repo=ns.repo, retry_failed=ns.retry_failed, lock_fd=ns.lock_fd)
 
 
-def _catch_up(repo: git.Repo, store: Store) -> None:
-    """Record the commits the hooks missed (journal.py) before flushing."""
+def _catch_up(repo: git.Repo, store: Store) -> str | None:
+    """Record the commits the hooks missed (journal.py) before flushing; the line
+    that says why they could not be, if so (the records already on disk are
+    registered all the same: that needs no space)."""
     try:
         added, _ = journal.catch_up(
             store, repo, os.environ, source="flush", branch=git.current_branch(repo)
         )
     except OSError as e:
-        raise GitverError(
+        return (
             f"cannot record the commits the hooks missed: cannot write "
-            f"{e.filename or store.root}: {e.strerror}; {fix_for(e, store.root)}",
-            EXIT_FAILURE,
-        ) from None
+            f"{e.filename or store.root}: {e.strerror}; {fix_for(e, store.root)}, then run "
+            f"'{PROG} flush' again"
+        )
     if added:
         print(f"recorded {len(added)} commit(s) the hooks had not recorded")
+    return None
 
 
 def run(args: Args) -> int:
@@ -74,9 +77,13 @@ def run(args: Args) -> int:
         moved = store.retry_failed()
         if moved:
             print(f"{moved} failed registration(s) moved back to pending")
-    _catch_up(repo, store)
+    missed = _catch_up(repo, store)
+    if missed is not None:
+        print(f"{PROG}: {missed}", file=sys.stderr)
     outcomes = drain(Flusher(repo, store), store, lock_fd)
     code = _summary(outcomes, store.problems)
+    if missed is not None:
+        code = max(code, EXIT_FAILURE)  # commits are still unrecorded
     if lock_fd is not None:
         # A background flush ends at once: it holds nothing any more, a newer one
         # may be starting, and tearing MLflow down takes a while.

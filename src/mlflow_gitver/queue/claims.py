@@ -42,6 +42,16 @@ class Claim:
         self.state = State(self.state.attempts + 1, scrub(error), time.time(), apps_done)
         self.store.write_state(self.path, self.state)
 
+    def progress(self, apps_done: tuple[str, ...]) -> None:
+        """Note the apps registered so far, as each one is: a flush killed midway
+        leaves a record whose retry, and ``status``, know them.  Not written (a full
+        disk) only costs the retry a look-up of each: it finds their models."""
+        self.state = State(
+            self.state.attempts, self.state.last_error, self.state.last_attempt, apps_done
+        )
+        with contextlib.suppress(OSError):
+            self.store.write_state(self.path, self.state)
+
     def give_up(self, error: str, apps_done: tuple[str, ...] = ()) -> Path:
         """Can never succeed: keep it in failed/ with the reason, for ``status``."""
         target = self.store.failed / self.path.name

@@ -152,6 +152,7 @@ class Flusher:
             cfg,
             held.state.apps_done,
             lambda app: self._register(record, app, env),
+            held.progress,
         )
         if res.down is not None:
             self.down[key] = res.down

@@ -82,8 +82,10 @@ def register_apps(
     cfg: Config,
     done: Sequence[str],
     register: Callable[[Config], Registered],
+    progress: Callable[[tuple[str, ...]], None] | None = None,
 ) -> AppsResult:
-    """Register each app ``record``'s commit changed, except those in ``done``."""
+    """Register each app ``record``'s commit changed, except those in ``done``;
+    ``progress`` is told the apps done after each registration."""
     from mlflow_gitver.config import ConfigError
 
     todo, unchanged = split_apps(repo, record, cfg)
@@ -94,6 +96,8 @@ def register_apps(
             continue
         try:
             out.registered.append((app.name, register(app)))
+            if progress is not None:
+                progress(out.done)
         except ServerUnavailable as e:
             out.down = f"{app.name}: {e.message}"
             break  # the others would wait out the same retry budget
