@@ -351,3 +351,24 @@ def test_changed_reads_the_paths_as_the_version_id_does(mono: Path) -> None:
     for paths in (("apps/s*",), ("apps/s*/x.py",), (":(literal)apps/s*",), ("apps/triage",)):
         ids = {scope.head_digest(repo, rev, paths)[0] for rev in ("HEAD", "HEAD~1")}
         assert changed(mono, "HEAD", paths) is (len(ids) == 2), paths
+
+
+# --- clones that hold only part of the tree ------------------------------------------------
+
+
+def test_a_sparse_checkout_has_the_full_clones_scoped_ids(mono: Path, tmp_path: Path) -> None:
+    """Files a sparse checkout leaves out count as HEAD has them; one written there
+    anyway (skip-worktree, on disk) counts by its bytes, like any flagged entry."""
+    full = {p: sid(mono, p) for p in (SUPPORT, NO_DOCS, ("apps/triage",))}
+    sparse = tmp_path / "sparse"
+    git(tmp_path, "clone", "-q", "--no-checkout", str(mono), str(sparse))
+    git(sparse, "sparse-checkout", "set", "--no-cone", "/apps/support/", "/libs/")
+    git(sparse, "checkout", "-q", git(mono, "branch", "--show-current").strip())
+    assert not (sparse / "apps/triage").exists() and (sparse / "apps/support/agent.py").exists()
+    assert {p: sid(sparse, p) for p in full} == full
+    write(sparse / "apps/triage/agent.py", "triage = 99\n")  # skip-worktree, now on disk
+    triage = sid(sparse, ("apps/triage",))
+    assert "-dirty-" in triage and triage.startswith(full[("apps/triage",)][:39])
+    assert sid(sparse, SUPPORT) == full[SUPPORT]
+    write(sparse / "apps/support/agent.py", "support = 99\n")
+    assert "-dirty-" in sid(sparse, SUPPORT)
