@@ -203,19 +203,9 @@ class StatCache:
         lines = [_HEADER.format(algo=self.algo)]
         for k, (fp, cr, oid) in sorted(self._new.items()):
             lines.append(f"{k} {fp[0]} {fp[1]} {fp[2]} {fp[3]} {fp[4]} {int(cr)} {oid}\n")
-        tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
-        try:
-            self.file.parent.mkdir(exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            with os.fdopen(fd, "w", encoding="ascii") as f:
-                f.write("".join(lines))
-            os.replace(tmp, self.file)
-        except OSError:
-            # A read-only git dir only costs speed; leave no temporary file behind.
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
+        from mlflow_gitver.cachefile import replace_quietly
+
+        replace_quietly(str(self.file), "".join(lines).encode("ascii"))
 
 
 class Seen:

@@ -112,16 +112,7 @@ def _read(cache: str, checksum: bytes) -> bytes | None:
 
 
 def _write(cache: str, checksum: bytes, out: bytes) -> None:
-    """Atomically; a cache that cannot be written only costs the listing next time."""
-    tmp = f"{cache}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(os.path.dirname(cache), exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(_header(checksum, len(out)))
-            f.write(out)
-        os.replace(tmp, cache)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    """A cache that cannot be written only costs the listing next time."""
+    from mlflow_gitver.cachefile import replace_quietly
+
+    replace_quietly(cache, _header(checksum, len(out)), out)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 
 from mlflow_gitver import git
+from mlflow_gitver.cachefile import replace_quietly
 
 _DIR = "mlflow-gitver/scope-hints"
 _MAGIC = b"mlflow-gitver scope-hint 2\0"
@@ -82,17 +83,6 @@ def read(repo: git.Repo, config: Path, app: str) -> Hint | None:
 def write(repo: git.Repo, config: Path, app: str, hint: Hint) -> None:
     """Atomically; never fails the command."""
     untracked, paths = hint.scope
-    path = _file(repo, config, app)
-    tmp = f"{path}.{os.getpid()}.tmp"
     data = _MAGIC + hint.trust.encode("ascii") + b"\0" + (b"1" if untracked else b"0") + b"\0"
     data += b"".join(os.fsencode(p) + b"\0" for p in paths)
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    replace_quietly(_file(repo, config, app), data)
