@@ -4,7 +4,7 @@ before the config is parsed, or without parsing it at all.
 Importing PyYAML and parsing the config costs ~30 ms of CPU, and an app's ``git
 status`` needs the app's pathspecs.  The hint holds the (untracked, paths) the
 last parse gave, and, when that parse read no environment variable, the digest
-of the config's bytes and the validator's stamp (config.schema_stamp):
+of the config's bytes and the validator's stamp (configstamp.schema_stamp):
 
 - trusted: the same bytes, read by the same validator, give the same answer, so
   ``id`` uses the hint and does not parse;
@@ -46,7 +46,7 @@ def trust_key(config: bytes) -> str:
     """What the parse of ``config`` depends on besides the environment; "" when
     the validator cannot be stamped (then nothing is trusted)."""
     from mlflow_gitver.blobhash import new_hash
-    from mlflow_gitver.config import schema_stamp
+    from mlflow_gitver.configstamp import schema_stamp
 
     stamp = schema_stamp()
     if stamp is None:

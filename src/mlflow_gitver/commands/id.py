@@ -88,7 +88,8 @@ def _show_app(repo: git.Repo, args: Args) -> int:
     without a parse of the config when the hint is trusted for these bytes, else
     while the config is parsed (the parse would otherwise come first)."""
     from mlflow_gitver import scopehint
-    from mlflow_gitver.config import WatchedEnv, load_config, parse_config
+    from mlflow_gitver.config import load_config, parse_config
+    from mlflow_gitver.configstamp import WatchedEnv
     from mlflow_gitver.context import config_path, select_apps
     from mlflow_gitver.scopestate import ScopeRun
 

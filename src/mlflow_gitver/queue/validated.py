@@ -15,7 +15,7 @@ import contextlib
 import json
 import os
 
-from mlflow_gitver.config import WatchedEnv, schema_stamp
+from mlflow_gitver.configstamp import WatchedEnv, schema_stamp
 from mlflow_gitver.queue.records import parse_record_config, record_environ
 from mlflow_gitver.redact import redact_secrets
 
