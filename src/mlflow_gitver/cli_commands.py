@@ -79,6 +79,26 @@ def _resolve(p: argparse.ArgumentParser) -> None:
     opt.add_format(p, "text", "json", "env")
 
 
+def _verify(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "model_id",
+        nargs="?",
+        metavar="MODEL_ID",
+        help="the LoggedModel id (default: MLFLOW_ACTIVE_MODEL_ID)",
+    )
+    opt.add_repo(p)
+    opt.add_config(p)
+    opt.add_app(p)
+    p.add_argument("--name", metavar="APP", help="the app it must belong to, without a config")
+    opt.add_target(p)
+    p.add_argument(
+        "--commit",
+        metavar="REV",
+        help="the commit being deployed (default: the CI or platform variable that names it)",
+    )
+    opt.add_format(p, "text", "json")
+
+
 def _hook(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="hook_type", metavar="HOOK", parser_class=opt.Parser)
     sub.required = True
@@ -222,6 +242,12 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]] 
         _show,
         "  mlflow-gitver show\n  mlflow-gitver show HEAD~2 --format json\n"
         "  mlflow-gitver show m-0123456789abcdef --web",
+    ),
+    "verify": (
+        "check that a model id is this app's READY version (of the commit deployed)",
+        _verify,
+        "  mlflow-gitver verify                       # MLFLOW_ACTIVE_MODEL_ID, in a deploy\n"
+        '  mlflow-gitver verify m-0123456789abcdef --commit "$GIT_SHA"',
     ),
     "hook": (
         "run as a git hook (post-commit, post-merge, post-rewrite, post-applypatch, pre-push)",

@@ -1,0 +1,299 @@
+"""``mlflow-gitver verify [MODEL_ID]``: is this the version a deploy should link to?
+
+For the deploy step and a container's entrypoint: the id (default
+``MLFLOW_ACTIVE_MODEL_ID``) names a LoggedModel that exists, is READY, is this
+app's (when a config or ``--name`` names one) and in the experiment traces
+will go to (when one is given), and, with ``--commit`` or a platform's commit
+variable (deployenv.py), is the version of that commit.  MLflow accepts any
+string as ``MLFLOW_ACTIVE_MODEL_ID``: a model *name* there links every trace
+to nothing, so a name is refused with the id it names (exit 2).  A version
+that passes is tagged ``mlflow_gitver.verified`` (``gc`` keeps it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlflow_gitver.commands import from_namespace
+from mlflow_gitver.config import CONFIG_NAME
+from mlflow_gitver.context import open_repo_if_any, select_apps
+from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, GitverError
+
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
+if TYPE_CHECKING:
+    from mlflow_gitver import git
+    from mlflow_gitver.config import Config
+
+PROG = "mlflow-gitver"
+MODEL_ID = re.compile(r"m-[0-9a-f]{8,}")
+TAG_VERIFIED = "mlflow_gitver.verified"
+
+
+@dataclass(frozen=True)
+class Args:
+    model_id: str | None = None  # MODEL_ID; None: MLFLOW_ACTIVE_MODEL_ID
+    repo: Path | None = None
+    config: Path | None = None
+    app: str | None = None
+    name: str | None = None
+    tracking_uri: str | None = None
+    experiment: str | None = None
+    commit: str | None = None
+    format: str = "text"
+
+
+def args_of(ns: argparse.Namespace) -> Args:
+    return from_namespace(Args, ns)
+
+
+@dataclass
+class Expected:
+    """What the model must be: each field None when nothing says it."""
+
+    app: str | None = None
+    experiment: tuple[str, str] | None = None  # ("id" | "name", value)
+    version_id: str | None = None  # the version of the commit being deployed
+    commit: str | None = None  # as given, for messages
+    commit_from: str | None = None  # --commit, or the variable that named it
+    notes: list[str] = field(default_factory=list)  # checks that could not be made
+
+
+def run(args: Args) -> int:
+    from mlflow_gitver import lookup, mlflow_api, tracking
+
+    given = args.model_id or os.environ.get("MLFLOW_ACTIVE_MODEL_ID") or None
+    if given is None:
+        raise GitverError(
+            "no model id to verify: pass MODEL_ID, or set MLFLOW_ACTIVE_MODEL_ID "
+            f"(what '{PROG} register' exports)",
+            EXIT_USAGE,
+        )
+    repo = open_repo_if_any(args.repo)
+    cfg = _config(repo, args)
+    want = _expected(repo, cfg, args)
+    root = repo.root if repo is not None else None
+    uri, choice = lookup.lookup_place(args.tracking_uri, args.experiment, cfg, root)
+    want.experiment = choice if (args.experiment or _env_experiment()) else None
+    if args.model_id is None and not _env_experiment():
+        # The deploy's own environment: MLflow would send its traces to experiment 0.
+        want.notes.append(
+            "MLFLOW_EXPERIMENT_ID is not set: traces go to the default experiment, where "
+            "the version's page does not show them; export the model's experiment id too"
+        )
+    shown = tracking.display(uri)
+    mlflow_api.quiet()
+    with tracking.mlflow_env(uri), mlflow_api.failing(f"verifying {given}", shown):
+        edge = mlflow_api.connect(uri)
+        if not MODEL_ID.fullmatch(given):
+            raise _not_an_id(edge, given, choice)
+        model = mlflow_api.get_model(
+            edge, given, ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+        )
+        if model is None:
+            raise GitverError(
+                f"model {given} does not exist at {shown}; check MLFLOW_ACTIVE_MODEL_ID "
+                f"and the tracking URI ('{PROG} resolve' prints the id of a version)",
+                EXIT_FAILURE,
+            )
+        exp = mlflow_api.get_experiment(edge, str(model.experiment_id), "reading the experiment")
+        problem = _problem(model, exp, want)
+        out = _report(model, exp, want, problem)
+        if problem is None:
+            _mark_verified(edge, model.model_id)
+    if args.format == "json":
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    for note in want.notes:
+        print(f"{PROG}: warning: {note}", file=sys.stderr)
+    if problem is not None:
+        if args.format != "json":
+            print(f"{PROG}: {problem}", file=sys.stderr)
+        return EXIT_FAILURE
+    if args.format != "json":
+        print(
+            f"ok: {model.model_id} is {model.name} (READY) in experiment {exp.name} "
+            f"({exp.experiment_id})" + (f", the version of {want.commit}" if want.commit else "")
+        )
+    return EXIT_OK
+
+
+def _env_experiment() -> bool:
+    return bool(os.environ.get("MLFLOW_EXPERIMENT_ID") or os.environ.get("MLFLOW_EXPERIMENT_NAME"))
+
+
+def _config(repo: git.Repo | None, args: Args) -> Config | None:
+    """The app's config: ``--config``, else the repository's or the current
+    directory's file if there is one (a deploy bundle may carry it)."""
+    from mlflow_gitver.config import load_config
+
+    path = args.config
+    if path is None:
+        path = (repo.root if repo is not None else Path.cwd()) / CONFIG_NAME
+        if not path.exists():
+            if args.app is not None:
+                raise GitverError(f"--app {args.app} needs a config; pass --config", EXIT_USAGE)
+            return None
+    cfg = load_config(path)
+    apps = select_apps(cfg, args.app)
+    if len(apps) > 1:
+        names = ", ".join(a.name for a in apps)
+        raise GitverError(f"{cfg.source} has several apps ({names}): pass --app NAME", EXIT_USAGE)
+    return apps[0]
+
+
+def _expected(repo: git.Repo | None, cfg: Config | None, args: Args) -> Expected:
+    from mlflow_gitver.deployenv import deployed_commit
+
+    want = Expected(app=args.name or (cfg.name if cfg is not None else None))
+    if args.commit is not None:
+        want.commit, want.commit_from = args.commit, "--commit"
+    else:
+        found = deployed_commit(os.environ)
+        if found is None:
+            return want
+        want.commit_from, want.commit = found
+    want.version_id = _version_of(repo, cfg, args, want)
+    return want
+
+
+def _version_of(
+    repo: git.Repo | None, cfg: Config | None, args: Args, want: Expected
+) -> str | None:
+    """The version id of the commit being deployed; None (with a note) when it cannot
+    be known here and nobody asked explicitly."""
+    from mlflow_gitver import git
+    from mlflow_gitver.identity import parse_version_id
+
+    assert want.commit is not None
+    explicit = want.commit_from == "--commit"
+    if cfg is not None and cfg.paths:
+        if repo is None:
+            why = (
+                f"app {cfg.name!r} is scoped ('paths:'): the version of commit "
+                f"{want.commit[:12]} is computed from a clone"
+            )
+            if explicit:
+                raise GitverError(f"{why}; run verify in one, or leave out --commit", EXIT_USAGE)
+            want.notes.append(f"{why}; the commit ({want.commit_from}) was not checked")
+            return None
+        from mlflow_gitver.context import app_states
+
+        [(state, _)] = app_states(repo, want.commit, args.config, cfg.name)
+        return state.version_id
+    parsed = parse_version_id(want.commit.lower())
+    if parsed is not None and parsed[1] is None:
+        return want.commit.lower()
+    if repo is not None:
+        full = git.resolve_commit(repo, want.commit)
+        if full is not None:
+            return full
+    raise GitverError(
+        f"--commit {want.commit!r} does not name a commit"
+        + (f" in {repo.root}" if repo is not None else ": without a clone, give the full hash"),
+        EXIT_USAGE,
+    )
+
+
+def _problem(model: Any, exp: Any, want: Expected) -> str | None:
+    """Why ``model`` is not the version to deploy; None when it is."""
+    from mlflow_gitver.naming import GIT_COMMIT, TAG_APP, TAG_VERSION_ID
+
+    tags = dict(model.tags or {})
+    status = str(getattr(model.status, "name", model.status)).split(".")[-1]
+    if status != "READY":
+        return (
+            f"model {model.model_id} ({model.name}) is {status}, not READY: its registration "
+            f"did not finish; '{PROG} register' completes it"
+        )
+    if want.app is not None and tags.get(TAG_APP) != want.app:
+        return (
+            f"model {model.model_id} ({model.name}) is a version of "
+            f"{tags.get(TAG_APP) or 'another app'}, not of {want.app}"
+        )
+    if want.experiment is not None:
+        kind, value = want.experiment
+        have = str(exp.experiment_id) if kind == "id" else str(exp.name)
+        if have != value:
+            return (
+                f"model {model.model_id} is in experiment {exp.name} ({exp.experiment_id}), "
+                f"but traces here go to experiment {value}: set MLFLOW_EXPERIMENT_ID="
+                f"{exp.experiment_id}"
+            )
+    if want.version_id is not None and tags.get(TAG_VERSION_ID) != want.version_id:
+        have = tags.get(TAG_VERSION_ID) or "(none)"
+        return (
+            f"model {model.model_id} is version {have} (commit "
+            f"{tags.get(GIT_COMMIT, '?')[:12]}), not the version of commit "
+            f"{want.commit} ({want.commit_from}); '{PROG} resolve --commit {want.commit}' "
+            "prints the right id"
+        )
+    return None
+
+
+def _report(model: Any, exp: Any, want: Expected, problem: str | None) -> dict[str, Any]:
+    from mlflow_gitver.naming import GIT_COMMIT, TAG_VERSION_ID
+
+    tags = dict(model.tags or {})
+    return {
+        "ok": problem is None,
+        "problem": problem,
+        "model_id": model.model_id,
+        "model_name": model.name,
+        "status": str(getattr(model.status, "name", model.status)).split(".")[-1],
+        "experiment_id": str(exp.experiment_id),
+        "experiment_name": exp.name,
+        "version_id": tags.get(TAG_VERSION_ID),
+        "commit": tags.get(GIT_COMMIT),
+        "expected": {
+            "app": want.app,
+            "experiment": None if want.experiment is None else want.experiment[1],
+            "version_id": want.version_id,
+            "commit": want.commit,
+            "commit_from": want.commit_from,
+        },
+        "not_checked": want.notes,
+    }
+
+
+def _not_an_id(edge: Any, given: str, choice: tuple[str, str] | None) -> GitverError:
+    """A value that is no model id: the model it names, if it is a model name."""
+    from mlflow_gitver import lookup, mlflow_api, registry
+
+    model = None
+    if "'" not in given:  # MLflow refuses quotes in names: no model has this one
+        eids = lookup.lookup_experiments(edge, choice)
+        if eids:
+            found = mlflow_api.search_models(edge, f"searching {given}", eids, f"name = '{given}'")
+            model = registry.pick(found) if found else None
+    if model is not None:
+        return GitverError(
+            f"{given!r} is a model name, not a model id: MLflow would link every trace to "
+            f"nothing; set MLFLOW_ACTIVE_MODEL_ID={model.model_id} (the id it names)",
+            EXIT_USAGE,
+        )
+    return GitverError(
+        f"{given!r} is not a model id (m-<hex>, as '{PROG} register' and 'resolve' print)",
+        EXIT_USAGE,
+    )
+
+
+def _mark_verified(edge: Any, model_id: str) -> None:
+    """Tag the model as seen deployed (``gc`` never deletes it).  A deploy token
+    may not write: the verdict stands, with a warning."""
+    from mlflow_gitver import mlflow_api
+
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    try:
+        mlflow_api.add_tags(edge, model_id, {TAG_VERIFIED: stamp})
+    except GitverError as e:
+        print(
+            f"{PROG}: warning: verified, but not tagged {TAG_VERIFIED}: {e.message}",
+            file=sys.stderr,
+        )
