@@ -26,3 +26,12 @@ def test_nothing_that_names_no_one_commit_counts() -> None:
         assert deployed_commit({"GITHUB_SHA": value}) is None, value
     assert deployed_commit({}) is None
     assert len({v for _p, v in COMMIT_VARIABLES}) == len(COMMIT_VARIABLES)
+
+
+def test_the_readme_table_is_this_table() -> None:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = re.findall(r"^\| ([^|]+?) \| `([A-Z0-9_]+)` \|$", readme, re.M)
+    assert tuple(rows) == COMMIT_VARIABLES
