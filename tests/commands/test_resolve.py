@@ -215,3 +215,32 @@ def test_scoped_lookups_that_cannot_be_answered_say_what_to_pass(
     assert "computed from a clone" in bare.stderr and "--version-id" in bare.stderr
     no_config = cli("resolve", "--app", "a", "--commit", head, *uri, cwd=tmp_path)
     assert no_config.returncode == 2 and "--app a needs a config" in no_config.stderr
+
+
+def test_a_deploy_bundle_resolves_the_commit_its_platform_names(
+    app: Path, server_url: str, tmp_path: Path
+) -> None:
+    """No .git, no --commit: the CI or deploy platform's variable names the code;
+    nothing naming it is one clear line, and nothing is ever created."""
+    import shutil
+
+    from mlflow_gitver.deployenv import COMMIT_VARIABLES
+
+    exp = f"resolve-{uuid.uuid4().hex[:8]}"
+    got = _register(app, server_url, exp)
+    sha = git(app, "rev-parse", "HEAD").strip()
+    bundle = tmp_path / "bundle"
+    shutil.copytree(app, bundle, ignore=shutil.ignore_patterns(".git", "mlflow.db*"))
+    clean = {k: v for k, v in os.environ.items() if k not in {v for _p, v in COMMIT_VARIABLES}}
+    args = ("resolve", "--tracking-uri", server_url, "--experiment", exp)
+    for var in ("VERCEL_GIT_COMMIT_SHA", "RENDER_GIT_COMMIT", "CI_COMMIT_SHA"):
+        out = cli(*args, cwd=bundle, env={**clean, var: sha})
+        assert out.returncode == 0 and out.stdout.strip() == got["model_id"], (var, out.stderr)
+    other = cli(*args, cwd=bundle, env={**clean, "GITHUB_SHA": "e" * 40})
+    assert other.returncode == 1 and "is not registered" in other.stderr
+    nothing = cli(*args, cwd=bundle, env=clean)
+    assert nothing.returncode == 2 and nothing.stderr.count("\n") == 1, nothing.stderr
+    assert "nothing names the commit" in nothing.stderr and "--version-id" in nothing.stderr
+    count = _count(server_url)
+    cli(*args, cwd=bundle, env={**clean, "GITHUB_SHA": "d" * 40})
+    assert _count(server_url) == count  # a lookup never creates

@@ -69,6 +69,25 @@ def _one_app(cfg: Config, args: Args) -> Config | None:
     )
 
 
+def _from_platform(args: Args) -> Args:
+    """``args`` with the commit a platform's variable names; nothing names the code:
+    one line that says what would."""
+    import dataclasses
+    import os
+
+    from mlflow_gitver.deployenv import deployed_commit
+
+    found = deployed_commit(os.environ)
+    if found is None:
+        raise GitverError(
+            f"{Path.cwd()} is not inside a git repository and nothing names the commit: "
+            "pass --commit FULL_HASH or --version-id ID, run in a clone, or set a "
+            "platform's commit variable (README: Deploy)",
+            EXIT_USAGE,
+        )
+    return dataclasses.replace(args, commit=found[1])
+
+
 def _scoped_id(repo: git.Repo | None, app: Config, args: Args) -> str:
     """The version id of a scoped app: of ``--commit`` (with that commit's own
     paths, so an old commit is resolved as it was registered), else of the working
@@ -92,7 +111,15 @@ def run(args: Args) -> int:
 
     full_hash = _full_hash(args.commit) if args.commit is not None else None
     needs_git = args.version_id is None and full_hash is None
-    repo = open_repo(args.repo) if needs_git else open_repo_if_any(args.repo)
+    repo = open_repo_if_any(args.repo) if needs_git and args.repo is None else None
+    if needs_git and repo is None and args.repo is None and args.commit is None:
+        # A deploy bundle: the commit the CI or deploy platform names (deployenv.py).
+        args = _from_platform(args)
+        full_hash = args.commit
+    elif needs_git:
+        repo = repo or open_repo(args.repo)
+    else:
+        repo = open_repo_if_any(args.repo)
     cfg: Config | None = None
     cfg_path = args.config
     if cfg_path is None:
