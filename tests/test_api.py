@@ -16,9 +16,9 @@ from testing.repos import commit_all, write
 from testing.server import free_port
 
 
-def _py(code: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _py(code: str, cwd: Path, env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, "-c", textwrap.dedent(code), *argv],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
@@ -41,7 +41,8 @@ def test_import_does_not_import_mlflow(tmp_path: Path) -> None:
 
 def test_activate_uses_the_environment_and_touches_no_git(tmp_path: Path) -> None:
     # No repository, and no git on PATH: any git call would fail.  With the URI and
-    # the experiment in the environment, MLflow needs nothing more (not even import).
+    # the experiment in the environment and verify=False, MLflow needs nothing more
+    # (not even import).
     env = {
         "MLFLOW_ACTIVE_MODEL_ID": "m-0123",
         "MLFLOW_TRACKING_URI": "https://u:p@mlflow.example.com",
@@ -53,7 +54,7 @@ def test_activate_uses_the_environment_and_touches_no_git(tmp_path: Path) -> Non
         """
         import sys
         from mlflow_gitver import activate
-        m = activate()
+        m = activate(verify=False)
         print(m.model_id, m.source, m.tracking_uri, m.experiment_id, "mlflow" in sys.modules)
         """,
         tmp_path,
@@ -212,6 +213,50 @@ def test_activate_env_uri_wins_and_an_unknown_model_is_named(repo: Path, server_
     out = _py(code, repo, env)
     assert out.returncode == 1 and out.stderr.startswith("1 ")
     assert "is not a model at" in out.stderr and "MLFLOW_TRACKING_URI" in out.stderr
+
+
+_CHECKED = """
+    import sys
+    from mlflow_gitver import activate
+    from mlflow_gitver.errors import GitverError
+    try:
+        m = activate(verify=sys.argv[1] == "1")
+    except GitverError as e:
+        sys.exit(f"{e.exit_code} {e}")
+    print(m.model_id, m.experiment_id)
+"""
+
+
+def test_activate_checks_the_model_id_it_is_given(repo: Path, server_url: str) -> None:
+    """The checks of ``verify`` (issue 14): a name, another experiment, another app's
+    model, an unfinished one; each one clear error, unless verify=False."""
+    write(repo / ".mlflow-gitver.yaml", f"name: checked\ntracking_uri: {server_url}\n")
+    commit_all(repo, "config")
+    got = json.loads(cli("register", "--format", "json", cwd=repo).stdout)
+
+    def run(verify: bool, **extra: str) -> subprocess.CompletedProcess[str]:
+        env = _deploy_env(repo, MLFLOW_TRACKING_URI=server_url, **extra)
+        return _py(_CHECKED, repo, env, "1" if verify else "0")
+
+    ok = run(
+        True, MLFLOW_ACTIVE_MODEL_ID=got["model_id"], MLFLOW_EXPERIMENT_ID=got["experiment_id"]
+    )
+    assert ok.returncode == 0 and ok.stdout.split() == [got["model_id"], got["experiment_id"]]
+    named = run(True, MLFLOW_ACTIVE_MODEL_ID=got["model_name"])
+    # (sys.exit with a message exits 1; the message starts with the error's exit code)
+    assert named.returncode == 1 and named.stderr.startswith("2 "), named.stderr
+    assert f"MLFLOW_ACTIVE_MODEL_ID={got['model_id']}" in named.stderr
+    elsewhere = run(True, MLFLOW_ACTIVE_MODEL_ID=got["model_id"], MLFLOW_EXPERIMENT_ID="999999")
+    assert (
+        elsewhere.stderr.startswith("1 ")
+        and "traces here go to experiment 999999" in elsewhere.stderr
+    )
+    assert "verify=False" in elsewhere.stderr
+    skipped = run(False, MLFLOW_ACTIVE_MODEL_ID=got["model_id"], MLFLOW_EXPERIMENT_ID="999999")
+    assert skipped.returncode == 0 and skipped.stdout.split() == [got["model_id"], "999999"]
+    write(repo / ".mlflow-gitver.yaml", f"name: another\ntracking_uri: {server_url}\n")
+    other = run(True, MLFLOW_ACTIVE_MODEL_ID=got["model_id"])
+    assert other.stderr.startswith("1 ") and "a version of checked, not of another" in other.stderr
 
 
 # --- apps and scoped versions (issue 13) ----------------------------------------------------

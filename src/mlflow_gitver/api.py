@@ -34,7 +34,11 @@ class ActiveModel:
 
 
 def activate(
-    repo: str | Path | None = None, config: str | Path | None = None, app: str | None = None
+    repo: str | Path | None = None,
+    config: str | Path | None = None,
+    app: str | None = None,
+    *,
+    verify: bool = True,
 ) -> ActiveModel:
     """Make this code's version MLflow's active model, and return it.
 
@@ -57,6 +61,12 @@ def activate(
     own variables that a multi-app export sets (``MLFLOW_GITVER_MODEL_ID_<APP>``
     and ``MLFLOW_GITVER_EXPERIMENT_ID_<APP>``) are used.
 
+    ``verify`` (the default): on the deploy path, the id is checked as
+    ``mlflow-gitver verify`` checks it, with one read of the model (and of its
+    experiment when ``MLFLOW_EXPERIMENT_ID`` is set): a model id, not a name; a
+    READY model; this app's (when a config names it); in the experiment given.
+    ``verify=False`` skips that read.
+
     Raises :class:`mlflow_gitver.errors.GitverError` on what the user can fix
     (no repository, invalid config, unreachable server, an unknown model id);
     its message names this function's parameters.
@@ -64,14 +74,16 @@ def activate(
     try:
         env_id = os.environ.get("MLFLOW_ACTIVE_MODEL_ID")
         if env_id:
-            return _from_environment(env_id, repo, config)
+            return _from_environment(env_id, repo, config, verify=verify, app=app)
         if app is not None:
             from mlflow_gitver.commands.register import app_variable
 
             app_id = os.environ.get(app_variable("MLFLOW_GITVER_MODEL_ID", app))
             if app_id:
                 exp = os.environ.get(app_variable("MLFLOW_GITVER_EXPERIMENT_ID", app)) or None
-                return _from_environment(app_id, repo, config, exp, from_app=True)
+                return _from_environment(
+                    app_id, repo, config, exp, from_app=True, verify=verify, app=app
+                )
         return _register(repo, config, app)
     except GitverError as e:
         # Reworded in place: the caller may catch a subclass (ServerUnavailable, ...).
@@ -119,6 +131,8 @@ def _from_environment(
     app_experiment: str | None = None,
     *,
     from_app: bool = False,
+    verify: bool = True,
+    app: str | None = None,
 ) -> ActiveModel:
     """``from_app``: ``model_id`` came from an app's own variable; ``app_experiment``
     is its exported experiment id, which wins over ``MLFLOW_EXPERIMENT_ID``
@@ -136,6 +150,9 @@ def _from_environment(
         where = "MLFLOW_TRACKING_URI" if os.environ.get("MLFLOW_TRACKING_URI") else str(path)
         check_uri(uri, where)
     experiment_id = app_experiment or os.environ.get("MLFLOW_EXPERIMENT_ID") or None
+    if verify and uri is not None:
+        name = app or _app_name(path if path is not None else _find_config(repo, config))
+        experiment_id = _verified(model_id, uri, experiment_id, name)
     if from_app:
         # An app's own variables: MLflow reads none of them, so it is told here.
         if uri is None:
@@ -156,12 +173,23 @@ def _from_environment(
     )
 
 
-def _point_mlflow(model_id: str, uri: str, experiment_id: str | None) -> str:
-    """Set MLflow's tracking URI and experiment for ``model_id``; the experiment's id."""
-    from mlflow_gitver import mlflow_api
-    from mlflow_gitver.tracking import db_file, display, mlflow_env
+def _app_name(path: Path | None) -> str | None:
+    """The config's app name, for the check; None when there is no config or it
+    cannot be read here (a deploy need not set the variables its params read)."""
+    if path is None:
+        return None
+    from mlflow_gitver.config import ConfigError, load_config
 
-    shown = display(uri)
+    try:
+        cfg = load_config(path)
+    except ConfigError:
+        return None
+    return None if cfg.apps else cfg.name
+
+
+def _no_store(model_id: str, uri: str) -> None:
+    from mlflow_gitver.tracking import db_file
+
     db = db_file(uri)
     if db is not None and not db.exists():
         # Not created here: an empty store would hold no model either.
@@ -171,6 +199,45 @@ def _point_mlflow(model_id: str, uri: str, experiment_id: str | None) -> str:
             "tracking_uri)",
             EXIT_FAILURE,
         )
+
+
+def _verified(model_id: str, uri: str, experiment_id: str | None, app: str | None) -> str:
+    """Check ``model_id`` as ``verify`` does (deploycheck.py); its experiment's id."""
+    from mlflow_gitver import deploycheck, mlflow_api
+    from mlflow_gitver.tracking import display, mlflow_env
+
+    _no_store(model_id, uri)
+    shown = display(uri)
+    want = deploycheck.Expected(
+        app=app, experiment=("id", experiment_id) if experiment_id else None
+    )
+    with mlflow_env(uri), mlflow_api.failing(f"checking model {model_id}", shown):
+        edge = mlflow_api.connect(uri)
+        if not deploycheck.is_model_id(model_id):
+            raise deploycheck.not_an_id(edge, model_id, None)
+        model = mlflow_api.get_model(
+            edge, model_id, ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+        )
+        if model is None:
+            raise GitverError(
+                f"MLFLOW_ACTIVE_MODEL_ID={model_id} is not a model at {shown}; set "
+                "MLFLOW_TRACKING_URI to where it was registered (or the config's tracking_uri)",
+                EXIT_FAILURE,
+            )
+        exp = mlflow_api.get_experiment(edge, str(model.experiment_id), "reading the experiment")
+    problem = deploycheck.problem_of(model, exp, want)
+    if problem is not None:
+        raise GitverError(problem + " (activate(verify=False) skips this check)", EXIT_FAILURE)
+    return str(model.experiment_id)
+
+
+def _point_mlflow(model_id: str, uri: str, experiment_id: str | None) -> str:
+    """Set MLflow's tracking URI and experiment for ``model_id``; the experiment's id."""
+    from mlflow_gitver import mlflow_api
+    from mlflow_gitver.tracking import display, mlflow_env
+
+    shown = display(uri)
+    _no_store(model_id, uri)
     if experiment_id is None:
         with mlflow_env(uri):
             edge = mlflow_api.connect(uri)

@@ -15,16 +15,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlflow_gitver.commands import from_namespace
 from mlflow_gitver.config import CONFIG_NAME
 from mlflow_gitver.context import open_repo_if_any, select_apps
+from mlflow_gitver.deploycheck import (
+    Expected,
+    is_model_id,
+    mark_verified,
+    not_an_id,
+    problem_of,
+)
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, GitverError
 
 TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
@@ -33,8 +38,6 @@ if TYPE_CHECKING:
     from mlflow_gitver.config import Config
 
 PROG = "mlflow-gitver"
-MODEL_ID = re.compile(r"m-[0-9a-f]{8,}")
-TAG_VERIFIED = "mlflow_gitver.verified"
 
 
 @dataclass(frozen=True)
@@ -52,18 +55,6 @@ class Args:
 
 def args_of(ns: argparse.Namespace) -> Args:
     return from_namespace(Args, ns)
-
-
-@dataclass
-class Expected:
-    """What the model must be: each field None when nothing says it."""
-
-    app: str | None = None
-    experiment: tuple[str, str] | None = None  # ("id" | "name", value)
-    version_id: str | None = None  # the version of the commit being deployed
-    commit: str | None = None  # as given, for messages
-    commit_from: str | None = None  # --commit, or the variable that named it
-    notes: list[str] = field(default_factory=list)  # checks that could not be made
 
 
 def run(args: Args) -> int:
@@ -92,8 +83,8 @@ def run(args: Args) -> int:
     mlflow_api.quiet()
     with tracking.mlflow_env(uri), mlflow_api.failing(f"verifying {given}", shown):
         edge = mlflow_api.connect(uri)
-        if not MODEL_ID.fullmatch(given):
-            raise _not_an_id(edge, given, choice)
+        if not is_model_id(given):
+            raise not_an_id(edge, given, choice)
         model = mlflow_api.get_model(
             edge, given, ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
         )
@@ -104,10 +95,10 @@ def run(args: Args) -> int:
                 EXIT_FAILURE,
             )
         exp = mlflow_api.get_experiment(edge, str(model.experiment_id), "reading the experiment")
-        problem = _problem(model, exp, want)
+        problem = problem_of(model, exp, want)
         out = _report(model, exp, want, problem)
         if problem is None:
-            _mark_verified(edge, model.model_id)
+            mark_verified(edge, model.model_id)
     if args.format == "json":
         print(json.dumps(out, indent=2, ensure_ascii=False))
     for note in want.notes:
@@ -201,42 +192,6 @@ def _version_of(
     )
 
 
-def _problem(model: Any, exp: Any, want: Expected) -> str | None:
-    """Why ``model`` is not the version to deploy; None when it is."""
-    from mlflow_gitver.naming import GIT_COMMIT, TAG_APP, TAG_VERSION_ID
-
-    tags = dict(model.tags or {})
-    status = str(getattr(model.status, "name", model.status)).split(".")[-1]
-    if status != "READY":
-        return (
-            f"model {model.model_id} ({model.name}) is {status}, not READY: its registration "
-            f"did not finish; '{PROG} register' completes it"
-        )
-    if want.app is not None and tags.get(TAG_APP) != want.app:
-        return (
-            f"model {model.model_id} ({model.name}) is a version of "
-            f"{tags.get(TAG_APP) or 'another app'}, not of {want.app}"
-        )
-    if want.experiment is not None:
-        kind, value = want.experiment
-        have = str(exp.experiment_id) if kind == "id" else str(exp.name)
-        if have != value:
-            return (
-                f"model {model.model_id} is in experiment {exp.name} ({exp.experiment_id}), "
-                f"but traces here go to experiment {value}: set MLFLOW_EXPERIMENT_ID="
-                f"{exp.experiment_id}"
-            )
-    if want.version_id is not None and tags.get(TAG_VERSION_ID) != want.version_id:
-        have = tags.get(TAG_VERSION_ID) or "(none)"
-        return (
-            f"model {model.model_id} is version {have} (commit "
-            f"{tags.get(GIT_COMMIT, '?')[:12]}), not the version of commit "
-            f"{want.commit} ({want.commit_from}); '{PROG} resolve --commit {want.commit}' "
-            "prints the right id"
-        )
-    return None
-
-
 def _report(model: Any, exp: Any, want: Expected, problem: str | None) -> dict[str, Any]:
     from mlflow_gitver.naming import GIT_COMMIT, TAG_VERSION_ID
 
@@ -260,40 +215,3 @@ def _report(model: Any, exp: Any, want: Expected, problem: str | None) -> dict[s
         },
         "not_checked": want.notes,
     }
-
-
-def _not_an_id(edge: Any, given: str, choice: tuple[str, str] | None) -> GitverError:
-    """A value that is no model id: the model it names, if it is a model name."""
-    from mlflow_gitver import lookup, mlflow_api, registry
-
-    model = None
-    if "'" not in given:  # MLflow refuses quotes in names: no model has this one
-        eids = lookup.lookup_experiments(edge, choice)
-        if eids:
-            found = mlflow_api.search_models(edge, f"searching {given}", eids, f"name = '{given}'")
-            model = registry.pick(found) if found else None
-    if model is not None:
-        return GitverError(
-            f"{given!r} is a model name, not a model id: MLflow would link every trace to "
-            f"nothing; set MLFLOW_ACTIVE_MODEL_ID={model.model_id} (the id it names)",
-            EXIT_USAGE,
-        )
-    return GitverError(
-        f"{given!r} is not a model id (m-<hex>, as '{PROG} register' and 'resolve' print)",
-        EXIT_USAGE,
-    )
-
-
-def _mark_verified(edge: Any, model_id: str) -> None:
-    """Tag the model as seen deployed (``gc`` never deletes it).  A deploy token
-    may not write: the verdict stands, with a warning."""
-    from mlflow_gitver import mlflow_api
-
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    try:
-        mlflow_api.add_tags(edge, model_id, {TAG_VERIFIED: stamp})
-    except GitverError as e:
-        print(
-            f"{PROG}: warning: verified, but not tagged {TAG_VERIFIED}: {e.message}",
-            file=sys.stderr,
-        )
