@@ -12,6 +12,7 @@ import pytest
 
 from testing.commits import every_kind_of_commit
 from testing.hooks import Work, background_flushes, head, new_commits
+from testing.monorepo import APPS, write_monorepo
 from testing.repos import git, init_repo, write
 from testing.source import HOOKS_DIR
 
@@ -218,24 +219,6 @@ def test_git_c_config_reaches_the_background_flush(plain: Work) -> None:
     assert model.tags["mlflow.source.git.repoURL"] == url  # type: ignore[attr-defined]
 
 
-SCOPED = """\
-experiment: {experiment}
-tracking_uri: {uri}
-apps:
-  - name: support
-    paths: [apps/support, libs]
-  - name: triage
-    paths: [apps/triage, libs]
-  - name: billing
-    paths: [apps/billing]
-"""
-APPS: dict[str, tuple[str, ...]] = {
-    "support": ("apps/support", "libs"),
-    "triage": ("apps/triage", "libs"),
-    "billing": ("apps/billing",),
-}
-
-
 def test_scoped_apps_through_rebase_cherry_pick_and_merges(plain: Work) -> None:
     """Every commit of every branch, whichever way git made it, has each app's
     version registered once; rebased, cherry-picked and merged commits that keep an
@@ -244,13 +227,7 @@ def test_scoped_apps_through_rebase_cherry_pick_and_merges(plain: Work) -> None:
     from mlflow_gitver.gitstate import state_at_commit
 
     root = plain.root
-    for app in APPS:
-        write(root / f"apps/{app}/agent.py", f"{app} = 1\n")
-    write(root / "libs/common.py", "shared\n")
-    write(
-        root / ".mlflow-gitver.yaml",
-        SCOPED.format(experiment=plain.experiment, uri=plain.server_url),
-    )
+    write_monorepo(root, plain.server_url, plain.experiment)
     plain.commit("README.md", "three apps\n")
     git(root, "checkout", "-q", "-b", "feature")
     plain.commit("apps/triage/agent.py", "triage = 2\n")

@@ -17,28 +17,13 @@ from mlflow_gitver.queue.records import new_record
 from mlflow_gitver.queue.store import Store
 from testing.cli import cli
 from testing.hooks import versions
+from testing.monorepo import write_monorepo
 from testing.repos import commit_all, git, write
 from testing.server import free_port
 
-MONO = """\
-experiment: {experiment}
-tracking_uri: {uri}
-apps:
-  - name: support
-    paths: [apps/support, libs]
-  - name: triage
-    paths: [apps/triage, libs]
-  - name: billing
-    paths: [apps/billing]
-"""
-
 
 def _mono(repo: Path, uri: str) -> str:
-    experiment = f"scoped-{uuid.uuid4().hex[:12]}"
-    for app in ("support", "triage", "billing"):
-        write(repo / f"apps/{app}/agent.py", f"{app} = 1\n")
-    write(repo / "libs/common.py", "shared\n")
-    write(repo / ".mlflow-gitver.yaml", MONO.format(experiment=experiment, uri=uri))
+    experiment = write_monorepo(repo, uri)
     commit_all(repo, "monorepo")
     return experiment
 

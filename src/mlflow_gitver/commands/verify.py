@@ -23,13 +23,7 @@ from typing import Any
 from mlflow_gitver.commands import from_namespace
 from mlflow_gitver.config import CONFIG_NAME
 from mlflow_gitver.context import open_repo_if_any, select_apps
-from mlflow_gitver.deploycheck import (
-    Expected,
-    is_model_id,
-    mark_verified,
-    not_an_id,
-    problem_of,
-)
+from mlflow_gitver.deploycheck import Expected, is_model_id, mark_verified, not_an_id, problem_of
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, GitverError
 
 TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
