@@ -79,6 +79,16 @@ def _resolve(p: argparse.ArgumentParser) -> None:
     opt.add_format(p, "text", "json", "env")
 
 
+def _log(p: argparse.ArgumentParser) -> None:
+    opt.add_repo(p)
+    opt.add_config(p)
+    opt.add_app(p)
+    opt.add_target(p)
+    p.add_argument("--limit", type=int, default=20, metavar="N", help="at most N versions (20)")
+    p.add_argument("--branch", metavar="NAME", help="only versions registered from this branch")
+    opt.add_format(p, "text", "json")
+
+
 def _verify(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "model_id",
@@ -242,6 +252,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]] 
         _show,
         "  mlflow-gitver show\n  mlflow-gitver show HEAD~2 --format json\n"
         "  mlflow-gitver show m-0123456789abcdef --web",
+    ),
+    "log": (
+        "list this app's versions, newest first, with their traces and evaluations",
+        _log,
+        "  mlflow-gitver log\n  mlflow-gitver log --branch main --limit 5 --format json",
     ),
     "verify": (
         "check that a model id is this app's READY version (of the commit deployed)",

@@ -163,6 +163,22 @@ def search_models(
     )
 
 
+def newest_models(
+    edge: Edge, experiment_ids: list[str], filter_string: str | None, limit: int
+) -> list[Any]:
+    """The LoggedModels matching ``filter_string``, newest first, at most ``limit``."""
+    return list(
+        edge.call(
+            "listing versions",
+            edge.client.search_logged_models,
+            experiment_ids=experiment_ids,
+            filter_string=filter_string,
+            max_results=limit,
+            order_by=[{"field_name": "creation_time", "ascending": False}],
+        )
+    )
+
+
 def get_model(
     edge: Edge, model_id: str, absent: Sequence[str] = ("RESOURCE_DOES_NOT_EXIST",)
 ) -> Any:
