@@ -79,6 +79,21 @@ def _resolve(p: argparse.ArgumentParser) -> None:
     opt.add_format(p, "text", "json", "env")
 
 
+def _diff(p: argparse.ArgumentParser) -> None:
+    for name in ("a", "b"):
+        p.add_argument(
+            name,
+            metavar=name.upper(),
+            help="a model id (m-...), a model name, a commit, or a version id",
+        )
+    opt.add_repo(p)
+    opt.add_config(p)
+    opt.add_app(p)
+    opt.add_target(p)
+    p.add_argument("--stat", action="store_true", help="the changed files and line counts only")
+    opt.add_format(p, "text", "json")
+
+
 def _log(p: argparse.ArgumentParser) -> None:
     opt.add_repo(p)
     opt.add_config(p)
@@ -252,6 +267,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]] 
         _show,
         "  mlflow-gitver show\n  mlflow-gitver show HEAD~2 --format json\n"
         "  mlflow-gitver show m-0123456789abcdef --web",
+    ),
+    "diff": (
+        "what differs between two versions: params, tags and code",
+        _diff,
+        "  mlflow-gitver diff HEAD~1 HEAD\n  mlflow-gitver diff m-0123456789abcdef HEAD --stat",
     ),
     "log": (
         "list this app's versions, newest first, with their traces and evaluations",

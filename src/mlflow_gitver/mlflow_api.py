@@ -259,6 +259,22 @@ def artifact_paths(edge: Edge, model_id: str, path: str) -> list[str]:
     return [str(f.path) for f in listed]
 
 
+def download_artifact(edge: Edge, model: Any, path: str, dest: str) -> str:
+    """Download the model's artifact ``path`` into ``dest``; the local path."""
+    import mlflow.artifacts
+
+    uri = f"{model.artifact_location}/{path}"
+    return str(
+        edge.call(
+            f"downloading {path} of {model.model_id}",
+            mlflow.artifacts.download_artifacts,
+            artifact_uri=uri,
+            dst_path=dest,
+            tracking_uri=edge.client.tracking_uri,
+        )
+    )
+
+
 def upload_artifact(edge: Edge, model_id: str, local: str, path: str) -> None:
     name = os.path.basename(local)
     edge.call(

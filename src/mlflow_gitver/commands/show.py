@@ -48,7 +48,9 @@ def args_of(ns: argparse.Namespace) -> Args:
     return from_namespace(Args, ns)
 
 
-def _what(version: str | None, repo: git.Repo | None, scope: _Scope) -> tuple[str, str]:
+def what_version(
+    version: str | None, repo: git.Repo | None, scope: VersionScope
+) -> tuple[str, str]:
     """("model_id" | "version_id" | "name", value) that VERSION stands for."""
     if version is None:
         if repo is None:
@@ -71,7 +73,7 @@ def _what(version: str | None, repo: git.Repo | None, scope: _Scope) -> tuple[st
 
 
 @dataclass(frozen=True)
-class _Scope:
+class VersionScope:
     """How a commit or the working tree maps to a version id: as the repository's
     (no config, or one unscoped app), as ``app``'s scoped id, or not at all (several
     apps, none chosen with --app: whose version would it be?)."""
@@ -125,7 +127,7 @@ def run(args: Args) -> int:
         )
     apps = select_apps(cfg, args.app) if cfg is not None else ()
     one = apps[0] if len(apps) == 1 else None
-    kind, value = _what(args.version, repo, _Scope(one, apps, args.config))
+    kind, value = what_version(args.version, repo, VersionScope(one, apps, args.config))
     root = repo.root if repo is not None else None
     uri, choice = lookup_place(args.tracking_uri, args.experiment, one or cfg, root)
     app = one.name if one is not None and kind == "version_id" else None
@@ -133,7 +135,7 @@ def run(args: Args) -> int:
     from mlflow_gitver.mlflow_api import quiet as quiet_mlflow
 
     quiet_mlflow()
-    info = _fetch(kind, value, uri, choice, app)
+    info = fetch_version(kind, value, uri, choice, app)
     if info is None:
         what = {"model_id": "model", "version_id": "version", "name": "model named"}[kind]
         raise GitverError(
@@ -151,7 +153,7 @@ def run(args: Args) -> int:
     return EXIT_OK
 
 
-def _fetch(
+def fetch_version(
     kind: str, value: str, uri: str, choice: tuple[str, str] | None, app: str | None
 ) -> dict[str, Any] | None:
     from mlflow_gitver import lookup, mlflow_api, tracking
