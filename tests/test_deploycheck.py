@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlflow_gitver.deploycheck import Expected, is_model_id, problem_of
+from mlflow_gitver.deploycheck import Expected, env_experiments, is_model_id, problem_of
 from testing.cli import cli
 from testing.repos import commit_all, write
 
@@ -39,7 +39,15 @@ def test_each_expectation_is_checked_in_turn(repo: Path, server_url: str) -> Non
     app = problem_of(model, exp, Expected(app="billing"))
     assert app is not None and "a version of shop, not of billing" in app
     moved = problem_of(model, exp, Expected(experiment=("name", "elsewhere")))
-    assert moved is not None and f"set MLFLOW_EXPERIMENT_ID={exp.experiment_id}" in moved
+    assert moved is not None and f"set MLFLOW_EXPERIMENT_NAME={exp.name}" in moved
+    by_id = problem_of(model, exp, Expected(experiment=("id", "999")))
+    assert by_id is not None and f"set MLFLOW_EXPERIMENT_ID={exp.experiment_id}" in by_id
+    # MLflow reads MLFLOW_EXPERIMENT_NAME first: a name that disagrees fails too.
+    named = Expected(env_experiments=[("MLFLOW_EXPERIMENT_NAME", "elsewhere")])
+    clash = problem_of(model, exp, named)
+    assert clash is not None and "MLFLOW_EXPERIMENT_NAME=elsewhere sends traces elsewhere" in clash
+    same = Expected(env_experiments=env_experiments({"MLFLOW_EXPERIMENT_ID": exp.experiment_id}))
+    assert problem_of(model, exp, same) is None
     stale = problem_of(
         model, exp, Expected(version_id="f" * 40, commit="v2", commit_from="GITHUB_SHA")
     )
@@ -47,3 +55,21 @@ def test_each_expectation_is_checked_in_turn(repo: Path, server_url: str) -> Non
     pending = client.create_logged_model(exp.experiment_id, name="half")
     half = problem_of(pending, exp, right)
     assert half is not None and "is PENDING, not READY" in half
+    # A deleted experiment: MLflow would refuse every trace sent there.
+    gone = client.create_experiment(f"gone-{got['model_id'][-8:]}")
+    model2 = client.create_logged_model(gone, name="x")
+    client.finalize_logged_model(model2.model_id, "READY")
+    client.delete_experiment(gone)
+    deleted = problem_of(
+        client.get_logged_model(model2.model_id), client.get_experiment(gone), Expected()
+    )
+    assert deleted is not None and "which is deleted" in deleted
+
+
+def test_env_experiments_reads_both_variables() -> None:
+    env = {"MLFLOW_EXPERIMENT_ID": "3", "MLFLOW_EXPERIMENT_NAME": "shop", "X": "y"}
+    assert env_experiments(env) == [
+        ("MLFLOW_EXPERIMENT_NAME", "shop"),
+        ("MLFLOW_EXPERIMENT_ID", "3"),
+    ]
+    assert env_experiments({"MLFLOW_EXPERIMENT_ID": ""}) == []

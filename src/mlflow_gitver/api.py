@@ -208,13 +208,18 @@ def _verified(model_id: str, uri: str, experiment_id: str | None, app: str | Non
 
     _no_store(model_id, uri)
     shown = display(uri)
+    # The experiment id given (the app's, or MLFLOW_EXPERIMENT_ID), and the name
+    # MLflow reads first: the model must be in both.
+    names = [e for e in deploycheck.env_experiments(os.environ) if e[0].endswith("_NAME")]
     want = deploycheck.Expected(
-        app=app, experiment=("id", experiment_id) if experiment_id else None
+        app=app,
+        experiment=("id", experiment_id) if experiment_id else None,
+        env_experiments=names,
     )
     with mlflow_env(uri), mlflow_api.failing(f"checking model {model_id}", shown):
         edge = mlflow_api.connect(uri)
         if not deploycheck.is_model_id(model_id):
-            raise deploycheck.not_an_id(edge, model_id, None)
+            raise deploycheck.not_an_id(edge, model_id, want.experiment)
         model = mlflow_api.get_model(
             edge, model_id, ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
         )

@@ -30,6 +30,14 @@ class Expected:
     commit: str | None = None  # as given, for messages
     commit_from: str | None = None  # --commit, or the variable that named it
     notes: list[str] = field(default_factory=list)  # checks that could not be made
+    # MLFLOW_EXPERIMENT_ID / _NAME as the process has them: MLflow reads both.
+    env_experiments: list[tuple[str, str]] = field(default_factory=list)
+
+
+def env_experiments(environ: Any) -> list[tuple[str, str]]:
+    """(variable, value) of the experiment variables set in ``environ``."""
+    names = ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID")
+    return [(v, environ[v]) for v in names if environ.get(v)]
 
 
 def problem_of(model: Any, exp: Any, want: Expected) -> str | None:
@@ -48,14 +56,28 @@ def problem_of(model: Any, exp: Any, want: Expected) -> str | None:
             f"model {model.model_id} ({model.name}) is a version of "
             f"{tags.get(TAG_APP) or 'another app'}, not of {want.app}"
         )
-    if want.experiment is not None:
-        kind, value = want.experiment
+    if getattr(exp, "lifecycle_stage", "active") == "deleted":
+        return (
+            f"model {model.model_id} is in experiment {exp.name} ({exp.experiment_id}), which "
+            "is deleted: MLflow refuses its traces; restore the experiment or register again"
+        )
+    for kind, value in [want.experiment] if want.experiment is not None else []:
         have = str(exp.experiment_id) if kind == "id" else str(exp.name)
         if have != value:
+            var = "MLFLOW_EXPERIMENT_ID" if kind == "id" else "MLFLOW_EXPERIMENT_NAME"
+            fix = exp.experiment_id if kind == "id" else exp.name
             return (
                 f"model {model.model_id} is in experiment {exp.name} ({exp.experiment_id}), "
-                f"but traces here go to experiment {value}: set MLFLOW_EXPERIMENT_ID="
-                f"{exp.experiment_id}"
+                f"but traces here go to experiment {value}: set {var}={fix}"
+            )
+    for var, value in want.env_experiments:
+        have = str(exp.experiment_id) if var == "MLFLOW_EXPERIMENT_ID" else str(exp.name)
+        if have != value:
+            fix = exp.experiment_id if var == "MLFLOW_EXPERIMENT_ID" else exp.name
+            return (
+                f"model {model.model_id} is in experiment {exp.name} ({exp.experiment_id}), "
+                f"but {var}={value} sends traces elsewhere: set {var}={fix} (MLflow reads "
+                "MLFLOW_EXPERIMENT_NAME first and refuses the two when they disagree)"
             )
     if want.version_id is not None and tags.get(TAG_VERSION_ID) != want.version_id:
         have = tags.get(TAG_VERSION_ID) or "(none)"
@@ -103,3 +125,21 @@ def mark_verified(edge: Any, model_id: str) -> None:
             f"{PROG}: warning: verified, but not tagged {TAG_VERIFIED}: {e.message}",
             file=sys.stderr,
         )
+
+
+class _Lenient(dict[str, str]):
+    """The environment, where a variable that is not set reads as empty."""
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        return super().get(key, "")
+
+
+def lenient_config(path: Any) -> Any:
+    """The config as a deploy reads it: its name, experiment, URI and paths; a
+    ``${VAR}`` its params or tags read need not be set there (``activate()`` does
+    not need them either)."""
+    import os
+
+    from mlflow_gitver.config import load_config
+
+    return load_config(path, _Lenient(os.environ))

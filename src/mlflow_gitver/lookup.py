@@ -113,9 +113,19 @@ def not_registered(version_id: str, shown_uri: str) -> GitverError:
 def lookup_place(
     cli_uri: str | None, cli_experiment: str | None, cfg: Config | None, root: Path | None
 ) -> tuple[str, tuple[str, str] | None]:
-    """Where ``resolve`` and ``show`` look: the URI and the experiment choice, from the
-    options, the environment and the config (there may be no config, or no repository)."""
+    """Where the look-ups (``resolve``, ``show``, ``verify``, ``log``, ``diff``) look: the
+    URI and the experiment choice, from the options, the environment and the config
+    (there may be no config, or no repository).  A SQLite store that does not exist
+    is an error, never created."""
     uri = tracking.resolve_uri(cli_uri, os.environ, cfg.tracking_uri if cfg else None, root)
+    db = tracking.db_file(uri)
+    if db is not None and not db.exists():
+        # A look-up writes nothing: MLflow would create an empty store here.
+        raise GitverError(
+            f"there is no MLflow store at {db}, so nothing is registered there; register "
+            "first, or point --tracking-uri (or MLFLOW_TRACKING_URI) at the store",
+            EXIT_FAILURE,
+        )
     return uri, tracking.experiment_choice(
         cli_experiment, os.environ, cfg.experiment if cfg else None
     )

@@ -111,7 +111,8 @@ def test_nothing_registered_and_bad_options(repo: Path, server_url: str) -> None
     assert _log(repo) == []
     none = cli("log", cwd=repo)
     assert none.returncode == 0 and "no versions of empty" in none.stderr
-    bad = cli("log", "--limit", "0", cwd=repo)
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    for limit in ("0", "1001", str(2**31)):
+        bad = cli("log", "--limit", limit, cwd=repo)
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
     quote = cli("log", "--branch", "it's", cwd=repo)
     assert quote.returncode == 2 and "a quote cannot be searched for" in quote.stderr

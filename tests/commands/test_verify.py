@@ -183,3 +183,39 @@ def test_a_scoped_app_is_checked_by_its_scoped_version(repo: Path, server_url: s
     several = _verify(repo, reg["model_id"])
     assert several.returncode == 2 and "several apps (a, b): pass --app" in several.stderr
     assert git(repo, "rev-parse", "HEAD").strip() != first
+
+
+def test_a_bundle_whose_params_read_unset_variables_still_verifies(
+    deploy: Path, repo: Path, app: dict[str, str], server_url: str
+) -> None:
+    """verify needs the name, not the params; and it creates no store."""
+    text = (deploy / ".mlflow-gitver.yaml").read_text() + "params: {llm: '${LLM_MODEL}'}\n"
+    write(deploy / ".mlflow-gitver.yaml", text)
+    ok = _verify(deploy, app["model_id"])
+    assert ok.returncode == 0, ok.stderr
+    listed = cli("log", "--format", "json", cwd=deploy, env=_env())
+    assert listed.returncode == 0 and app["model_id"] in listed.stdout, listed.stderr
+    # In a clone whose config names no server: the embedded store, which is not there.
+    write(repo / ".mlflow-gitver.yaml", "name: shop\n")
+    for command in (("verify", app["model_id"]), ("log",), ("resolve",)):
+        none = cli(*command, cwd=repo, env=_env())
+        assert none.returncode == 1 and "there is no MLflow store at" in none.stderr, none.stderr
+    assert not (repo / "mlflow.db").exists()
+
+
+def test_mlflows_experiment_name_wins_and_must_agree(repo: Path, app: dict[str, str]) -> None:
+    env = {"MLFLOW_ACTIVE_MODEL_ID": app["model_id"]}
+    other = _verify(repo, MLFLOW_EXPERIMENT_NAME="elsewhere", **env)
+    assert other.returncode == 1 and "MLFLOW_EXPERIMENT_NAME=elsewhere" in other.stderr
+    assert other.stderr.startswith("mlflow-gitver: error: "), other.stderr
+    clash = _verify(
+        repo, MLFLOW_EXPERIMENT_ID=app["experiment_id"], MLFLOW_EXPERIMENT_NAME="Default", **env
+    )
+    assert clash.returncode == 1, clash.stderr
+    both = _verify(
+        repo,
+        MLFLOW_EXPERIMENT_ID=app["experiment_id"],
+        MLFLOW_EXPERIMENT_NAME=app["experiment"],
+        **env,
+    )
+    assert both.returncode == 0 and both.stderr == "", both.stderr

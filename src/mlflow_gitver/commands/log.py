@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from mlflow_gitver.config import Config
 
 TRACES_COUNTED = 100
+MAX_LIMIT = 1000  # one search; each version then costs a trace count
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,8 @@ def args_of(ns: argparse.Namespace) -> Args:
 def run(args: Args) -> int:
     from mlflow_gitver import lookup, mlflow_api, tracking
 
-    if args.limit < 1:
-        raise GitverError(f"--limit {args.limit}: give a number of versions, 1 or more")
+    if not 1 <= args.limit <= MAX_LIMIT:
+        raise GitverError(f"--limit {args.limit}: give a number of versions, 1 to {MAX_LIMIT}")
     if args.branch is not None and "'" in args.branch:
         raise GitverError(f"--branch {args.branch!r}: a quote cannot be searched for", EXIT_USAGE)
     repo = open_repo_if_any(args.repo)
@@ -100,7 +101,7 @@ def _environ() -> dict[str, str]:
 def _apps(repo: Any, args: Args) -> tuple[Config, ...]:
     """The apps listed: the one ``--app`` names, else every app of the config (none
     without a config: then every version in the experiment)."""
-    from mlflow_gitver.config import load_config
+    from mlflow_gitver.deploycheck import lenient_config
 
     path = args.config
     if path is None:
@@ -109,7 +110,7 @@ def _apps(repo: Any, args: Args) -> tuple[Config, ...]:
             if args.app is not None:
                 raise GitverError(f"--app {args.app} needs a config; pass --config", EXIT_USAGE)
             return ()
-    return select_apps(load_config(path), args.app)
+    return select_apps(lenient_config(path), args.app)
 
 
 def _filter(name: str | None, branch: str | None) -> str | None:

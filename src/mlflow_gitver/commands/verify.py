@@ -23,7 +23,15 @@ from typing import Any
 from mlflow_gitver.commands import from_namespace
 from mlflow_gitver.config import CONFIG_NAME
 from mlflow_gitver.context import open_repo_if_any, select_apps
-from mlflow_gitver.deploycheck import Expected, is_model_id, mark_verified, not_an_id, problem_of
+from mlflow_gitver.deploycheck import (
+    Expected,
+    env_experiments,
+    is_model_id,
+    lenient_config,
+    mark_verified,
+    not_an_id,
+    problem_of,
+)
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, GitverError
 
 TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
@@ -66,13 +74,8 @@ def run(args: Args) -> int:
     want = _expected(repo, cfg, args)
     root = repo.root if repo is not None else None
     uri, choice = lookup.lookup_place(args.tracking_uri, args.experiment, cfg, root)
-    want.experiment = choice if (args.experiment or _env_experiment()) else None
-    if args.model_id is None and not _env_experiment():
-        # The deploy's own environment: MLflow would send its traces to experiment 0.
-        want.notes.append(
-            "MLFLOW_EXPERIMENT_ID is not set: traces go to the default experiment, where "
-            "the version's page does not show them; export the model's experiment id too"
-        )
+    want.experiment = choice if args.experiment else None
+    want.env_experiments = env_experiments(os.environ)
     shown = tracking.display(uri)
     mlflow_api.quiet()
     with tracking.mlflow_env(uri), mlflow_api.failing(f"verifying {given}", shown):
@@ -89,6 +92,12 @@ def run(args: Args) -> int:
                 EXIT_FAILURE,
             )
         exp = mlflow_api.get_experiment(edge, str(model.experiment_id), "reading the experiment")
+        if args.model_id is None and not want.env_experiments and str(exp.experiment_id) != "0":
+            # The deploy's own environment: MLflow would send its traces to experiment 0.
+            want.notes.append(
+                "MLFLOW_EXPERIMENT_ID is not set: traces go to the default experiment, where the "
+                f"version's page does not show them; set MLFLOW_EXPERIMENT_ID={exp.experiment_id}"
+            )
         problem = problem_of(model, exp, want)
         out = _report(model, exp, want, problem)
         if problem is None:
@@ -99,25 +108,20 @@ def run(args: Args) -> int:
         print(f"{PROG}: warning: {note}", file=sys.stderr)
     if problem is not None:
         if args.format != "json":
-            print(f"{PROG}: {problem}", file=sys.stderr)
+            print(f"{PROG}: error: {problem}", file=sys.stderr)
         return EXIT_FAILURE
     if args.format != "json":
         print(
             f"ok: {model.model_id} is {model.name} (READY) in experiment {exp.name} "
-            f"({exp.experiment_id})" + (f", the version of {want.commit}" if want.commit else "")
+            f"({exp.experiment_id})"
+            + (f", the version of {want.commit}" if want.version_id is not None else "")
         )
     return EXIT_OK
-
-
-def _env_experiment() -> bool:
-    return bool(os.environ.get("MLFLOW_EXPERIMENT_ID") or os.environ.get("MLFLOW_EXPERIMENT_NAME"))
 
 
 def _config(repo: git.Repo | None, args: Args) -> Config | None:
     """The app's config: ``--config``, else the repository's or the current
     directory's file if there is one (a deploy bundle may carry it)."""
-    from mlflow_gitver.config import load_config
-
     path = args.config
     if path is None:
         path = (repo.root if repo is not None else Path.cwd()) / CONFIG_NAME
@@ -125,7 +129,7 @@ def _config(repo: git.Repo | None, args: Args) -> Config | None:
             if args.app is not None:
                 raise GitverError(f"--app {args.app} needs a config; pass --config", EXIT_USAGE)
             return None
-    cfg = load_config(path)
+    cfg = lenient_config(path)
     apps = select_apps(cfg, args.app)
     if len(apps) > 1:
         names = ", ".join(a.name for a in apps)
