@@ -51,6 +51,24 @@ def config_path(repo: git.Repo, config_arg: Path | None) -> Path:
     return config_arg if config_arg is not None else repo.root / CONFIG_NAME
 
 
+def lookup_config_path(
+    repo: git.Repo | None, config_arg: Path | None, app: str | None
+) -> Path | None:
+    """The config a look-up reads: ``--config``, else the repository's file, or the
+    current directory's outside a clone (a deploy bundle may carry one); None when
+    there is none, which ``--app`` cannot do without."""
+    if config_arg is not None:
+        return config_arg
+    path = (repo.root if repo is not None else Path.cwd()) / CONFIG_NAME
+    if path.exists():
+        return path
+    if app is not None:
+        raise GitverError(
+            f"--app {app} needs a config ({path} has none); pass --config", EXIT_USAGE
+        )
+    return None
+
+
 def untracked_setting(repo: git.Repo, config_arg: Path | None) -> bool:
     """Only the top-level ``untracked`` key: nothing else in the file is read,
     so an error elsewhere (an unset ``${VAR}``, a typo in ``params``) never

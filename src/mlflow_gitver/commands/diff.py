@@ -17,9 +17,8 @@ from typing import Any
 
 from mlflow_gitver import git
 from mlflow_gitver.commands import from_namespace
-from mlflow_gitver.config import CONFIG_NAME
-from mlflow_gitver.context import open_repo_if_any, select_apps
-from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, GitverError
+from mlflow_gitver.context import lookup_config_path, open_repo_if_any, select_apps
+from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, GitverError
 
 TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
@@ -85,14 +84,8 @@ def run(args: Args) -> int:
 def _config(repo: git.Repo | None, args: Args) -> Config | None:
     from mlflow_gitver.config import load_config
 
-    path = args.config
-    if path is None:
-        path = (repo.root if repo is not None else Path.cwd()) / CONFIG_NAME
-        if not path.exists():
-            if args.app is not None:
-                raise GitverError(f"--app {args.app} needs a config; pass --config", EXIT_USAGE)
-            return None
-    return load_config(path)
+    path = lookup_config_path(repo, args.config, args.app)
+    return None if path is None else load_config(path)
 
 
 def _side(info: dict[str, Any]) -> dict[str, Any]:

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mlflow_gitver.commands import from_namespace
-from mlflow_gitver.config import CONFIG_NAME
-from mlflow_gitver.context import open_repo_if_any, select_apps
+from mlflow_gitver.context import lookup_config_path, open_repo_if_any, select_apps
 from mlflow_gitver.errors import EXIT_OK, EXIT_USAGE, GitverError
 
 TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
@@ -103,14 +102,8 @@ def _apps(repo: Any, args: Args) -> tuple[Config, ...]:
     without a config: then every version in the experiment)."""
     from mlflow_gitver.deploycheck import lenient_config
 
-    path = args.config
-    if path is None:
-        path = (repo.root if repo is not None else Path.cwd()) / CONFIG_NAME
-        if not path.exists():
-            if args.app is not None:
-                raise GitverError(f"--app {args.app} needs a config; pass --config", EXIT_USAGE)
-            return ()
-    return select_apps(lenient_config(path), args.app)
+    path = lookup_config_path(repo, args.config, args.app)
+    return () if path is None else select_apps(lenient_config(path), args.app)
 
 
 def _filter(name: str | None, branch: str | None) -> str | None:

@@ -20,18 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlflow_gitver import deploycheck as check
 from mlflow_gitver.commands import from_namespace
-from mlflow_gitver.config import CONFIG_NAME
-from mlflow_gitver.context import open_repo_if_any, select_apps
-from mlflow_gitver.deploycheck import (
-    Expected,
-    env_experiments,
-    is_model_id,
-    lenient_config,
-    mark_verified,
-    not_an_id,
-    problem_of,
-)
+from mlflow_gitver.context import lookup_config_path, open_repo_if_any, select_apps
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, GitverError
 
 TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
@@ -75,13 +66,13 @@ def run(args: Args) -> int:
     root = repo.root if repo is not None else None
     uri, choice = lookup.lookup_place(args.tracking_uri, args.experiment, cfg, root)
     want.experiment = choice if args.experiment else None
-    want.env_experiments = env_experiments(os.environ)
+    want.env_experiments = check.env_experiments(os.environ)
     shown = tracking.display(uri)
     mlflow_api.quiet()
     with tracking.mlflow_env(uri), mlflow_api.failing(f"verifying {given}", shown):
         edge = mlflow_api.connect(uri)
-        if not is_model_id(given):
-            raise not_an_id(edge, given, choice)
+        if not check.is_model_id(given):
+            raise check.not_an_id(edge, given, choice)
         model = mlflow_api.get_model(
             edge, given, ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
         )
@@ -98,10 +89,10 @@ def run(args: Args) -> int:
                 "MLFLOW_EXPERIMENT_ID is not set: traces go to the default experiment, where the "
                 f"version's page does not show them; set MLFLOW_EXPERIMENT_ID={exp.experiment_id}"
             )
-        problem = problem_of(model, exp, want)
+        problem = check.problem_of(model, exp, want)
         out = _report(model, exp, want, problem)
         if problem is None:
-            mark_verified(edge, model.model_id)
+            check.mark_verified(edge, model.model_id)
     if args.format == "json":
         print(json.dumps(out, indent=2, ensure_ascii=False))
     for note in want.notes:
@@ -122,14 +113,10 @@ def run(args: Args) -> int:
 def _config(repo: git.Repo | None, args: Args) -> Config | None:
     """The app's config: ``--config``, else the repository's or the current
     directory's file if there is one (a deploy bundle may carry it)."""
-    path = args.config
+    path = lookup_config_path(repo, args.config, args.app)
     if path is None:
-        path = (repo.root if repo is not None else Path.cwd()) / CONFIG_NAME
-        if not path.exists():
-            if args.app is not None:
-                raise GitverError(f"--app {args.app} needs a config; pass --config", EXIT_USAGE)
-            return None
-    cfg = lenient_config(path)
+        return None
+    cfg = check.lenient_config(path)
     apps = select_apps(cfg, args.app)
     if len(apps) > 1:
         names = ", ".join(a.name for a in apps)
@@ -137,10 +124,10 @@ def _config(repo: git.Repo | None, args: Args) -> Config | None:
     return apps[0]
 
 
-def _expected(repo: git.Repo | None, cfg: Config | None, args: Args) -> Expected:
+def _expected(repo: git.Repo | None, cfg: Config | None, args: Args) -> check.Expected:
     from mlflow_gitver.deployenv import deployed_commit
 
-    want = Expected(app=args.name or (cfg.name if cfg is not None else None))
+    want = check.Expected(app=args.name or (cfg.name if cfg is not None else None))
     if args.commit is not None:
         want.commit, want.commit_from = args.commit, "--commit"
     else:
@@ -153,7 +140,7 @@ def _expected(repo: git.Repo | None, cfg: Config | None, args: Args) -> Expected
 
 
 def _version_of(
-    repo: git.Repo | None, cfg: Config | None, args: Args, want: Expected
+    repo: git.Repo | None, cfg: Config | None, args: Args, want: check.Expected
 ) -> str | None:
     """The version id of the commit being deployed; None (with a note) when it cannot
     be known here and nobody asked explicitly."""
@@ -190,7 +177,7 @@ def _version_of(
     )
 
 
-def _report(model: Any, exp: Any, want: Expected, problem: str | None) -> dict[str, Any]:
+def _report(model: Any, exp: Any, want: check.Expected, problem: str | None) -> dict[str, Any]:
     from mlflow_gitver.naming import GIT_COMMIT, TAG_VERSION_ID
 
     tags = dict(model.tags or {})
