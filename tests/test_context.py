@@ -79,3 +79,28 @@ def test_unscoped_refuses_a_scoped_config_for_a_caller_that_cannot_scope(text: s
     ) as e:
         context.unscoped(parse_config(text, "cfg.yaml", {}), "show without VERSION")
     assert e.value.exit_code == 2
+
+
+def test_lookup_config_path_reads_the_option_the_clone_or_the_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow_gitver import git as gitmod
+    from mlflow_gitver.context import lookup_config_path
+    from testing.repos import write
+
+    root = _repo(tmp_path / "clone")
+    repo = gitmod.discover(root)
+    given = tmp_path / "elsewhere.yaml"
+    assert lookup_config_path(repo, given, None) == given  # the option, even if absent
+    assert lookup_config_path(repo, None, None) is None
+    with pytest.raises(GitverError, match="--app a needs a config") as e:
+        lookup_config_path(repo, None, "a")
+    assert e.value.exit_code == 2
+    write(root / ".mlflow-gitver.yaml", "name: x\n")
+    assert lookup_config_path(repo, None, "a") == root / ".mlflow-gitver.yaml"
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    monkeypatch.chdir(bundle)
+    assert lookup_config_path(None, None, None) is None
+    write(bundle / ".mlflow-gitver.yaml", "name: x\n")
+    assert lookup_config_path(None, None, None) == bundle / ".mlflow-gitver.yaml"
