@@ -12,6 +12,9 @@ from mlflow_gitver import cli
 from mlflow_gitver.cli_commands import COMMANDS
 from mlflow_gitver.cli_options import Parser
 
+# The arguments a command cannot be parsed without.
+REQUIRED = {"hook": ["post-commit"], "diff": ["HEAD~1", "HEAD"]}
+
 
 def _parse(*argv: str) -> argparse.Namespace:
     return cli.build_parser(list(argv)).parse_args(list(argv))
@@ -22,7 +25,7 @@ def test_every_command_has_a_module_with_args_of_and_run(name: str) -> None:
     mod = importlib.import_module(f"mlflow_gitver.commands.{cli._MODULE_OF.get(name, name)}")
     assert callable(getattr(mod, "args_of", None)) and callable(getattr(mod, "run", None))
     # ... and args_of takes what the builder parses.
-    ns = _parse(name, *(["post-commit"] if name == "hook" else []))
+    ns = _parse(name, *REQUIRED.get(name, []))
     assert mod.args_of(ns) is not None
 
 

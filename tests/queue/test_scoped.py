@@ -189,6 +189,7 @@ def test_a_full_disk_while_noting_the_apps_done_loses_nothing(repo: Path, server
     assert s.list_pending() == [] and s.list_failed() == []
     # What it could not do is said in one line, and the exit code says so too.
     assert proc.returncode == 1, proc.stderr
-    [line] = proc.stderr.splitlines()
+    # Ours only: under coverage, the child's coverage cannot write its data file either.
+    [line] = [x for x in proc.stderr.splitlines() if x.startswith("mlflow-gitver")]
     assert "cannot record the commits the hooks missed" in line and "ulimit -f" in line
     assert "registered" in proc.stdout
