@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from mlflow_gitver.config import FORBIDDEN_NAME_CHARS, Config, parse_config
 from mlflow_gitver.context import open_repo
+from mlflow_gitver.description import TAG_NOTE
 from mlflow_gitver.git import Repo
 from mlflow_gitver.gitstate import Change, GitState, state_of
 from mlflow_gitver.naming import (
@@ -159,7 +160,14 @@ def test_a_ready_model_is_topped_up_with_what_it_lacks_only(repo: Path) -> None:
     r = open_repo(repo)
     plan = VersionPlan(r, state_of(r), cfg())
     cheap = plan.cheap()
-    have = {**cheap.tags, TAG_AUTHOR: "a", TAG_DATE: "d", TAG_SUBJECT: "s", GIT_REPO_URL: "u"}
+    facts = {TAG_AUTHOR: "a", TAG_DATE: "d", TAG_SUBJECT: "s", GIT_REPO_URL: "u"}
+    have = {**cheap.tags, **facts, TAG_NOTE: "edited in the UI"}
     assert plan.topped_up(cheap, have) == cheap
     topped = plan.topped_up(cheap, cheap.tags)
-    assert {TAG_AUTHOR, TAG_DATE, TAG_SUBJECT, GIT_REPO_URL} == set(topped.tags) - set(cheap.tags)
+    added = {TAG_AUTHOR, TAG_DATE, TAG_SUBJECT, GIT_REPO_URL, TAG_NOTE}
+    assert added == set(topped.tags) - set(cheap.tags)
+    # A model that has the commit's facts but no description gets one, from the
+    # facts it has (not re-sent), and nothing else.
+    only_note = plan.topped_up(cheap, {**cheap.tags, **facts})
+    assert set(only_note.tags) - set(cheap.tags) == {TAG_NOTE}
+    assert "> s\n" in only_note.tags[TAG_NOTE] and "- Author: a\n" in only_note.tags[TAG_NOTE]

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 from mlflow_gitver import git
 from mlflow_gitver.config import FORBIDDEN_NAME_CHARS, MAX_TAG_LEN, Config
+from mlflow_gitver.description import TAG_NOTE
 from mlflow_gitver.gitstate import GitState
-from mlflow_gitver.redact import redact_tags, redact_url
+from mlflow_gitver.redact import redact_secrets, redact_tags, redact_url
 
 if TYPE_CHECKING:
     from mlflow_gitver.patch import Patch
@@ -233,7 +234,20 @@ class VersionPlan:
         )
         tags = spec.tags if self.cfg.secrets == "off" else redact_tags(spec.tags)
         patch_tags = self.patch.tags() if self.patch is not None else {}  # diff, redacted
-        return dataclasses.replace(spec, tags={**tags, **patch_tags})
+        tags = {**tags, **patch_tags}
+        return dataclasses.replace(spec, tags={**tags, TAG_NOTE: self._note(tags, spec.params)})
+
+    def _note(self, tags: Mapping[str, str], params: Mapping[str, str]) -> str:
+        """The version's Markdown description, from tags as stored (so redacted)."""
+        from mlflow_gitver import description
+
+        changes = [(c.display_path, c.status) for c in self.state.changes]
+        # The patch's omitted files when it was built; the repeat path does not build it.
+        patch = self._patch[0] if self._patch else None
+        omitted = [(o.path, o.reason) for o in patch.omitted] if patch else []
+        note = description.render(tags, params, changes, omitted)
+        # File names are not redacted anywhere else: a token can be a name too.
+        return note if self.cfg.secrets == "off" else description.cap(redact_secrets(note))
 
     def topped_up(self, spec: VersionSpec, have: Mapping[str, str]) -> VersionSpec:
         """``spec`` (cheap) plus the git-derived tags a READY model lacks.
@@ -250,8 +264,9 @@ class VersionPlan:
                 extra[GIT_REPO_URL] = url
         if any(t not in have for t in (TAG_AUTHOR, TAG_DATE, TAG_SUBJECT)):
             info = self._commit_info()
-            extra.update({TAG_AUTHOR: info.author, TAG_DATE: info.date, TAG_SUBJECT: info.subject})
-        if not extra:
+            facts = {TAG_AUTHOR: info.author, TAG_DATE: info.date, TAG_SUBJECT: info.subject}
+            extra.update({k: v for k, v in facts.items() if k not in have})
+        if not extra and TAG_NOTE in have:
             return spec
         full = build_spec(
             self.cfg,
@@ -267,4 +282,10 @@ class VersionPlan:
         added = {k: full.tags[k] for k in extra if k in full.tags}
         if self.cfg.secrets != "off":
             added = redact_tags(added)
+        if TAG_NOTE not in have:
+            # A version made before descriptions existed (or by another tool) gets
+            # one; a description someone edited in the UI is theirs and stays.
+            stored = {**have, **spec.tags, **added}
+            stored.pop(TAG_NOTE, None)
+            added[TAG_NOTE] = self._note(stored, spec.params)
         return dataclasses.replace(spec, tags={**spec.tags, **added})

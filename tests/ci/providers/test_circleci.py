@@ -20,14 +20,18 @@ CIRCLE = {
 }
 
 
+CIRCLE_PR_URL = "https://github.com/o/app/pull/31"
+
+
 def test_detect() -> None:
     ctx = ci.detect(None, CIRCLE)
     assert ctx.provider == "circleci" and ctx.branch == "feature/x"
     assert ctx.tags["mlflow_gitver.ci.run_url"] == CIRCLE["CIRCLE_BUILD_URL"]
     assert ctx.tags["mlflow_gitver.ci.ref"] == "feature/x"
     assert "mlflow_gitver.ci.pr_number" not in ctx.tags
-    pr = dict(CIRCLE, CIRCLE_PULL_REQUEST="https://github.com/o/app/pull/31")
+    pr = dict(CIRCLE, CIRCLE_PULL_REQUEST=CIRCLE_PR_URL)
     assert ci.detect(None, pr).tags["mlflow_gitver.ci.pr_number"] == "31"
+    assert ci.detect(None, pr).tags["mlflow_gitver.ci.pr_url"] == CIRCLE_PR_URL
 
 
 def test_exports_are_shell_quoted(tmp_path: Path) -> None:

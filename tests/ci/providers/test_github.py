@@ -82,6 +82,8 @@ def test_detect_pull_request(tmp_path: Path) -> None:
     # GITHUB_REF_NAME is "7/merge" on pull_request: the branch is GITHUB_HEAD_REF.
     assert ctx.branch == "feature/pr"
     assert ctx.tags["mlflow_gitver.ci.pr_number"] == "7"
+    # The description links to it (description.py).
+    assert ctx.tags["mlflow_gitver.ci.pr_url"].endswith("/pull/7")
     assert ctx.tags["mlflow_gitver.ci.head_sha"] == HEAD_SHA
     assert ctx.tags["mlflow_gitver.ci.event"] == "pull_request"
 

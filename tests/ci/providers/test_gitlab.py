@@ -41,10 +41,15 @@ def test_merge_request_and_tag_pipelines() -> None:
         CI_PIPELINE_SOURCE="merge_request_event",
         CI_MERGE_REQUEST_SOURCE_BRANCH_NAME="feature/mr",
         CI_MERGE_REQUEST_IID="12",
+        CI_MERGE_REQUEST_PROJECT_URL="https://gitlab.example.com/grp/app",
     )
     ctx = ci.detect(None, mr)
     assert ctx.branch == "feature/mr"
     assert ctx.tags["mlflow_gitver.ci.pr_number"] == "12"
+    assert (
+        ctx.tags["mlflow_gitver.ci.pr_url"]
+        == "https://gitlab.example.com/grp/app/-/merge_requests/12"
+    )
     tag = {k: v for k, v in GITLAB.items() if k != "CI_COMMIT_BRANCH"}
     tag.update(CI_COMMIT_REF_NAME="v1.0", CI_COMMIT_TAG="v1.0")
     assert ci.detect(None, tag).branch is None

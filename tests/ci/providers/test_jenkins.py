@@ -27,9 +27,11 @@ def test_detect() -> None:
 
 
 def test_branch_sources() -> None:
-    pr = dict(JENKINS, BRANCH_NAME="PR-4", CHANGE_ID="4", CHANGE_BRANCH="feature/y")
+    url = "https://git.example.com/o/app/pull/4"
+    pr = dict(JENKINS, BRANCH_NAME="PR-4", CHANGE_ID="4", CHANGE_BRANCH="feature/y", CHANGE_URL=url)
     ctx = ci.detect(None, pr)
     assert ctx.branch == "feature/y" and ctx.tags["mlflow_gitver.ci.pr_number"] == "4"
+    assert ctx.tags["mlflow_gitver.ci.pr_url"] == url
     git_plugin = {"JENKINS_HOME": "/var/jenkins", "GIT_BRANCH": "origin/feature/z"}
     assert ci.detect(None, git_plugin).branch == "feature/z"
 

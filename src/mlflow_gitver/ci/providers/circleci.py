@@ -33,6 +33,7 @@ def detect(environ: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
         ref=get(environ, "CIRCLE_BRANCH", "CIRCLE_TAG"),
         actor=get(environ, "CIRCLE_USERNAME"),
         pr_number=get(environ, "CIRCLE_PR_NUMBER") or _pr_from_url(environ),
+        pr_url=get(environ, "CIRCLE_PULL_REQUEST"),
     )
     return get(environ, "CIRCLE_BRANCH"), tags
 

@@ -67,6 +67,7 @@ def detect(environ: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
         actor=get(environ, "GITHUB_ACTOR"),
         run_attempt=get(environ, "GITHUB_RUN_ATTEMPT"),
         pr_number=pr_number,
+        pr_url=f"{server.rstrip('/')}/{repo}/pull/{pr_number}" if repo and pr_number else None,
         head_sha=head_sha,
     )
     return branch, tags

@@ -15,6 +15,8 @@ def detect(environ: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
     branch = get(environ, "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_COMMIT_BRANCH")
     if branch is None and not get(environ, "CI_COMMIT_TAG"):
         branch = get(environ, "CI_COMMIT_REF_NAME")
+    iid = get(environ, "CI_MERGE_REQUEST_IID")
+    project = get(environ, "CI_MERGE_REQUEST_PROJECT_URL", "CI_PROJECT_URL")
     tags = common.make_tags(
         provider="gitlab",
         run_url=get(environ, "CI_PIPELINE_URL"),
@@ -23,7 +25,8 @@ def detect(environ: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
         event=get(environ, "CI_PIPELINE_SOURCE"),
         ref=get(environ, "CI_COMMIT_REF_NAME"),
         actor=get(environ, "GITLAB_USER_LOGIN"),
-        pr_number=get(environ, "CI_MERGE_REQUEST_IID"),
+        pr_number=iid,
+        pr_url=f"{project.rstrip('/')}/-/merge_requests/{iid}" if project and iid else None,
     )
     return branch, tags
 

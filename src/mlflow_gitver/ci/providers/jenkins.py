@@ -33,6 +33,7 @@ def detect(environ: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
         ref=get(environ, "BRANCH_NAME", "GIT_BRANCH"),
         actor=get(environ, "BUILD_USER_ID", "CHANGE_AUTHOR"),
         pr_number=get(environ, "CHANGE_ID"),
+        pr_url=get(environ, "CHANGE_URL"),
     )
     return branch, tags
 
