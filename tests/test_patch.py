@@ -268,3 +268,23 @@ def test_two_states_differing_in_a_secret_are_two_versions(repo: Path) -> None:
     second, p2 = read_state(repo), _build(repo)
     assert first.digest != second.digest  # the id covers the true content
     assert p1.data == p2.data  # what is stored does not
+
+
+def test_a_scoped_patch_holds_its_own_paths_only(repo: Path) -> None:
+    """Another app's edits (tracked or not) are not in this app's patch or diff tag:
+    the tracked diff was once the whole repository's."""
+    from mlflow_gitver.gitstate import state_of
+
+    write(repo / "svc" / "a.py", "A = 1\n")
+    write(repo / "web" / "b.py", "B = 1\n")
+    commit_all(repo, "two apps")
+    write(repo / "svc" / "a.py", "A = 2\n")
+    write(repo / "web" / "b.py", "B = 2\n")
+    write(repo / "web" / "new.py", "N = 1\n")
+    write(repo / "app.py", "print('top')\n")
+    r = gitmod.discover(repo)
+    got = patch.build_patch(r, state_of(r, scope=("svc",)), "all")
+    assert got is not None and got.included == ("svc/a.py",)
+    assert b"svc/a.py" in got.data
+    assert b"web/" not in got.data and b"app.py" not in got.data.replace(b"svc/a.py", b"")
+    assert "B = 2" not in got.tracked_diff

@@ -35,12 +35,12 @@ NEUTRAL = ("-c", "core.ignoreCase=false")
 
 def listing_args(object_format: str, rev: str, pathspecs: Sequence[str]) -> list[str]:
     if all(is_plain_pathspec(p) for p in pathspecs):
-        return [*NEUTRAL, "ls-tree", "-z", "--full-tree", rev, "--", *_as_git_reads(pathspecs)]
+        return [*NEUTRAL, "ls-tree", "-z", "--full-tree", rev, "--", *as_git_reads(pathspecs)]
     empty = EMPTY_TREE[object_format]
     return [*NEUTRAL, "diff-tree", "-r", "-z", "--no-renames", empty, rev, "--", *pathspecs]
 
 
-def _as_git_reads(pathspecs: Sequence[str]) -> list[str]:
+def as_git_reads(pathspecs: Sequence[str]) -> list[str]:
     """The pathspecs as every git call of a scope passes them: a list of plain paths
     literally (a file named ``a*`` is that file), any other list as written."""
     if all(is_plain_pathspec(p) for p in pathspecs):
@@ -189,7 +189,7 @@ def changed(
     """Whether ``commit`` changed what ``pathspecs`` (or the file ``also``, the
     config) cover: their content differs from every parent's.  A merge that
     takes one side's content unchanged made no new version; a root commit did."""
-    specs = [*_as_git_reads(pathspecs), ":(literal)" + also]
+    specs = [*as_git_reads(pathspecs), ":(literal)" + also]
     for parent in parents:
         args = [*NEUTRAL, "diff-tree", "--quiet", "-r", "--no-renames", parent, commit]
         args += ["--", *specs]

@@ -38,15 +38,21 @@ def diffs(
     """The tracked and the untracked part of the patch, for the ``keep`` files only."""
     kept_tracked = {p for p, u in keep.values() if not u}
     drop = [c.path for c in state.changes if c.status != "untracked" and c.path not in kept_tracked]
-    tracked = _tracked_diff(repo, drop) if kept_tracked else b""
+    tracked = _tracked_diff(repo, state.scope, drop) if kept_tracked else b""
     untracked = sorted(p for p, u in keep.values() if u)
     return tracked, _untracked_diff(repo, untracked) if untracked else b""
 
 
-def _tracked_diff(repo: git.Repo, drop: Sequence[bytes]) -> bytes:
+def _tracked_diff(repo: git.Repo, scope: Sequence[str], drop: Sequence[bytes]) -> bytes:
+    """``git diff HEAD`` of what the state covers: a scoped state's paths only (its
+    changes leave out the rest, so the rest is not in ``drop`` either: another
+    app's edits must not be stored in this one's patch)."""
+    from mlflow_gitver import scope as scopes
+
     excludes = [":(exclude,literal)" + _literal(p) for p in drop]
+    covered = scopes.as_git_reads(scope) if scope else ["."]
     return git.git(
-        [*_DIFF_FLAGS, "HEAD", "--", ".", *EXCLUDED_PATHSPECS, *excludes],
+        [*scopes.NEUTRAL, *_DIFF_FLAGS, "HEAD", "--", *covered, *EXCLUDED_PATHSPECS, *excludes],
         cwd=repo.root,
         env=repo.env(),
     ).stdout
