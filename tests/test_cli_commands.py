@@ -13,7 +13,7 @@ from mlflow_gitver.cli_commands import COMMANDS
 from mlflow_gitver.cli_options import Parser
 
 # The arguments a command cannot be parsed without.
-REQUIRED = {"hook": ["post-commit"], "diff": ["HEAD~1", "HEAD"]}
+REQUIRED = {"hook": ["post-commit"], "diff": ["HEAD~1", "HEAD"], "checkout": ["HEAD"]}
 
 
 def _parse(*argv: str) -> argparse.Namespace:

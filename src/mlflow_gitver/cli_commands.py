@@ -7,6 +7,7 @@ command: a module in ``commands/`` with ``args_of`` and ``run``, and one entry h
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from mlflow_gitver import cli_options as opt
 
@@ -91,6 +92,26 @@ def _diff(p: argparse.ArgumentParser) -> None:
     opt.add_app(p)
     opt.add_target(p)
     p.add_argument("--stat", action="store_true", help="the changed files and line counts only")
+    opt.add_format(p, "text", "json")
+
+
+def _checkout(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "version",
+        metavar="VERSION",
+        help="a model id (m-...), a model name, a commit, or a version id",
+    )
+    p.add_argument(
+        "--dir",
+        type=Path,
+        metavar="DIR",
+        help="a new or empty directory for the worktree (default: <repo>-<model name> "
+        "next to the repository)",
+    )
+    opt.add_repo(p)
+    opt.add_config(p)
+    opt.add_app(p)
+    opt.add_target(p)
     opt.add_format(p, "text", "json")
 
 
@@ -277,6 +298,12 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]] 
         "list this app's versions, newest first, with their traces and evaluations",
         _log,
         "  mlflow-gitver log\n  mlflow-gitver log --branch main --limit 5 --format json",
+    ),
+    "checkout": (
+        "restore the exact code of a version into a new git worktree",
+        _checkout,
+        "  mlflow-gitver checkout m-0123456789abcdef\n"
+        "  mlflow-gitver checkout HEAD~3 --dir ../repro",
     ),
     "verify": (
         "check that a model id is this app's READY version (of the commit deployed)",

@@ -107,7 +107,9 @@ def _code(
     if repo is None:
         out["why_not"] = "no git clone here: the commits cannot be compared"
     else:
-        missing = [c for c in (a["commit"], b["commit"]) if not c or not _has(repo, c)]
+        missing = [
+            c for c in (a["commit"], b["commit"]) if not c or git.resolve_commit(repo, c) is None
+        ]
         if missing:
             out["why_not"] = (
                 f"commit {missing[0] or '(none)'} is not in this clone; fetch it "
@@ -124,31 +126,14 @@ def _code(
     return out
 
 
-def _has(repo: git.Repo, commit: str) -> bool:
-    done = git.git(
-        ["cat-file", "-e", f"{commit}^{{commit}}"], cwd=repo.root, env=repo.env(), check=False
-    )
-    return done.returncode == 0
-
-
 def _stored_patch(info: dict[str, Any], uri: str, stat: bool) -> str | None:
     """The uncommitted changes a dirty version stored (``git apply --stat`` of it
     with ``stat``); None when it stored none (``diff: none``)."""
-    from mlflow_gitver import mlflow_api, tracking
-    from mlflow_gitver.patch import ARTIFACT_DIR, PATCH_NAME
+    from mlflow_gitver import stored
 
-    path = f"{ARTIFACT_DIR}/{PATCH_NAME}"
-    with (
-        tracking.mlflow_env(uri),
-        mlflow_api.failing(f"reading {info['model_id']}", tracking.display(uri)),
-    ):
-        edge = mlflow_api.connect(uri)
-        if path not in mlflow_api.artifact_paths(edge, info["model_id"], ARTIFACT_DIR):
-            return None
-        model = mlflow_api.get_model(edge, info["model_id"])
-        with tempfile.TemporaryDirectory() as tmp:
-            local = mlflow_api.download_artifact(edge, model, path, tmp)
-            data = Path(local).read_bytes()
+    data = stored.read(info["model_id"], uri, manifest=False).patch
+    if data is None:
+        return None
     if stat:
         from mlflow_gitver.proc import git_env
 
