@@ -112,3 +112,32 @@ def test_the_app_server_helper_uses_our_model(tmp_path: Path, server_url: str) -
     assert other != ours["model_id"]
     names = {m.model_id: m.name for m in _models(server_url, eid)}
     assert names[other] == "shop-no-git"
+
+
+def test_enable_git_model_versioning_on_a_dirty_tree_takes_the_wrong_model(
+    tmp_path: Path, server_url: str
+) -> None:
+    """Why the README says to use activate() on dirty trees: measured, not assumed."""
+    from mlflow import MlflowClient
+
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    root, clean = _setup(tmp_path, server_url, str(bare))
+    eid = clean["experiment_id"]
+    # Only a new file: ours is a dirty version, it takes the clean commit's model.
+    write(root / "new.py", "NEW = 1\n")
+    ours = cli("register", "--format", "json", cwd=root)
+    assert ours.returncode == 0 and json.loads(ours.stdout)["dirty"] is True, ours.stderr
+    assert _child(_ENABLE, root, server_url, eid) == clean["model_id"]
+    (root / "new.py").unlink()
+    # A tracked edit holding a token: ours stores it redacted; it picks our dirty
+    # model of the commit and rewrites its diff tag with the token in it.
+    token = "ghp_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2"
+    write(root / "app.py", f"TOKEN = '{token}'\n")
+    dirty = cli("register", "--format", "json", cwd=root)
+    assert dirty.returncode == 0, dirty.stderr
+    dirty_id = json.loads(dirty.stdout)["model_id"]
+    client = MlflowClient(server_url)
+    assert token not in json.dumps(client.get_logged_model(dirty_id).tags)
+    assert _child(_ENABLE, root, server_url, eid) == dirty_id
+    assert token in client.get_logged_model(dirty_id).tags["mlflow.source.git.diff"]
