@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlflow_gitver.deployenv import COMMIT_VARIABLES, deployed_commit
+from mlflow_gitver.deployenv import COMMIT_VARIABLES, deployed_commit, disagreeing
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 SHA256 = "ab" * 32
@@ -35,3 +35,14 @@ def test_the_readme_table_is_this_table() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     rows = re.findall(r"^\| ([^|]+?) \| `([A-Z0-9_]+)` \|$", readme, re.M)
     assert tuple(rows) == COMMIT_VARIABLES
+
+
+def test_variables_that_name_another_commit_are_warned_of() -> None:
+    first, second, third = (v for _p, v in COMMIT_VARIABLES[:3])
+    env = {first: SHA, second: "f" * 40, third: "F" * 40}
+    chosen = deployed_commit(env)
+    assert chosen == (first, SHA)
+    [warning] = disagreeing(env, chosen)
+    assert warning.startswith(f"{second}, {third} name commit ffffffffffff, not {first}'s")
+    # The same commit twice, or a value that names none, is no disagreement.
+    assert disagreeing({first: SHA, second: SHA.upper(), third: "HEAD"}, (first, SHA)) == []

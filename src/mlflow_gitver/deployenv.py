@@ -38,3 +38,22 @@ def deployed_commit(environ: Mapping[str, str]) -> tuple[str, str] | None:
         if parsed is not None and parsed[1] is None:
             return var, value
     return None
+
+
+def disagreeing(environ: Mapping[str, str], chosen: tuple[str, str]) -> list[str]:
+    """Warnings for the other variables of the table that name another full commit
+    than ``chosen`` (variable, hash): two platforms' leftovers in one environment (a
+    CI job that builds a Render image) must not pass unnoticed."""
+    var, commit = chosen
+    seen: dict[str, list[str]] = {}
+    for _platform, other in COMMIT_VARIABLES:
+        value = environ.get(other, "").strip().lower()
+        parsed = parse_version_id(value) if value and other != var else None
+        if parsed is not None and parsed[1] is None and value != commit:
+            seen.setdefault(value, []).append(other)
+    return [
+        f"{', '.join(names)} {'names' if len(names) == 1 else 'name'} commit {value[:12]}, "
+        f"not {var}'s {commit[:12]}; {var} is used (the first in the README's table): "
+        "pass --commit to choose"
+        for value, names in seen.items()
+    ]

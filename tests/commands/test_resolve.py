@@ -238,6 +238,9 @@ def test_a_deploy_bundle_resolves_the_commit_its_platform_names(
         assert out.returncode == 0 and out.stdout.strip() == got["model_id"], (var, out.stderr)
     other = cli(*args, cwd=bundle, env={**clean, "GITHUB_SHA": "e" * 40})
     assert other.returncode == 1 and "is not registered" in other.stderr
+    mixed = cli(*args, cwd=bundle, env={**clean, "GITHUB_SHA": sha, "RENDER_GIT_COMMIT": "e" * 40})
+    assert mixed.returncode == 0 and mixed.stdout.strip() == got["model_id"], mixed.stderr
+    assert "warning: RENDER_GIT_COMMIT names commit eeeeeeeeeeee, not GITHUB_SHA's" in mixed.stderr
     nothing = cli(*args, cwd=bundle, env=clean)
     assert nothing.returncode == 2 and nothing.stderr.count("\n") == 1, nothing.stderr
     assert "nothing names the commit" in nothing.stderr and "--version-id" in nothing.stderr

@@ -87,6 +87,9 @@ def test_a_model_name_instead_of_its_id_is_refused_with_the_id(
     assert junk.returncode == 2 and "'hello' is not a model id" in junk.stderr
     none = _verify(repo)
     assert none.returncode == 2 and "pass MODEL_ID, or set MLFLOW_ACTIVE_MODEL_ID" in none.stderr
+    # `verify "$ID"` with ID unset must not verify the environment's model instead.
+    empty = _verify(repo, "", MLFLOW_ACTIVE_MODEL_ID=app["model_id"])
+    assert empty.returncode == 2 and "MODEL_ID is empty" in empty.stderr, empty.stderr
 
 
 def test_each_wrong_version_exits_1_naming_what_is_wrong(
@@ -133,7 +136,7 @@ def deploy(repo: Path, app: dict[str, str], tmp_path: Path) -> Path:
 
 
 def test_a_deploy_without_git_checks_each_platforms_commit(
-    deploy: Path, app: dict[str, str]
+    deploy: Path, app: dict[str, str], repo: Path
 ) -> None:
     for platform, var in COMMIT_VARIABLES:
         ok = _verify(deploy, app["model_id"], "--format", "json", **{var: app["sha"]})
@@ -142,6 +145,12 @@ def test_a_deploy_without_git_checks_each_platforms_commit(
         assert expected["commit_from"] == var and expected["version_id"] == app["sha"], platform
     wrong = _verify(deploy, app["model_id"], CI_COMMIT_SHA="f" * 40)
     assert wrong.returncode == 1 and "(CI_COMMIT_SHA)" in wrong.stderr, wrong.stderr
+    # In a clone whose HEAD is another commit than the variable names: said too.
+    moved = _verify(repo, app["model_id"], GITHUB_SHA="f" * 40)
+    assert moved.returncode == 1 and "but this clone's HEAD is" in moved.stderr, moved.stderr
+    # Two platforms disagreeing: the first of the table is checked, and it is said.
+    both = _verify(deploy, app["model_id"], GITHUB_SHA=app["sha"], RENDER_GIT_COMMIT="f" * 40)
+    assert both.returncode == 0 and "RENDER_GIT_COMMIT names commit ffffffffffff" in both.stderr
     # Buildkite may say HEAD; a short hash names no one commit: neither counts.
     vague = _verify(
         deploy, app["model_id"], "--format", "json", BUILDKITE_COMMIT="HEAD", GIT_COMMIT="abc1234"

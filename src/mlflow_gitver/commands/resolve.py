@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def _from_platform(args: Args) -> Args:
     import dataclasses
     import os
 
-    from mlflow_gitver.deployenv import deployed_commit
+    from mlflow_gitver.deployenv import deployed_commit, disagreeing
 
     found = deployed_commit(os.environ)
     if found is None:
@@ -85,6 +86,8 @@ def _from_platform(args: Args) -> Args:
             "platform's commit variable (README: Deploy)",
             EXIT_USAGE,
         )
+    for warning in disagreeing(os.environ, found):
+        print(f"mlflow-gitver: warning: {warning}", file=sys.stderr)
     return dataclasses.replace(args, commit=found[1])
 
 

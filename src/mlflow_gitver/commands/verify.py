@@ -53,6 +53,14 @@ def args_of(ns: argparse.Namespace) -> Args:
 def run(args: Args) -> int:
     from mlflow_gitver import lookup, mlflow_api, tracking
 
+    if args.model_id is not None and not args.model_id.strip():
+        # `verify "$ID"` with an unset ID: checking MLFLOW_ACTIVE_MODEL_ID instead
+        # would pass for a model nobody named.
+        raise GitverError(
+            "MODEL_ID is empty (an unset variable?): pass a model id, or omit it to "
+            "verify MLFLOW_ACTIVE_MODEL_ID",
+            EXIT_USAGE,
+        )
     given = args.model_id or os.environ.get("MLFLOW_ACTIVE_MODEL_ID") or None
     if given is None:
         raise GitverError(
@@ -125,7 +133,8 @@ def _config(repo: git.Repo | None, args: Args) -> Config | None:
 
 
 def _expected(repo: git.Repo | None, cfg: Config | None, args: Args) -> check.Expected:
-    from mlflow_gitver.deployenv import deployed_commit
+    from mlflow_gitver import git
+    from mlflow_gitver.deployenv import deployed_commit, disagreeing
 
     want = check.Expected(app=args.name or (cfg.name if cfg is not None else None))
     if args.commit is not None:
@@ -135,6 +144,13 @@ def _expected(repo: git.Repo | None, cfg: Config | None, args: Args) -> check.Ex
         if found is None:
             return want
         want.commit_from, want.commit = found
+        want.notes.extend(disagreeing(os.environ, found))
+        head = git.resolve_commit(repo, "HEAD") if repo is not None else None
+        if head is not None and head != want.commit:
+            want.notes.append(
+                f"{found[0]} names commit {want.commit[:12]} but this clone's HEAD is "
+                f"{head[:12]}; the commit {found[0]} names is checked"
+            )
     want.version_id = _version_of(repo, cfg, args, want)
     return want
 
