@@ -27,6 +27,19 @@ class Stored:
         rows = self.manifest.get("not_exact") or []
         return [(str(r.get("path")), str(r.get("restore"))) for r in rows if isinstance(r, dict)]
 
+    def submodules(self) -> list[tuple[str, str]]:
+        """(path, commit) of each submodule the patch moves: a patch cannot check out
+        another repository's commit, so these are restored by hand."""
+        out: list[tuple[str, str]] = []
+        path = None
+        for line in (self.patch or b"").split(b"\n"):
+            if line.startswith(b"diff --git "):
+                words = line.split(b" ")
+                path = words[-1][2:].decode("utf-8", "replace") if len(words) == 4 else None
+            elif line.startswith(b"+Subproject commit ") and path is not None:
+                out.append((path, line.split(b" ")[-1].decode("ascii", "replace")))
+        return out
+
     def excluded(self) -> list[str]:
         return [p for p, how in self.not_exact() if how == "excluded"]
 

@@ -204,3 +204,18 @@ def test_unregistered_and_a_server_that_is_down(
     lines = [ln for ln in out.stderr.splitlines() if ln.startswith("mlflow-gitver")]
     assert out.returncode not in (0, 2) and len(lines) == 1 and "Traceback" not in out.stderr
     assert not (tmp_path / "y").exists()
+
+
+def test_a_moved_submodule_is_named_with_its_commit(
+    superproject: tuple[Path, Path], tmp_path: Path, server_url: str
+) -> None:
+    root, lib = superproject
+    _configure(root, server_url)
+    write(lib / "lib.py", "L = 2\n")
+    moved = commit_all(lib, "lib moves")
+    write(root / "app.py", "print('wip')\n")
+    version = _register(root)
+    code, out, _ = _checkout(root, version["model_id"], tmp_path / "d")
+    assert code == 1 and out["patch_applied"] is True
+    assert {"path": "lib", "restore": "submodule", "commit": moved} in out["not_exact"]
+    assert (tmp_path / "d" / "app.py").read_text() == "print('wip')\n"

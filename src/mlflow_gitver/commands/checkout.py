@@ -104,7 +104,11 @@ def run(args: Args) -> int:
         "recomputed_id": recomputed,
         "exact": recomputed == version_id,
         "patch_applied": applied,
-        "not_exact": [{"path": p, "restore": h} for p, h in (saved.not_exact() if saved else [])],
+        "not_exact": [{"path": p, "restore": h} for p, h in (saved.not_exact() if saved else [])]
+        + [
+            {"path": p, "restore": "submodule", "commit": c}
+            for p, c in (saved.submodules() if saved else [])
+        ],
     }
     if info["dirty"] and saved is None:
         out["why"] = "the version stored no patch (its config had 'diff: none')"
@@ -272,6 +276,13 @@ def _print(out: dict[str, Any]) -> None:
         "excluded": "left out (the patch could not apply it)",
     }
     for row in out["not_exact"]:
+        if row["restore"] == "submodule":
+            lines.append(
+                f"  {row['path']}: a submodule at commit {row['commit'][:12]}, not restored "
+                f"(git -C {out['dir']} submodule update --init -- {row['path']}, then "
+                f"check out {row['commit'][:12]} in it)"
+            )
+            continue
         lines.append(f"  {row['path']}: {reasons.get(row['restore'], row['restore'])}")
     if not out["not_exact"] and not out.get("why"):
         lines.append("  no stored file explains it: compare with 'git -C DIR status'")
