@@ -68,6 +68,7 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_s
 
 from testing.campaign.names import TAG_COMMIT, TAG_DIRTY, TAG_VERSION_ID
 from testing.campaign.observe import status_of, summarize, tags_of
+from testing.campaign.tree import Tree
 from testing.campaign.world import World
 from testing.server import MlflowServer
 from testing.source import HOOKS_DIR, ROOT, SourceRepo
@@ -181,6 +182,8 @@ class Campaign(RuleBasedStateMachine):
         self.id_of: dict[str, tuple[str, str]] = {}
         # Dirty ids that `register` printed: they must be on the server at the end.
         self.registered_dirty: dict[str, str] = {}
+        # Versions `checkout` restored (the register rule checks each).
+        self.restored: list[str] = []
         # sha -> the step that made it, for the report.
         self.made_by: dict[str, str] = {}
         self._note_new_commits("initial")
@@ -586,6 +589,36 @@ class Campaign(RuleBasedStateMachine):
         self._check_vid(vid, head, w.digest(snap), clean=w.is_clean(snap))
         if DIRTY_ID.match(vid):
             self.registered_dirty[vid] = head
+        if self.server.proc is not None:
+            self._restore(str(out["model_id"]), vid, snap)
+
+    def _restore(self, model_id: str, vid: str, snap: dict[str, tuple[str, bytes]]) -> None:
+        """`checkout` of what was just registered: the same bytes on disk, or exit 1
+        naming each file it could not rebuild (and those are the only differences)."""
+        w = self.w
+        base = w.base.parent / f"{w.base.name}-restored-{len(self.restored)}"
+        self.restored.append(vid)
+        dest = Tree(base, w.server_url, w.env).root  # <base>/work, as the world's
+        ran = w.tool("checkout", model_id, "--dir", str(dest), "--format", "json")
+        assert ran.returncode in (0, 1) and ran.stdout, f"{ran.line()}\n{w.report()}"
+        out = json.loads(ran.stdout)
+        got = Tree(base, w.server_url, w.env).snapshot()
+        got.pop(".git", None)  # a worktree's .git is a file naming the repository
+        differ = {p for p in set(snap) | set(got) if snap.get(p) != got.get(p)}
+        named = {str(r["path"]) for r in out["not_exact"]}
+        if ran.returncode == 0:
+            assert out["recomputed_id"] == vid and not differ, (
+                f"checkout of {vid} is exact by its id, but differs in {sorted(differ)}\n"
+                f"{w.report()}"
+            )
+        else:
+            assert named or out.get("why"), (
+                f"checkout of {vid} not exact, nothing named\n{ran.stderr}"
+            )
+            assert differ <= named or out.get("why"), (
+                f"checkout of {vid}: {sorted(differ - named)} differ, not named\n{w.report()}"
+            )
+        w.git("worktree", "remove", "--force", str(dest), check=True)
 
     @enabled("status")
     @precondition(lambda self: self.server.proc is not None)
