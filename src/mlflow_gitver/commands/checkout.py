@@ -34,13 +34,12 @@ from typing import Any
 from mlflow_gitver import git
 from mlflow_gitver.commands import from_namespace
 from mlflow_gitver.config import CONFIG_NAME
-from mlflow_gitver.context import lookup_config_path, open_repo, select_apps
+from mlflow_gitver.context import open_repo
 from mlflow_gitver.error_handler import PROG
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, GitverError
 
 TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
-    from mlflow_gitver.config import Config
     from mlflow_gitver.stored import Stored
 
 
@@ -61,26 +60,11 @@ def args_of(ns: argparse.Namespace) -> Args:
 
 
 def run(args: Args) -> int:
-    from mlflow_gitver import lookup, mlflow_api
-    from mlflow_gitver.commands.show import VersionScope, fetch_version, what_version
-    from mlflow_gitver.tracking import display
+    from mlflow_gitver.commands.show import VersionFinder
 
     repo = open_repo(args.repo)
-    cfg = _config(repo, args)
-    apps = select_apps(cfg, args.app) if cfg is not None else ()
-    one = apps[0] if len(apps) == 1 else None
-    kind, value = what_version(args.version, repo, VersionScope(one, apps, args.config))
-    uri, choice = lookup.lookup_place(args.tracking_uri, args.experiment, one or cfg, repo.root)
-    mlflow_api.quiet()
-    info = fetch_version(
-        kind, value, uri, choice, one.name if one and kind == "version_id" else None
-    )
-    if info is None:
-        raise GitverError(
-            f"{args.version} is not a registered version at {display(uri)}; check it, "
-            "--tracking-uri and --experiment",
-            EXIT_FAILURE,
-        )
+    finder = VersionFinder(repo, args.config, args.app, args.tracking_uri, args.experiment)
+    info, uri = finder.find(args.version), finder.uri
     commit, version_id = info["commit"], info["version_id"]
     if not commit or not version_id:
         raise GitverError(
@@ -119,13 +103,6 @@ def run(args: Args) -> int:
     else:
         _print(out)
     return EXIT_OK if out["exact"] else EXIT_FAILURE
-
-
-def _config(repo: git.Repo, args: Args) -> Config | None:
-    from mlflow_gitver.config import load_config
-
-    path = lookup_config_path(repo, args.config, args.app)
-    return None if path is None else load_config(path)
 
 
 def _destination(repo: git.Repo, given: Path | None, model_name: str) -> Path:

@@ -17,12 +17,12 @@ from typing import Any
 
 from mlflow_gitver import git
 from mlflow_gitver.commands import from_namespace
-from mlflow_gitver.context import lookup_config_path, open_repo_if_any, select_apps
-from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, GitverError
+from mlflow_gitver.context import open_repo_if_any
+from mlflow_gitver.errors import EXIT_OK
 
 TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
-    from mlflow_gitver.config import Config
+    pass
 
 
 @dataclass(frozen=True)
@@ -43,29 +43,12 @@ def args_of(ns: argparse.Namespace) -> Args:
 
 
 def run(args: Args) -> int:
-    from mlflow_gitver import lookup, mlflow_api, tracking
-    from mlflow_gitver.commands.show import VersionScope, fetch_version, what_version
+    from mlflow_gitver.commands.show import VersionFinder
 
     repo = open_repo_if_any(args.repo)
-    cfg = _config(repo, args)
-    apps = select_apps(cfg, args.app) if cfg is not None else ()
-    one = apps[0] if len(apps) == 1 else None
-    scope = VersionScope(one, apps, args.config)
-    root = repo.root if repo is not None else None
-    uri, choice = lookup.lookup_place(args.tracking_uri, args.experiment, one or cfg, root)
-    mlflow_api.quiet()
-    sides = []
-    for given in (args.a, args.b):
-        kind, value = what_version(given, repo, scope)
-        app = one.name if one is not None and kind == "version_id" else None
-        info = fetch_version(kind, value, uri, choice, app)
-        if info is None:
-            raise GitverError(
-                f"{given} is not a registered version at {tracking.display(uri)}; check it, "
-                "--tracking-uri and --experiment",
-                EXIT_FAILURE,
-            )
-        sides.append(info)
+    finder = VersionFinder(repo, args.config, args.app, args.tracking_uri, args.experiment)
+    sides = [finder.find(args.a), finder.find(args.b)]
+    uri = finder.uri
     a, b = sides
     out = {
         "a": _side(a),
@@ -79,13 +62,6 @@ def run(args: Args) -> int:
     else:
         print("\n".join(_lines(out)))
     return EXIT_OK
-
-
-def _config(repo: git.Repo | None, args: Args) -> Config | None:
-    from mlflow_gitver.config import load_config
-
-    path = lookup_config_path(repo, args.config, args.app)
-    return None if path is None else load_config(path)
 
 
 def _side(info: dict[str, Any]) -> dict[str, Any]:

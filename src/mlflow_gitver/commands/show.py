@@ -108,6 +108,48 @@ class VersionScope:
         return state_of(repo, untracked=untracked).version_id
 
 
+class VersionFinder:
+    """Finds registered versions the way ``diff`` and ``checkout`` take them (a model
+    id, model name, commit or version id): with the config a look-up reads, its one
+    app (or none), and the tracking URI and experiment that config and the options
+    give.  Each :meth:`find` is one look-up; an absent version is exit 1."""
+
+    def __init__(
+        self,
+        repo: git.Repo | None,
+        config_arg: Path | None,
+        app: str | None,
+        tracking_uri: str | None,
+        experiment: str | None,
+    ) -> None:
+        from mlflow_gitver import lookup, mlflow_api
+        from mlflow_gitver.config import load_config
+        from mlflow_gitver.context import lookup_config_path
+
+        path = lookup_config_path(repo, config_arg, app)
+        cfg = None if path is None else load_config(path)
+        apps = select_apps(cfg, app) if cfg is not None else ()
+        self.repo, self.app = repo, apps[0] if len(apps) == 1 else None
+        self.scope = VersionScope(self.app, apps, config_arg)
+        root = repo.root if repo is not None else None
+        self.uri, self.choice = lookup.lookup_place(tracking_uri, experiment, self.app or cfg, root)
+        mlflow_api.quiet()
+
+    def find(self, given: str) -> dict[str, Any]:
+        from mlflow_gitver.tracking import display
+
+        kind, value = what_version(given, self.repo, self.scope)
+        app = self.app.name if self.app is not None and kind == "version_id" else None
+        info = fetch_version(kind, value, self.uri, self.choice, app)
+        if info is None:
+            raise GitverError(
+                f"{given} is not a registered version at {display(self.uri)}; check it, "
+                "--tracking-uri and --experiment",
+                EXIT_FAILURE,
+            )
+        return info
+
+
 def run(args: Args) -> int:
     from mlflow_gitver.config import load_config
     from mlflow_gitver.lookup import lookup_place
