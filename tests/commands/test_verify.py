@@ -192,6 +192,10 @@ def test_a_scoped_app_is_checked_by_its_scoped_version(repo: Path, server_url: s
     several = _verify(repo, reg["model_id"])
     assert several.returncode == 2 and "several apps (a, b): pass --app" in several.stderr
     assert git(repo, "rev-parse", "HEAD").strip() != first
+    # A platform's commit this clone lacks: said as the variable's, not --commit's.
+    lacking = _verify(repo, reg["model_id"], "--app", "a", GITHUB_SHA="e" * 40)
+    assert lacking.returncode == 2 and lacking.stderr.count("\n") == 1, lacking.stderr
+    assert "GITHUB_SHA names commit eeeeeeeeeeee, which is not in this clone" in lacking.stderr
 
 
 def test_a_bundle_whose_params_read_unset_variables_still_verifies(

@@ -177,6 +177,13 @@ def _version_of(
             return None
         from mlflow_gitver.context import app_states
 
+        if not explicit and git.resolve_commit(repo, want.commit) is None:
+            raise GitverError(
+                f"{want.commit_from} names commit {want.commit[:12]}, which is not in this "
+                f"clone: app {cfg.name!r}'s version of it is computed from its files; fetch "
+                f"it (git fetch origin {want.commit}) or pass --commit",
+                EXIT_USAGE,
+            )
         [(state, _)] = app_states(repo, want.commit, args.config, cfg.name)
         return state.version_id
     parsed = parse_version_id(want.commit.lower())
