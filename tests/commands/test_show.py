@@ -183,3 +183,21 @@ def test_show_with_several_scoped_apps_needs_app(repo: Path, server_url: str) ->
         out = cli("show", *how, "--tracking-uri", server_url, cwd=repo)
         assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
         assert "several apps (a, b): pass --app NAME" in out.stderr
+
+
+def test_a_model_named_like_an_id_is_found_by_its_name(
+    repo: Path, server_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """MLflow lets a name look like a model id: no model has that id, so it is a name."""
+    experiment = f"show-{uuid.uuid4().hex[:10]}"
+    write(
+        repo / ".mlflow-gitver.yaml",
+        f"name: shop\nexperiment: {experiment}\ntracking_uri: {server_url}\n"
+        "name_template: 'm-{short_sha}'\n",
+    )
+    commit_all(repo, "config")
+    assert main(["register", "--format", "json", "--repo", str(repo)]) == 0
+    reg = json.loads(capsys.readouterr().out)
+    assert reg["model_name"].startswith("m-") and reg["model_name"] != reg["model_id"]
+    code, out, err = _show(capsys, reg["model_name"], "--repo", str(repo), "--format", "json")
+    assert code == 0 and json.loads(out)["model_id"] == reg["model_id"], err

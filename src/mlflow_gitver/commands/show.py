@@ -19,7 +19,6 @@ from typing import Any
 
 from mlflow_gitver import git
 from mlflow_gitver.commands import from_namespace
-from mlflow_gitver.config import CONFIG_NAME
 from mlflow_gitver.context import open_repo_if_any, select_apps
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, GitverError
 from mlflow_gitver.identity import is_version_id
@@ -135,12 +134,21 @@ class VersionFinder:
         self.uri, self.choice = lookup.lookup_place(tracking_uri, experiment, self.app or cfg, root)
         mlflow_api.quiet()
 
-    def find(self, given: str) -> dict[str, Any]:
-        from mlflow_gitver.tracking import display
-
+    def lookup(self, given: str | None) -> tuple[str, str, dict[str, Any] | None]:
+        """(kind, value, the version or None) for ``given`` (None: the working tree)."""
         kind, value = what_version(given, self.repo, self.scope)
         app = self.app.name if self.app is not None and kind == "version_id" else None
         info = fetch_version(kind, value, self.uri, self.choice, app)
+        if info is None and kind == "model_id" and given is not None:
+            # MLflow lets a model be *named* like an id ("m-0123abcd" from a
+            # name_template): when no model has that id, the name is tried.
+            info = fetch_version("name", given, self.uri, self.choice, None)
+        return kind, value, info
+
+    def find(self, given: str) -> dict[str, Any]:
+        from mlflow_gitver.tracking import display
+
+        _kind, _value, info = self.lookup(given)
         if info is None:
             raise GitverError(
                 f"{given} is not a registered version at {display(self.uri)}; check it, "
@@ -151,33 +159,12 @@ class VersionFinder:
 
 
 def run(args: Args) -> int:
-    from mlflow_gitver.config import load_config
-    from mlflow_gitver.lookup import lookup_place
     from mlflow_gitver.tracking import display
 
     repo = open_repo_if_any(args.repo)
-    cfg: Config | None = None
-    cfg_path = args.config
-    if cfg_path is None and repo is not None:
-        cfg_path = repo.root / CONFIG_NAME
-        cfg_path = cfg_path if cfg_path.exists() else None
-    if cfg_path is not None:
-        cfg = load_config(cfg_path)
-    elif args.app is not None:
-        raise GitverError(
-            f"--app {args.app} needs a config with 'apps:'; pass --config", EXIT_USAGE
-        )
-    apps = select_apps(cfg, args.app) if cfg is not None else ()
-    one = apps[0] if len(apps) == 1 else None
-    kind, value = what_version(args.version, repo, VersionScope(one, apps, args.config))
-    root = repo.root if repo is not None else None
-    uri, choice = lookup_place(args.tracking_uri, args.experiment, one or cfg, root)
-    app = one.name if one is not None and kind == "version_id" else None
-
-    from mlflow_gitver.mlflow_api import quiet as quiet_mlflow
-
-    quiet_mlflow()
-    info = fetch_version(kind, value, uri, choice, app)
+    finder = VersionFinder(repo, args.config, args.app, args.tracking_uri, args.experiment)
+    kind, value, info = finder.lookup(args.version)
+    uri = finder.uri
     if info is None:
         what = {"model_id": "model", "version_id": "version", "name": "model named"}[kind]
         raise GitverError(
