@@ -13,7 +13,12 @@ from mlflow_gitver.cli_commands import COMMANDS
 from mlflow_gitver.cli_options import Parser
 
 # The arguments a command cannot be parsed without.
-REQUIRED = {"hook": ["post-commit"], "diff": ["HEAD~1", "HEAD"], "checkout": ["HEAD"]}
+REQUIRED = {
+    "hook": ["post-commit"],
+    "diff": ["HEAD~1", "HEAD"],
+    "checkout": ["HEAD"],
+    "gc": ["--older-than", "30d"],
+}
 
 
 def _parse(*argv: str) -> argparse.Namespace:

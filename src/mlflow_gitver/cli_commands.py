@@ -125,6 +125,24 @@ def _log(p: argparse.ArgumentParser) -> None:
     opt.add_format(p, "text", "json")
 
 
+def _gc(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--older-than",
+        required=True,
+        metavar="DURATION",
+        help="delete only versions created longer ago than this: 30d, 12h, 90m, 0s (units "
+        "s, m, h, d, w)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="list what would be deleted; delete nothing"
+    )
+    opt.add_repo(p)
+    opt.add_config(p)
+    opt.add_app(p)
+    opt.add_target(p)
+    opt.add_format(p, "text", "json")
+
+
 def _verify(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "model_id",
@@ -336,5 +354,10 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]] 
         "write a commented .mlflow-gitver.yaml and .gitignore lines",
         _init,
         "  mlflow-gitver init --name my-app",
+    ),
+    "gc": (
+        "delete old dirty versions that no trace, evaluation or deploy links to",
+        _gc,
+        "  mlflow-gitver gc --older-than 30d --dry-run\n  mlflow-gitver gc --older-than 12h",
     ),
 }

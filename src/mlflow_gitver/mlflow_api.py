@@ -164,19 +164,26 @@ def search_models(
 
 
 def newest_models(
-    edge: Edge, experiment_ids: list[str], filter_string: str | None, limit: int
+    edge: Edge, experiment_ids: list[str], filter_string: str | None, limit: int | None
 ) -> list[Any]:
-    """The LoggedModels matching ``filter_string``, newest first, at most ``limit``."""
-    return list(
-        edge.call(
+    """The LoggedModels matching ``filter_string``, newest first, at most ``limit``
+    (None: every one, page after page)."""
+    out: list[Any] = []
+    token: str | None = None
+    while True:
+        page = edge.call(
             "listing versions",
             edge.client.search_logged_models,
             experiment_ids=experiment_ids,
             filter_string=filter_string,
-            max_results=limit,
+            max_results=1000 if limit is None else limit - len(out),
             order_by=[{"field_name": "creation_time", "ascending": False}],
+            page_token=token,
         )
-    )
+        out.extend(page)
+        token = page.token
+        if not token or (limit is not None and len(out) >= limit):
+            return out
 
 
 def get_model(
@@ -231,14 +238,30 @@ def create_model(
     )
 
 
-def delete_model(edge: Edge, model_id: str) -> None:
-    """Delete a duplicate; one already gone (someone else repaired it first) is fine."""
+def delete_model(edge: Edge, model_id: str, what: str = "duplicate") -> None:
+    """Delete a duplicate (or gc's old version); one already gone (someone else
+    repaired it first) is fine."""
     with _unless(("RESOURCE_DOES_NOT_EXIST",)):
-        edge.call(f"deleting duplicate {model_id}", edge.client.delete_logged_model, model_id)
+        edge.call(f"deleting {what} {model_id}", edge.client.delete_logged_model, model_id)
 
 
 def add_tags(edge: Edge, model_id: str, tags: Mapping[str, str]) -> None:
     edge.call(f"tagging model {model_id}", edge.client.set_logged_model_tags, model_id, dict(tags))
+
+
+def add_tags_unless_gone(edge: Edge, model_id: str, tags: Mapping[str, str]) -> bool:
+    """:func:`add_tags`; False when the model is deleted.  A tag write on a deleted
+    model answers INVALID_PARAMETER_VALUE (measured, MLflow 3.17), as a bad tag
+    would: a read tells the two apart."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        add_tags(edge, model_id, tags)
+    except MlflowException:
+        if get_model(edge, model_id) is None:
+            return False
+        raise
+    return True
 
 
 def finalize_ready(edge: Edge, model_id: str) -> None:

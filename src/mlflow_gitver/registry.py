@@ -23,6 +23,16 @@ processes at once created 3 models):
    after creation: SQL stores refuse a second write of a key, even the same value.
    A READY winner only gets the tags it lacks (say, the repository URL after a
    `git remote add`); a tag that exists is never rewritten.
+5. A dirty version's winner is read once more at the end: ``mlflow-gitver gc``
+   may delete an old dirty version while we register it (between our search
+   and our return).  A deleted model is gone for every call but one (measured,
+   MLflow 3.17 SQL store: get answers RESOURCE_DOES_NOT_EXIST, search leaves it
+   out, a tag write answers INVALID_PARAMETER_VALUE, an artifact upload
+   RESOURCE_DOES_NOT_EXIST, and ``finalize_logged_model`` succeeds without
+   bringing it back), so a winner found deleted at any step, or by that last
+   read, starts the protocol again, which creates a new model.  Clean versions
+   skip the read: gc never deletes them, and a hook's repeat registration stays
+   at two calls.  A delete after that last read happens after we finished.
 
 Every MLflow call goes through mlflow_api.py; what a version is called and tagged
 comes from its :class:`~mlflow_gitver.naming.VersionPlan`.
@@ -49,8 +59,10 @@ if TYPE_CHECKING:
 
 SETTLE_SECONDS_VAR = "MLFLOW_GITVER_SETTLE_SECONDS"
 # Test hook for the "interrupted registration" tests: the process kills itself
-# (SIGKILL, no clean-up) right after creating a model.  Checked in one place.
+# (SIGKILL, no clean-up) right after creating a model; or, for the gc race tests,
+# pauses at a point until the test lets it go on.  Checked in one place.
 FAULT_VAR = "MLFLOW_GITVER_FAULT"
+ROUNDS = 3  # protocol runs before "keeps disappearing": each loses to a deletion
 DEFAULT_SETTLE_SECONDS = 0.5
 MAX_SETTLE_SECONDS = 10.0
 
@@ -96,9 +108,22 @@ _FAULTS_SEEN: dict[str, int] = {}
 
 def _inject_fault(point: str) -> None:
     """``MLFLOW_GITVER_FAULT=after-create`` kills at the first model created,
-    ``after-create:N`` at the N-th in this process (the N-th app of a record)."""
+    ``after-create:N`` at the N-th in this process (the N-th app of a record).
+
+    ``pause:POINT:DIR`` pauses at the first POINT: it closes the FIFO
+    ``DIR/reached`` (the test, reading it, learns we are there), then reads
+    ``DIR/resume`` until the test closes it.  No polling on either side."""
     want = os.environ.get(FAULT_VAR)
     if want is None:
+        return
+    if want.startswith("pause:"):
+        _, name, fifo_dir = want.split(":", 2)
+        if name == point and not _FAULTS_SEEN.get(point):
+            _FAULTS_SEEN[point] = 1
+            with open(os.path.join(fifo_dir, "reached"), "w"):
+                pass
+            with open(os.path.join(fifo_dir, "resume")) as f:
+                f.read()
         return
     name, _, nth = want.partition(":")
     if name == point:
@@ -126,6 +151,10 @@ def params_conflict(model: Any, version_id: str, params: Mapping[str, str]) -> s
     )
 
 
+class _Gone(Exception):
+    """The winner was deleted under us (gc, or a person): run the protocol again."""
+
+
 def find_or_create(edge: Edge, experiment_id: str, plan: VersionPlan) -> Found:
     """The one complete LoggedModel of ``plan``'s version, created if needed (module doc).
 
@@ -133,6 +162,23 @@ def find_or_create(edge: Edge, experiment_id: str, plan: VersionPlan) -> Found:
     costs git calls (``plan.full``: commit facts, the diff) is only computed when
     a model is created or completed.
     """
+    for _round in range(ROUNDS):
+        try:
+            found = _find_or_create(edge, experiment_id, plan)
+        except _Gone:
+            continue
+        # Step 5: gc deletes only dirty versions; a dirty one is read once more.
+        if not plan.state.dirty or mlflow_api.get_model(edge, found.model.model_id) is not None:
+            return found
+    raise GitverError(
+        f"the model of version {plan.cheap().version_id} was deleted {ROUNDS} times while "
+        f"registering it in experiment {experiment_id} at {edge.display_uri}; is "
+        "'mlflow-gitver gc --older-than 0s' running in a loop?",
+        EXIT_FAILURE,
+    )
+
+
+def _find_or_create(edge: Edge, experiment_id: str, plan: VersionPlan) -> Found:
     previous: str | None = None
     settle = mlflow_edge.float_env(SETTLE_SECONDS_VAR, DEFAULT_SETTLE_SECONDS)
     if plan.state.scope_digest is not None:
@@ -209,6 +255,7 @@ def _converge(
             EXIT_FAILURE,
         )
     winner = pick(ours)
+    _inject_fault("picked")
     for m in ours:
         if m.model_id != winner.model_id:
             mlflow_api.delete_model(edge, m.model_id)
@@ -232,6 +279,7 @@ def complete(edge: Edge, model: LoggedModel, plan: VersionPlan, spec: VersionSpe
     ensure_tags(edge, model, spec)
     if plan.patch is not None:
         _upload_patch(edge, model, spec, plan)
+    # Finalizing a deleted model succeeds and leaves it deleted (module doc, step 5).
     mlflow_api.finalize_ready(edge, model.model_id)
 
 
@@ -253,5 +301,5 @@ def ensure_tags(edge: Edge, model: LoggedModel, spec: VersionSpec) -> None:
     """Add the spec's tags the model lacks; values already there are kept."""
     have = model.tags or {}
     missing = {k: v for k, v in spec.tags.items() if k not in have}
-    if missing:
-        mlflow_api.add_tags(edge, model.model_id, missing)
+    if missing and not mlflow_api.add_tags_unless_gone(edge, model.model_id, missing):
+        raise _Gone(model.model_id)

@@ -4,10 +4,6 @@ traces a real traced process linked and an evaluation run's metrics."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,6 +11,7 @@ from typing import Any
 import pytest
 
 from testing.cli import cli
+from testing.links import evaluate, trace
 from testing.repos import commit_all, git, write
 
 pytestmark = pytest.mark.server
@@ -32,31 +29,7 @@ def _log(repo: Path, *args: str) -> list[dict[str, Any]]:
     return list(json.loads(out.stdout))
 
 
-def _trace(uri: str, model_id: str, experiment_id: str) -> None:
-    code = textwrap.dedent(
-        """
-        import mlflow
-
-        @mlflow.trace
-        def answer(q):
-            return q.upper()
-
-        answer("hi")
-        mlflow.flush_trace_async_logging()
-        """
-    )
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")},
-        "MLFLOW_TRACKING_URI": uri,
-        "MLFLOW_ACTIVE_MODEL_ID": model_id,
-        "MLFLOW_EXPERIMENT_ID": experiment_id,
-    }
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=300)
-
-
 def test_versions_newest_first_with_their_links(repo: Path, server_url: str) -> None:
-    import mlflow
-
     exp = f"log-{uuid.uuid4().hex[:8]}"
     config = f"name: shop\nexperiment: {exp}\ntracking_uri: {server_url}\n"
     write(repo / ".mlflow-gitver.yaml", config)
@@ -73,10 +46,8 @@ def test_versions_newest_first_with_their_links(repo: Path, server_url: str) -> 
     other = cli("register", "--config", "other.yaml", "--format", "json", cwd=repo)
     assert other.returncode == 0, other.stderr
 
-    _trace(server_url, second["model_id"], second["experiment_id"])
-    mlflow.set_tracking_uri(server_url)
-    with mlflow.start_run(experiment_id=first["experiment_id"]):
-        mlflow.log_metric("exact/mean", 0.9, model_id=first["model_id"])
+    trace(server_url, second["model_id"], second["experiment_id"])
+    evaluate(server_url, first["experiment_id"], first["model_id"])
 
     rows = _log(repo)
     assert [r["model_id"] for r in rows] == [

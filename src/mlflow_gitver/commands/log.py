@@ -2,7 +2,7 @@
 
 Each line: the model's name and id, its commit and subject, branch, whether it
 is dirty, when it was created, its status, and how many traces (up to
-``TRACES_COUNTED``) and evaluation runs link to it.  An evaluation run links
+``listing.TRACES_COUNTED``) and evaluation runs link to it.  An evaluation run links
 by the metrics it logs on the model (MLFLOW_NOTES.md): those are counted by
 run id, with no extra call; traces take one call per version.
 """
@@ -18,14 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from mlflow_gitver.commands import from_namespace
-from mlflow_gitver.context import lookup_config_path, open_repo_if_any, select_apps
+from mlflow_gitver.context import open_repo_if_any
 from mlflow_gitver.errors import EXIT_OK, EXIT_USAGE, GitverError
 
-TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
-if TYPE_CHECKING:
-    from mlflow_gitver.config import Config
-
-TRACES_COUNTED = 100
 MAX_LIMIT = 1000  # one search; each version then costs a trace count
 
 
@@ -46,41 +41,24 @@ def args_of(ns: argparse.Namespace) -> Args:
 
 
 def run(args: Args) -> int:
-    from mlflow_gitver import lookup, mlflow_api, tracking
+    from mlflow_gitver import listing, lookup, mlflow_api, tracking
 
     if not 1 <= args.limit <= MAX_LIMIT:
         raise GitverError(f"--limit {args.limit}: give a number of versions, 1 to {MAX_LIMIT}")
     if args.branch is not None and "'" in args.branch:
         raise GitverError(f"--branch {args.branch!r}: a quote cannot be searched for", EXIT_USAGE)
     repo = open_repo_if_any(args.repo)
-    apps = _apps(repo, args)
+    apps = listing.config_apps(repo, args.config, args.app)
     root = repo.root if repo is not None else None
     names = [a.name for a in apps]
     first = apps[0] if apps else None  # the URI is the repository's, not an app's
     uri, _ = lookup.lookup_place(args.tracking_uri, args.experiment, first, root)
     shown = tracking.display(uri)
     mlflow_api.quiet()
-    rows: list[dict[str, Any]] = []
     with tracking.mlflow_env(uri), mlflow_api.failing("listing versions", shown):
         edge = mlflow_api.connect(uri)
-        found: dict[str, Any] = {}
-        # One search per app (each may have its own experiment), merged by age.
-        for app in apps or (None,):
-            choice = tracking.experiment_choice(
-                args.experiment, _environ(), app.experiment if app is not None else None
-            )
-            eids = lookup.lookup_experiments(edge, choice)
-            if not eids:
-                continue
-            where = _filter(app.name if app is not None else None, args.branch)
-            for model in mlflow_api.newest_models(edge, eids, where, args.limit):
-                found[model.model_id] = model
-        newest = sorted(found.values(), key=lambda m: -(m.creation_timestamp or 0))
-        for model in newest[: args.limit]:
-            traces = mlflow_api.count_traces(
-                edge, str(model.experiment_id), model.model_id, TRACES_COUNTED
-            )
-            rows.append(_row(model, traces))
+        newest = listing.versions(edge, apps, args.experiment, args.branch, args.limit)
+        rows = [_row(model, listing.traces(edge, model)) for model in newest]
     if args.format == "json":
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     elif not rows:
@@ -91,35 +69,8 @@ def run(args: Args) -> int:
     return EXIT_OK
 
 
-def _environ() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
-
-
-def _apps(repo: Any, args: Args) -> tuple[Config, ...]:
-    """The apps listed: the one ``--app`` names, else every app of the config (none
-    without a config: then every version in the experiment)."""
-    from mlflow_gitver.deploycheck import lenient_config
-
-    path = lookup_config_path(repo, args.config, args.app)
-    return () if path is None else select_apps(lenient_config(path), args.app)
-
-
-def _filter(name: str | None, branch: str | None) -> str | None:
-    """MLflow's filter for this app and branch.  Neither holds a quote: the config
-    refuses them in names, ``run`` in a branch."""
-    from mlflow_gitver.naming import GIT_BRANCH, TAG_APP
-
-    parts = []
-    if name is not None:
-        parts.append(f"tags.`{TAG_APP}` = '{name}'")
-    if branch is not None:
-        parts.append(f"tags.`{GIT_BRANCH}` = '{branch}'")
-    return " AND ".join(parts) or None
-
-
 def _row(model: Any, traces: int | None) -> dict[str, Any]:
+    from mlflow_gitver import listing
     from mlflow_gitver.naming import (
         GIT_BRANCH,
         GIT_COMMIT,
@@ -145,16 +96,18 @@ def _row(model: Any, traces: int | None) -> dict[str, Any]:
         else None,
         "status": str(getattr(model.status, "name", model.status)).split(".")[-1],
         "traces": traces,
-        "evaluation_runs": len({m.run_id for m in (model.metrics or []) if m.run_id}),
+        "evaluation_runs": listing.evaluation_runs(model),
     }
 
 
 def _lines(rows: list[dict[str, Any]]) -> list[str]:
+    from mlflow_gitver import listing
+
     out = []
     for r in rows:
         traces = "?" if r["traces"] is None else r["traces"]
-        if r["traces"] == TRACES_COUNTED:
-            traces = f"{TRACES_COUNTED}+"
+        if r["traces"] == listing.TRACES_COUNTED:
+            traces = f"{listing.TRACES_COUNTED}+"
         head = f"{r['model_name']}  {r['model_id']}  {r['status']}"
         head += "  dirty" if r["dirty"] else ""
         commit = (r["commit"] or "?")[:12]
