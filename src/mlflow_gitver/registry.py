@@ -117,7 +117,7 @@ def _inject_fault(point: str) -> None:
     if want is None:
         return
     if want.startswith("pause:"):
-        _, name, fifo_dir = want.split(":", 2)
+        _, name, fifo_dir = [*want.split(":", 2), "", ""][:3]
         if name == point and not _FAULTS_SEEN.get(point):
             _FAULTS_SEEN[point] = 1
             with open(os.path.join(fifo_dir, "reached"), "w"):

@@ -133,6 +133,8 @@ def test_deletes_only_old_dirty_versions_nothing_links_to(repo: Path, server_url
         "pending": 1,
         "verified": 1,
     }
+    ages = _gc(repo, "--older-than", "999999999999w")  # before 1970: nothing is that old
+    assert ages["deleted"] == [] and ages["cutoff"] == "1970-01-01T00:00:00Z"
     dry = _gc(repo, "--older-than", "0s", "--dry-run")
     assert _ids(dry) == sorted([untraced["model_id"], traced_later["model_id"]])
     assert dry["kept_by_reason"] == {

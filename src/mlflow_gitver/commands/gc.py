@@ -30,8 +30,8 @@ asked to lose.  ``--format json`` gives the cutoff used.
 
 A registration of the version racing gc (registry.py, step 5) finds the
 deletion and creates the version again.  What is left is the moment between
-gc's last check and its delete: a trace or ``verify`` that lands there is on a
-deleted model (``verify`` then warns that it could not tag it).
+gc's last check and its delete: a trace that lands there links to a deleted
+model, and a ``verify`` there fails (exit 1: its tag write finds the model gone).
 
 Each model is deleted on its own: a killed gc has deleted some, and the next
 run finds the rest.  Nothing to delete is exit 0.  Without a config there is no
@@ -100,7 +100,8 @@ def run(args: Args) -> int:
     with tracking.mlflow_env(uri), mlflow_api.failing("collecting old versions", shown):
         edge = mlflow_api.connect(uri)
         now_ms = int(time.time() * 1000)
-        cutoff_ms = now_ms - seconds * 1000
+        # Nothing was created before 1970: a longer DURATION keeps everything.
+        cutoff_ms = max(0, now_ms - seconds * 1000)
         listed = listing.versions(edge, apps, args.experiment)
         registry._inject_fault("gc-listed")  # the race tests pause here
         for model in listed:
