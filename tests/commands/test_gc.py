@@ -337,3 +337,37 @@ def test_bad_input_and_no_server(repo: Path, tmp_path: Path) -> None:
     down = cli("gc", "--older-than", "1d", cwd=repo, env=_env(MLFLOW_GITVER_RETRY_SECONDS="1"))
     assert down.returncode == 1 and down.stderr.count("\n") == 1, down.stderr
     assert "cannot reach the MLflow tracking server" in down.stderr
+
+
+def test_the_run_after_a_dry_run_deletes_no_more_than_it_listed(
+    repo: Path, server_url: str, tmp_path: Path
+) -> None:
+    """A version that becomes old enough between the dry run and the run is kept by
+    the run (gcplan.py), and the run after that is not restricted any more."""
+    _config(repo, server_url)
+    first = _dirty(repo, "print('first')\n")
+    dry = _gc(repo, "--older-than", "0s", "--dry-run")
+    assert _ids(dry) == [first["model_id"]]
+    later = _dirty(repo, "print('later')\n")  # created after the dry run
+    # A dry run with other arguments keeps its own list: it replaces nothing.
+    assert cli("gc", "--older-than", "9w", "--dry-run", cwd=repo, env=_env()).returncode == 0
+    real = cli("gc", "--older-than", "0s", cwd=repo, env=_env())
+    assert real.returncode == 0, real.stderr
+    assert real.stdout.startswith("following the dry run of ")
+    assert f"deleted {first['model_name']}" in real.stdout
+    assert later["model_id"] not in real.stdout and "1 not in the dry run" in real.stdout
+    # The plan was used: the next run is the plain rule again.
+    after = _gc(repo, "--older-than", "0s")
+    assert _ids(after) == [later["model_id"]] and after["dry_run_of"] is None
+    # Outside a clone there is nowhere to keep the list: said.
+    outside = cli(
+        "gc",
+        "--older-than",
+        "0s",
+        "--dry-run",
+        "--config",
+        str(repo / ".mlflow-gitver.yaml"),
+        cwd=tmp_path,
+        env=_env(),
+    )
+    assert outside.returncode == 0 and "this list is not saved" in outside.stderr, outside.stderr

@@ -20,13 +20,11 @@ What we promise, and why it is not more: MLflow has no conditional delete, so
 a real run checks each version again just before deleting it (a fresh read of
 the model, then the trace count): a trace, an evaluation or a ``verify`` that
 arrived since the listing keeps it.  ``--dry-run`` lists exactly what a run at
-that moment would delete.  A run after a dry run with the same arguments
-deletes no version the dry run kept for a link, a tag, a clean tree or
-PENDING, but it may delete one that has become older than DURATION in
-between: the cutoff is "now minus DURATION", and now moves.  We decided
-against a ``--before TIMESTAMP`` to pin it: the age rule exists so that fresh
-work is kept, and a version crossing it between two runs is what the user
-asked to lose.  ``--format json`` gives the cutoff used.
+that moment would delete, and saves its list (gcplan.py): the next real run with
+the same arguments deletes only versions of that list (a version that became old
+enough in between is kept, "not in the dry run"), so it never deletes more than
+the dry run showed.  Outside a clone the list cannot be kept, and the dry run
+says so.  ``--format json`` gives the cutoff used, and ``dry_run_of``.
 
 A registration of the version racing gc (registry.py, step 5) finds the
 deletion and creates the version again.  What is left is the moment between
@@ -42,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +48,10 @@ from typing import Any
 
 from mlflow_gitver.commands import from_namespace
 from mlflow_gitver.errors import EXIT_OK, EXIT_USAGE, GitverError
+
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
+if TYPE_CHECKING:
+    from mlflow_gitver.gcplan import Plan
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,13 @@ def run(args: Args) -> int:
     uri, _ = lookup.lookup_place(args.tracking_uri, args.experiment, apps[0], root)
     shown = tracking.display(uri)
     names = {a.name for a in apps}
+    from mlflow_gitver import gcplan
+
+    plan_path = gcplan.path_in(repo.common_dir) if repo is not None else None
+    plan_key = gcplan.key_of(args.older_than, sorted(names), shown, args.experiment)
+    plan = None
+    if plan_path is not None and not args.dry_run:
+        plan = gcplan.load(plan_path, plan_key)
     mlflow_api.quiet()
     deleted: list[Deleted] = []
     kept: dict[str, int] = {}
@@ -115,13 +125,30 @@ def run(args: Args) -> int:
                 reason = kept_for(model, names, cutoff_ms, args.older_than)
             if reason is None:
                 reason = _trace_reason(edge, model)
+            if reason is None and plan is not None and model.model_id not in plan.model_ids:
+                reason = "not in the dry run"  # last: each version keeps its own reason
             if reason is not None:
                 kept[reason] = kept.get(reason, 0) + 1
                 continue
             if not args.dry_run:
                 mlflow_api.delete_model(edge, model.model_id, "old version")
             deleted.append(_deleted(model, now_ms))
-    _print(args, shown, cutoff_ms, deleted, kept)
+    if plan_path is not None:
+        if args.dry_run:
+            why = gcplan.save(plan_path, plan_key, [d.model_id for d in deleted])
+        else:
+            why = None
+            if plan is not None:
+                gcplan.done(plan_path, plan_key)
+    elif args.dry_run:
+        why = "there is no clone to keep it in"
+    if args.dry_run and why is not None:
+        print(
+            f"mlflow-gitver: warning: this list is not saved ({why}): the run after it may "
+            "delete versions that became old enough since",
+            file=sys.stderr,
+        )
+    _print(args, shown, cutoff_ms, deleted, kept, plan)
     return EXIT_OK
 
 
@@ -178,7 +205,12 @@ def _utc(ms: int) -> str:
 
 
 def _print(
-    args: Args, shown: str, cutoff_ms: int, deleted: list[Deleted], kept: dict[str, int]
+    args: Args,
+    shown: str,
+    cutoff_ms: int,
+    deleted: list[Deleted],
+    kept: dict[str, int],
+    plan: Plan | None,
 ) -> None:
     from mlflow_gitver import duration
 
@@ -201,10 +233,13 @@ def _print(
             ],
             "kept": sum(kept.values()),
             "kept_by_reason": dict(sorted(kept.items())),
+            "dry_run_of": plan.created if plan is not None else None,
         }
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return
     verb = "would delete" if args.dry_run else "deleted"
+    if plan is not None:
+        print(f"following the dry run of {plan.created}: only what it listed")
     for d in deleted:
         print(f"{verb} {d.model_name}  {d.model_id}  age {duration.show(d.age_seconds)}")
     reasons = ", ".join(f"{n} {why}" for why, n in sorted(kept.items(), key=lambda kv: -kv[1]))
