@@ -1,16 +1,29 @@
 """Run the composite action (action.yml) as a GitHub runner would, against a real server.
 
-The runner part: each ``run:`` step gets its ``env:`` with ``${{ ... }}`` evaluated (in
-env values only, once, like GitHub), fresh GITHUB_ENV/GITHUB_OUTPUT/GITHUB_STEP_SUMMARY
-files, ``bash --noprofile --norc -eo pipefail`` in GITHUB_WORKSPACE; what a step writes
-to GITHUB_ENV reaches the later steps, its GITHUB_OUTPUT becomes ``steps.<id>.outputs``.
+The runner part: each ``run:`` step gets its ``env:`` and each ``with:`` its values with
+``${{ ... }}`` evaluated (once, like GitHub), fresh GITHUB_ENV/GITHUB_OUTPUT/GITHUB_PATH/
+GITHUB_STEP_SUMMARY files, ``bash --noprofile --norc -eo pipefail`` in GITHUB_WORKSPACE;
+what a step writes to GITHUB_ENV and GITHUB_PATH reaches the later steps, its
+GITHUB_OUTPUT becomes ``steps.<id>.outputs``. RUNNER_TEMP is one path per runner,
+emptied before each job, as on GitHub's machines.
 
-Two steps do not run for real: the ``uses:`` steps (setup-python, cache: Python is
-already here), and pip. The install step runs, but ``python -m pip`` hits a shim that
-records its arguments: a real ``pip install`` of the action's path needs the network
-(build isolation fetches setuptools), and the package is already installed, editable,
-from this very tree (GITHUB_ACTION_PATH is the repository root), so the CLI the
-register step runs is the action's own code. The test asserts the recorded command.
+What is real: every ``run:`` step, unchanged. The install step really bootstraps uv with
+the set-up Python's pip (``pip install --target``), really creates the action's venv with
+it and really builds and installs the action's tree into it with ``uv pip install``
+(setuptools in build isolation, every dependency resolved from its real metadata); the
+register step runs that venv's ``mlflow-gitver``, not the test environment's.
+
+What is not: ``uses: actions/setup-python`` is skipped (Python is already here: PATH's
+``python`` runs the test environment's interpreter, with no other program of it on
+PATH). ``uses: actions/cache`` is emulated: a hit copies the saved directory back to
+its path and sets ``cache-hit``; a miss saves the path under its key when the job
+succeeds (the real post step). GITHUB_ACTION_PATH is a copy of this tree's files (what
+git tracks or would track: the action's download has no .venv or build/, and the
+build must not write into the shared tree). The package index is a local wheelhouse,
+named to pip and uv through their own variables (``PIP_NO_INDEX``/``PIP_FIND_LINKS``,
+``UV_OFFLINE``/``UV_FIND_LINKS``, no user config): the installed distributions of the
+test environment packed back into wheels (``testing/wheelhouse.py`` says what such a
+wheel lacks), so the install needs no network and gets the versions tested here.
 """
 
 from __future__ import annotations
@@ -18,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -31,6 +45,7 @@ import yaml
 
 from testing.ci import parse_github_file
 from testing.repos import commit_all, git, init_repo, write
+from testing.wheelhouse import build_wheelhouse
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -45,8 +60,21 @@ OUTPUT_NAMES = {
 }
 MAP_OUTPUT_NAMES = {"model-ids", "version-ids", "experiment-ids", "created-apps"}
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+UV_PIN = re.compile(r'"uv==([\d.]+)"')
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+
+@dataclass
+class Runner:
+    """One runner machine: its RUNNER_TEMP, its actions/cache store, the action's
+    download, the set-up Python and the package index its installers see."""
+
+    temp: Path
+    cache: Path
+    action_path: Path
+    python_bin: Path
+    wheelhouse: Path
 
 
 @dataclass
@@ -55,10 +83,51 @@ class ActionRun:
     outputs: dict[str, str] = field(default_factory=dict)
     steps: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> outputs
     env_files: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> GITHUB_ENV
+    paths: list[str] = field(default_factory=list)  # what the steps added to GITHUB_PATH
     job_env: dict[str, str] = field(default_factory=dict)
     summary: str = ""
     log: str = ""
-    pip_args: list[str] = field(default_factory=list)
+
+
+def copy_tree(dest: Path) -> Path:
+    """The files of this tree that git tracks or would track (uncommitted work included)."""
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-z", "-c", "-o", "--exclude-standard"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    for rel in sorted(set(listed.decode().split("\0")) - {""}):
+        src = ROOT / rel
+        if src.is_file():  # a tracked file deleted in the work tree is not there
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    return dest
+
+
+def make_runner(base: Path, action_path: Path, wheelhouse: Path) -> Runner:
+    python_bin = base / "setup-python"
+    python_bin.mkdir(parents=True)
+    python = python_bin / "python"
+    python.write_text(f'#!/bin/sh\nexec "{VENV_BIN / "python"}" "$@"\n')
+    python.chmod(0o755)
+    return Runner(base / "runner-temp", base / "actions-cache", action_path, python_bin, wheelhouse)
+
+
+@pytest.fixture(scope="session")
+def _action_download(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    uv = UV_PIN.search((ROOT / "action.yml").read_text())
+    assert uv, "action.yml pins uv"
+    wheels = build_wheelhouse(
+        tmp_path_factory.mktemp("wheelhouse"), "mlflow-gitver", [f"uv=={uv[1]}"]
+    )
+    return copy_tree(tmp_path_factory.mktemp("action")), wheels
+
+
+@pytest.fixture(scope="session")
+def runner(tmp_path_factory: pytest.TempPathFactory, _action_download: tuple[Path, Path]) -> Runner:
+    """The session's runner: its cache is shared, so the first run installs and the
+    others find the environment in the cache, as on GitHub."""
+    return make_runner(tmp_path_factory.mktemp("runner"), *_action_download)
 
 
 def _evaluate(expr: str, inputs: dict[str, str], steps: dict[str, dict[str, str]]) -> str:
@@ -76,60 +145,83 @@ def _substitute(value: object, inputs: dict[str, str], steps: dict[str, dict[str
     return _EXPR.sub(lambda m: _evaluate(m.group(1), inputs, steps), str(value))
 
 
-def _python_shim(bin_dir: Path, record: Path) -> None:
-    bin_dir.mkdir(parents=True)
-    shim = bin_dir / "python"
-    shim.write_text(
-        "#!/bin/sh\n"
-        'if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then\n'
-        f"  printf '%s\\0' \"$@\" > '{record}'\n"
-        "  exit 0\n"
-        "fi\n"
-        f'exec "{VENV_BIN / "python"}" "$@"\n'
-    )
-    shim.chmod(0o755)
+def _restore_cache(runner: Runner, path: Path, key: str) -> bool:
+    """actions/cache's restore: the directory saved under ``key``, back at ``path``."""
+    saved = runner.cache / key
+    if not saved.is_dir():
+        return False
+    shutil.copytree(saved, path, symlinks=True, dirs_exist_ok=True)
+    return True
+
+
+def _save_cache(runner: Runner, path: Path, key: str) -> None:
+    """actions/cache's post step: a miss saves ``path`` once the job succeeded."""
+    if path.exists() and not (runner.cache / key).exists():
+        shutil.copytree(path, runner.cache / key, symlinks=True)
+
+
+def _installer_env(runner: Runner) -> dict[str, str]:
+    # The runner's package index is the local wheelhouse (see the docstring).
+    return {
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(runner.wheelhouse),
+        "UV_NO_CONFIG": "1",
+        "UV_OFFLINE": "1",
+        "UV_FIND_LINKS": str(runner.wheelhouse),
+    }
 
 
 def run_action(
+    runner: Runner,
     workspace: Path,
     github_env: dict[str, str],
     inputs: dict[str, str],
     tmp: Path,
     step_env: dict[str, str] | None = None,
 ) -> ActionRun:
-    action: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text())
+    action: dict[str, Any] = yaml.safe_load((runner.action_path / "action.yml").read_text())
     values = {k: str(v.get("default", "")) for k, v in action["inputs"].items()}
     unknown = set(inputs) - set(values)
     assert not unknown, unknown
     values.update(inputs)
-    shim_dir, record = tmp / "shim", tmp / "pip-args"
-    _python_shim(shim_dir, record)
-    runner_temp = tmp / "runner-temp"
-    runner_temp.mkdir()
+    shutil.rmtree(runner.temp, ignore_errors=True)  # a new job
+    runner.temp.mkdir(parents=True)
     job_env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_", "MLFLOW_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GITHUB_", "RUNNER_", "MLFLOW_", "PIP_", "UV_", "VIRTUAL_ENV"))
     }
     job_env.update(
-        PATH=os.pathsep.join([str(shim_dir), str(VENV_BIN), "/usr/bin", "/bin"]),
+        PATH=os.pathsep.join([str(runner.python_bin), "/usr/bin", "/bin"]),
         CI="true",
         GITHUB_ACTIONS="true",
         GITHUB_WORKSPACE=str(workspace),
-        GITHUB_ACTION_PATH=str(ROOT),
-        RUNNER_TEMP=str(runner_temp),
+        GITHUB_ACTION_PATH=str(runner.action_path),
+        RUNNER_TEMP=str(runner.temp),
         RUNNER_OS="Linux",
         RUNNER_ARCH="X64",
+        **_installer_env(runner),
     )
     job_env.update(github_env)
     result = ActionRun()
     logs = []
+    to_save: list[tuple[Path, str]] = []
     for n, step in enumerate(action["runs"]["steps"]):
         if "uses" in step:
+            if step["uses"].startswith("actions/cache@"):
+                with_ = {k: _substitute(v, values, result.steps) for k, v in step["with"].items()}
+                hit = _restore_cache(runner, Path(with_["path"]), with_["key"])
+                result.steps[step.get("id", f"step-{n}")] = {"cache-hit": str(hit).lower()}
+                if not hit:
+                    to_save.append((Path(with_["path"]), with_["key"]))
             continue
         step_dir = tmp / f"step-{n}"
-        step_dir.mkdir()
+        step_dir.mkdir(parents=True)
         files = {
             "GITHUB_ENV": step_dir / "env",
             "GITHUB_OUTPUT": step_dir / "output",
+            "GITHUB_PATH": step_dir / "path",
             "GITHUB_STEP_SUMMARY": step_dir / "summary",
         }
         for f in files.values():
@@ -156,18 +248,31 @@ def run_action(
         added = parse_github_file(files["GITHUB_ENV"].read_text())
         result.env_files[step["name"]] = added
         job_env.update(added)
+        paths = files["GITHUB_PATH"].read_text().splitlines()
+        result.paths += paths
+        job_env["PATH"] = os.pathsep.join([*reversed(paths), job_env["PATH"]])
         result.summary += files["GITHUB_STEP_SUMMARY"].read_text()
         if proc.returncode != 0:
             result.returncode = proc.returncode
             break
+    if result.returncode == 0:
+        for path, key in to_save:
+            _save_cache(runner, path, key)
     result.outputs = {
         k: _substitute(v["value"], values, result.steps) for k, v in action["outputs"].items()
     }
     result.job_env = job_env
     result.log = "".join(logs)
-    if record.exists():
-        result.pip_args = record.read_bytes().decode().split("\0")[:-1]
     return result
+
+
+def installed_from(venv: Path) -> str:
+    """The URL the venv's mlflow-gitver was installed from (PEP 610); fails if editable."""
+    (info,) = (venv / "lib").glob("python*/site-packages/mlflow_gitver-*.dist-info")
+    direct = json.loads((info / "direct_url.json").read_text())
+    assert not direct.get("dir_info", {}).get("editable"), direct
+    url: str = direct["url"]
+    return url
 
 
 def workflow_commands(log: str) -> list[str]:
@@ -271,12 +376,13 @@ def deploy(job_env: dict[str, str], server_url: str, cwd: Path) -> None:
     assert r.returncode == 0, r.stderr
 
 
-def test_push_at_detached_shallow_head(tmp_path: Path, server_url: str) -> None:
+def test_push_at_detached_shallow_head(tmp_path: Path, server_url: str, runner: Runner) -> None:
     exp = f"action-{uuid.uuid4().hex[:10]}"
     origin = make_origin(tmp_path / "origin", f"name: app\nexperiment: {exp}\n")
     sha = git(origin, "rev-parse", "HEAD").strip()
     ws = shallow_clone(origin, tmp_path / "ws", "refs/heads/main")
     run = run_action(
+        runner,
         ws,
         push_env(tmp_path, sha),
         {"tracking-uri": server_url},
@@ -284,15 +390,12 @@ def test_push_at_detached_shallow_head(tmp_path: Path, server_url: str) -> None:
         step_env={"MLFLOW_TRACKING_TOKEN": "not-a-real-token"},
     )
     assert run.returncode == 0, run.log
-    # The install step installs the action's own checkout.
-    assert run.pip_args == [
-        "-m",
-        "pip",
-        "install",
-        "--disable-pip-version-check",
-        "--no-input",
-        str(ROOT),
-    ]
+    # The register step ran the CLI of the action's own venv, installed (not editable)
+    # from the action's checkout.
+    venv = runner.temp / "mlflow-gitver-venv"
+    assert run.steps["venv"]["dir"] == str(venv)
+    assert run.steps["install"] == {"cli": str(venv / "bin" / "mlflow-gitver")}
+    assert installed_from(venv) == runner.action_path.as_uri()
     out = run.steps["register"]
     assert set(out) == OUTPUT_NAMES
     assert run.outputs == dict.fromkeys(MAP_OUTPUT_NAMES, "") | out  # one app: no maps
@@ -303,14 +406,21 @@ def test_push_at_detached_shallow_head(tmp_path: Path, server_url: str) -> None:
     assert out["model-url"].startswith(server_url) and out["model-id"] in out["model-url"]
     # The model and its experiment for the later steps; nothing from the other steps.
     assert run.env_files == {
-        "Compute the pip cache key": {},
+        "Compute the environment's cache key": {},
         "Install mlflow-gitver": {},
         "Register the version": {
             "MLFLOW_ACTIVE_MODEL_ID": out["model-id"],
             "MLFLOW_EXPERIMENT_ID": out["experiment-id"],
         },
     }
-    assert set(run.steps["pip-cache"]) == {"dir", "key"}
+    assert set(run.steps["venv"]) == {"dir", "key"}
+    # Later steps run that CLI from PATH (only it: not the venv's python).
+    assert run.paths == [str(runner.temp / "mlflow-gitver-bin")]
+    assert os.listdir(run.paths[0]) == ["mlflow-gitver"]
+    later = subprocess.run(
+        ["mlflow-gitver", "id"], cwd=ws, env=run.job_env, capture_output=True, text=True
+    )
+    assert later.stdout.strip() == sha, later.stderr
     assert out["model-id"] in run.summary and out["model-url"] in run.summary
     # The CLI's output is framed by stop-commands: nothing in it can act as a command.
     assert workflow_commands(run.log) == []
@@ -328,7 +438,88 @@ def test_push_at_detached_shallow_head(tmp_path: Path, server_url: str) -> None:
     assert tags["mlflow_gitver.ci.run_url"] == "https://github.com/octo/app/actions/runs/1001"
 
 
-def test_pull_request_registers_the_merge_commit(tmp_path: Path, server_url: str) -> None:
+def test_a_warm_cache_installs_nothing(
+    tmp_path: Path, server_url: str, _action_download: tuple[Path, Path]
+) -> None:
+    machine = make_runner(tmp_path / "machine", *_action_download)  # its own, empty cache
+    origin = make_origin(tmp_path / "origin", f"name: app\nexperiment: warm-{uuid.uuid4().hex}\n")
+    sha = git(origin, "rev-parse", "HEAD").strip()
+
+    def job(name: str) -> ActionRun:
+        ws = shallow_clone(origin, tmp_path / f"ws-{name}", "refs/heads/main")
+        env = push_env(tmp_path, sha)
+        run = run_action(machine, ws, env, {"tracking-uri": server_url}, tmp_path / name)
+        assert run.returncode == 0, run.log
+        assert workflow_commands(run.log) == []
+        return run
+
+    cold = job("cold")
+    key = cold.steps["venv"]["key"]
+    assert cold.steps["cache"] == {"cache-hit": "false"}
+    # uv came from the index through the set-up Python's pip, into a directory of its own.
+    assert (machine.temp / "mlflow-gitver-uv" / "bin" / "uv").is_file()
+    assert "Installed" in cold.log  # uv's report
+    assert (machine.cache / key / "mlflow-gitver-cache-key").read_text() == key + "\n"
+
+    warm = job("warm")  # a new job: RUNNER_TEMP emptied, the venv restored by the cache
+    assert warm.steps["venv"]["key"] == key
+    assert warm.steps["cache"] == {"cache-hit": "true"}
+    assert "nothing to install" in warm.log and "Installed" not in warm.log
+    assert not (machine.temp / "mlflow-gitver-uv").exists()  # no uv, no pip run
+    assert warm.outputs["model-id"] == cold.outputs["model-id"]  # the same version, found
+
+
+def _cache_key(action_path: Path, tmp: Path, **env: str) -> str:
+    """Run the action's key step alone, as the runner would."""
+    action = yaml.safe_load((action_path / "action.yml").read_text())
+    (step,) = (s for s in action["runs"]["steps"] if s.get("id") == "venv")
+    out = tmp / f"output-{uuid.uuid4().hex}"
+    out.write_text("")
+    base = {"PATH": os.environ["PATH"], "RUNNER_OS": "Linux", "RUNNER_ARCH": "X64"}
+    base |= {"RUNNER_TEMP": str(tmp / "temp"), "GITHUB_ACTION_PATH": str(action_path)}
+    base |= {"GITHUB_OUTPUT": str(out), **env}
+    r = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    return parse_github_file(out.read_text())["key"]
+
+
+def test_the_cache_key_follows_what_the_environment_is_built_from(
+    tmp_path: Path, _action_download: tuple[Path, Path]
+) -> None:
+    action = shutil.copytree(_action_download[0], tmp_path / "action")
+    key = _cache_key(action, tmp_path)
+    v = sys.version_info
+    assert key.startswith(f"mlflow-gitver-venv-Linux-X64-py{v.major}.{v.minor}.{v.micro}-")
+    assert _cache_key(action, tmp_path) == key
+    # Files the environment is not built from: the same key.
+    write(action / "README.md", "changed\n")
+    write(action / "src/mlflow_gitver/__pycache__/x.cpython.pyc", "compiled\n")
+    write(action / "src/mlflow_gitver.egg-info/PKG-INFO", "the build's\n")
+    assert _cache_key(action, tmp_path) == key
+    # The runner's arch and the venv's path (a venv is not relocatable): another key.
+    assert _cache_key(action, tmp_path, RUNNER_ARCH="ARM64").startswith(
+        "mlflow-gitver-venv-Linux-ARM64-"
+    )
+    assert _cache_key(action, tmp_path, RUNNER_TEMP=str(tmp_path / "elsewhere")) != key
+    # What it is built from: another key each.
+    keys = {key}
+    for rel in ("src/mlflow_gitver/__init__.py", "pyproject.toml", "action.yml"):
+        (action / rel).write_text((action / rel).read_text() + "\n# changed\n")
+        keys.add(_cache_key(action, tmp_path))
+    write(action / "src/mlflow_gitver/new_module.py", "")
+    keys.add(_cache_key(action, tmp_path))
+    assert len(keys) == 5
+
+
+def test_pull_request_registers_the_merge_commit(
+    tmp_path: Path, server_url: str, runner: Runner
+) -> None:
     origin = make_origin(tmp_path / "origin", f"name: app\nexperiment: pr-{uuid.uuid4().hex}\n")
     git(origin, "checkout", "-q", "-b", "feature/pr")
     write(origin / "app.py", "print('feature')\n")
@@ -362,6 +553,7 @@ def test_pull_request_registers_the_merge_commit(tmp_path: Path, server_url: str
         GITHUB_BASE_REF="main",
     )
     run = run_action(
+        runner,
         ws,
         env,
         {"tracking-uri": server_url, "export-env": "false", "summary": "false"},
@@ -382,7 +574,9 @@ def test_pull_request_registers_the_merge_commit(tmp_path: Path, server_url: str
 NASTY = "$(touch {m})`touch {m}`'\"%0A%25\nEVIL=1\nghadelimiter_0\n::set-output name=x::y"
 
 
-def test_injection_in_branch_config_and_inputs_is_inert(tmp_path: Path, server_url: str) -> None:
+def test_injection_in_branch_config_and_inputs_is_inert(
+    tmp_path: Path, server_url: str, runner: Runner
+) -> None:
     marker = tmp_path / "pwned"
     nasty = NASTY.format(m=marker)
     config = (
@@ -396,7 +590,9 @@ def test_injection_in_branch_config_and_inputs_is_inert(tmp_path: Path, server_u
     ws = shallow_clone(origin, tmp_path / "ws", "refs/heads/main")
     env = push_env(tmp_path, sha)
     env.update(GITHUB_HEAD_REF="feat/" + nasty, GITHUB_EVENT_NAME="pull_request")
-    run = run_action(ws, env, {"tracking-uri": server_url, "experiment": ""}, tmp_path / "run")
+    run = run_action(
+        runner, ws, env, {"tracking-uri": server_url, "experiment": ""}, tmp_path / "run"
+    )
     assert run.returncode == 0, run.log
     assert set(run.steps["register"]) == OUTPUT_NAMES
     assert run.env_files["Register the version"] == {
@@ -410,7 +606,7 @@ def test_injection_in_branch_config_and_inputs_is_inert(tmp_path: Path, server_u
 
 @pytest.mark.parametrize("fail_on_error", ["true", "false"])
 def test_injection_in_inputs_of_a_failing_run(
-    tmp_path: Path, server_url: str, fail_on_error: str
+    tmp_path: Path, server_url: str, fail_on_error: str, runner: Runner
 ) -> None:
     marker = tmp_path / "pwned"
     nasty = NASTY.format(m=marker)
@@ -424,7 +620,7 @@ def test_injection_in_inputs_of_a_failing_run(
         "working-directory": ".",
         "fail-on-error": fail_on_error,
     }
-    run = run_action(ws, push_env(tmp_path, sha), inputs, tmp_path / "run")
+    run = run_action(runner, ws, push_env(tmp_path, sha), inputs, tmp_path / "run")
     assert not marker.exists()
     assert run.steps["register"] == {}
     assert run.env_files.get("Register the version", {}) == {}
@@ -451,7 +647,7 @@ apps:
 
 
 def test_two_apps_give_maps_then_one_app_gives_the_usual_outputs(
-    tmp_path: Path, server_url: str
+    tmp_path: Path, server_url: str, runner: Runner
 ) -> None:
     exp = f"action-{uuid.uuid4().hex[:10]}"
     origin = make_origin(tmp_path / "origin", TWO_APPS.format(exp=exp))
@@ -463,7 +659,11 @@ def test_two_apps_give_maps_then_one_app_gives_the_usual_outputs(
         sha = git(origin, "rev-parse", "HEAD").strip()
         ws = shallow_clone(origin, tmp_path / f"ws-{name}", "refs/heads/main")
         run = run_action(
-            ws, push_env(tmp_path, sha), {"tracking-uri": server_url, **inputs}, tmp_path / name
+            runner,
+            ws,
+            push_env(tmp_path, sha),
+            {"tracking-uri": server_url, **inputs},
+            tmp_path / name,
         )
         assert run.returncode == 0, run.log
         assert workflow_commands(run.log) == []
