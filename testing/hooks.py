@@ -17,6 +17,8 @@ from testing.source import SourceRepo
 
 BIN = Path(sys.executable).parent
 PRE_COMMIT = str(BIN / "pre-commit")
+# prek takes the same .pre-commit-config.yaml and manifest (tests/hooks/test_prek.py).
+PREK = str(BIN / "prek")
 # A refused connection fails fast anyway; this bounds every other kind of outage.
 RETRY_SECONDS = "2"
 
@@ -132,8 +134,15 @@ ALL_STAGES = ("post-commit", "post-merge", "post-rewrite", "pre-push")
 
 
 def install_pre_commit(
-    root: Path, source: SourceRepo, stages: tuple[str, ...] = ("post-commit", "pre-push")
+    root: Path,
+    source: SourceRepo,
+    stages: tuple[str, ...] = ("post-commit", "pre-push"),
+    *,
+    manager: str = PRE_COMMIT,
 ) -> None:
+    """Our hooks from ``source`` in a .pre-commit-config.yaml, installed (shims and the
+    hook environment) by ``manager``: pre-commit, or prek, which takes the same file
+    and the same command line."""
     hooks = "".join(f"      - id: mlflow-gitver-{s}\n" for s in stages)
     write(
         root / ".pre-commit-config.yaml",
@@ -141,7 +150,7 @@ def install_pre_commit(
     )
     types = [arg for s in stages for arg in ("-t", s)]
     subprocess.run(
-        [PRE_COMMIT, "install", "--install-hooks", *types],
+        [manager, "install", "--install-hooks", *types],
         cwd=root,
         check=True,
         capture_output=True,
