@@ -1,11 +1,12 @@
 """Run the composite action (action.yml) as a GitHub runner would, against a real server.
 
-The runner part: each ``run:`` step gets its ``env:`` and each ``with:`` its values with
-``${{ ... }}`` evaluated (once, like GitHub), fresh GITHUB_ENV/GITHUB_OUTPUT/GITHUB_PATH/
-GITHUB_STEP_SUMMARY files, ``bash --noprofile --norc -eo pipefail`` in GITHUB_WORKSPACE;
-what a step writes to GITHUB_ENV and GITHUB_PATH reaches the later steps, its
-GITHUB_OUTPUT becomes ``steps.<id>.outputs``. RUNNER_TEMP is one path per runner,
-emptied before each job, as on GitHub's machines.
+The runner (``testing/actionrunner.py``): each ``run:`` step gets its ``env:`` and each
+``with:`` its values with ``${{ ... }}`` evaluated (once, like GitHub), fresh
+GITHUB_ENV/GITHUB_OUTPUT/GITHUB_PATH/GITHUB_STEP_SUMMARY files, ``bash --noprofile
+--norc -eo pipefail`` in GITHUB_WORKSPACE; what a step writes to GITHUB_ENV and
+GITHUB_PATH reaches the later steps, its GITHUB_OUTPUT becomes ``steps.<id>.outputs``.
+RUNNER_TEMP is one path per runner, emptied before each job, as on GitHub's machines;
+the session's tests share one runner and its cache (the first run installs).
 
 What is real: every ``run:`` step, unchanged. The install step really bootstraps uv with
 the set-up Python's pip (``pip install --target``), really creates the action's venv with
@@ -36,19 +37,25 @@ import subprocess
 import sys
 import textwrap
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from testing.actionrunner import (
+    ActionRun,
+    Runner,
+    copy_tree,
+    make_runner,
+    run_action,
+    wheelhouse_env,
+)
 from testing.ci import parse_github_file
 from testing.repos import commit_all, git, init_repo, write
 from testing.wheelhouse import build_wheelhouse
 
 ROOT = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent
 OUTPUT_NAMES = {
     "model-id",
     "model-name",
@@ -59,58 +66,9 @@ OUTPUT_NAMES = {
     "model-url",
 }
 MAP_OUTPUT_NAMES = {"model-ids", "version-ids", "experiment-ids", "created-apps"}
-_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 UV_PIN = re.compile(r'"uv==([\d.]+)"')
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
-
-
-@dataclass
-class Runner:
-    """One runner machine: its RUNNER_TEMP, its actions/cache store, the action's
-    download, the set-up Python and the package index its installers see."""
-
-    temp: Path
-    cache: Path
-    action_path: Path
-    python_bin: Path
-    wheelhouse: Path
-
-
-@dataclass
-class ActionRun:
-    returncode: int = 0
-    outputs: dict[str, str] = field(default_factory=dict)
-    steps: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> outputs
-    env_files: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> GITHUB_ENV
-    paths: list[str] = field(default_factory=list)  # what the steps added to GITHUB_PATH
-    job_env: dict[str, str] = field(default_factory=dict)
-    summary: str = ""
-    log: str = ""
-
-
-def copy_tree(dest: Path) -> Path:
-    """The files of this tree that git tracks or would track (uncommitted work included)."""
-    listed = subprocess.run(
-        ["git", "-C", str(ROOT), "ls-files", "-z", "-c", "-o", "--exclude-standard"],
-        capture_output=True,
-        check=True,
-    ).stdout
-    for rel in sorted(set(listed.decode().split("\0")) - {""}):
-        src = ROOT / rel
-        if src.is_file():  # a tracked file deleted in the work tree is not there
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
-    return dest
-
-
-def make_runner(base: Path, action_path: Path, wheelhouse: Path) -> Runner:
-    python_bin = base / "setup-python"
-    python_bin.mkdir(parents=True)
-    python = python_bin / "python"
-    python.write_text(f'#!/bin/sh\nexec "{VENV_BIN / "python"}" "$@"\n')
-    python.chmod(0o755)
-    return Runner(base / "runner-temp", base / "actions-cache", action_path, python_bin, wheelhouse)
 
 
 @pytest.fixture(scope="session")
@@ -127,143 +85,8 @@ def _action_download(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
 def runner(tmp_path_factory: pytest.TempPathFactory, _action_download: tuple[Path, Path]) -> Runner:
     """The session's runner: its cache is shared, so the first run installs and the
     others find the environment in the cache, as on GitHub."""
-    return make_runner(tmp_path_factory.mktemp("runner"), *_action_download)
-
-
-def _evaluate(expr: str, inputs: dict[str, str], steps: dict[str, dict[str, str]]) -> str:
-    m = re.fullmatch(r"inputs\.([\w-]+)", expr)
-    if m:
-        return inputs[m.group(1)]
-    m = re.fullmatch(r"steps\.([\w-]+)\.outputs\.([\w-]+)", expr)
-    if m:
-        return steps.get(m.group(1), {}).get(m.group(2), "")
-    raise AssertionError(f"the test runner does not know ${{{{ {expr} }}}}")
-
-
-def _substitute(value: object, inputs: dict[str, str], steps: dict[str, dict[str, str]]) -> str:
-    # One pass: what an expression yields is never evaluated again (as on GitHub).
-    return _EXPR.sub(lambda m: _evaluate(m.group(1), inputs, steps), str(value))
-
-
-def _restore_cache(runner: Runner, path: Path, key: str) -> bool:
-    """actions/cache's restore: the directory saved under ``key``, back at ``path``."""
-    saved = runner.cache / key
-    if not saved.is_dir():
-        return False
-    shutil.copytree(saved, path, symlinks=True, dirs_exist_ok=True)
-    return True
-
-
-def _save_cache(runner: Runner, path: Path, key: str) -> None:
-    """actions/cache's post step: a miss saves ``path`` once the job succeeded."""
-    if path.exists() and not (runner.cache / key).exists():
-        shutil.copytree(path, runner.cache / key, symlinks=True)
-
-
-def _installer_env(runner: Runner) -> dict[str, str]:
-    # The runner's package index is the local wheelhouse (see the docstring).
-    return {
-        "PIP_CONFIG_FILE": os.devnull,
-        "PIP_NO_INDEX": "1",
-        "PIP_FIND_LINKS": str(runner.wheelhouse),
-        "UV_NO_CONFIG": "1",
-        "UV_OFFLINE": "1",
-        "UV_FIND_LINKS": str(runner.wheelhouse),
-    }
-
-
-def run_action(
-    runner: Runner,
-    workspace: Path,
-    github_env: dict[str, str],
-    inputs: dict[str, str],
-    tmp: Path,
-    step_env: dict[str, str] | None = None,
-) -> ActionRun:
-    action: dict[str, Any] = yaml.safe_load((runner.action_path / "action.yml").read_text())
-    values = {k: str(v.get("default", "")) for k, v in action["inputs"].items()}
-    unknown = set(inputs) - set(values)
-    assert not unknown, unknown
-    values.update(inputs)
-    shutil.rmtree(runner.temp, ignore_errors=True)  # a new job
-    runner.temp.mkdir(parents=True)
-    job_env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("GITHUB_", "RUNNER_", "MLFLOW_", "PIP_", "UV_", "VIRTUAL_ENV"))
-    }
-    job_env.update(
-        PATH=os.pathsep.join([str(runner.python_bin), "/usr/bin", "/bin"]),
-        CI="true",
-        GITHUB_ACTIONS="true",
-        GITHUB_WORKSPACE=str(workspace),
-        GITHUB_ACTION_PATH=str(runner.action_path),
-        RUNNER_TEMP=str(runner.temp),
-        RUNNER_OS="Linux",
-        RUNNER_ARCH="X64",
-        **_installer_env(runner),
-    )
-    job_env.update(github_env)
-    result = ActionRun()
-    logs = []
-    to_save: list[tuple[Path, str]] = []
-    for n, step in enumerate(action["runs"]["steps"]):
-        if "uses" in step:
-            if step["uses"].startswith("actions/cache@"):
-                with_ = {k: _substitute(v, values, result.steps) for k, v in step["with"].items()}
-                hit = _restore_cache(runner, Path(with_["path"]), with_["key"])
-                result.steps[step.get("id", f"step-{n}")] = {"cache-hit": str(hit).lower()}
-                if not hit:
-                    to_save.append((Path(with_["path"]), with_["key"]))
-            continue
-        step_dir = tmp / f"step-{n}"
-        step_dir.mkdir(parents=True)
-        files = {
-            "GITHUB_ENV": step_dir / "env",
-            "GITHUB_OUTPUT": step_dir / "output",
-            "GITHUB_PATH": step_dir / "path",
-            "GITHUB_STEP_SUMMARY": step_dir / "summary",
-        }
-        for f in files.values():
-            f.write_text("")
-        env = dict(job_env)
-        env.update(step_env or {})
-        for k, v in step.get("env", {}).items():
-            env[k] = _substitute(v, values, result.steps)
-        env.update({k: str(v) for k, v in files.items()})
-        script = step_dir / "script.sh"
-        script.write_text(step["run"])
-        proc = subprocess.run(
-            [step["shell"], "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-            cwd=workspace,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,  # one log, in order, as the runner shows it
-            text=True,
-            timeout=300,
-        )
-        logs.append(proc.stdout)
-        if "id" in step:
-            result.steps[step["id"]] = parse_github_file(files["GITHUB_OUTPUT"].read_text())
-        added = parse_github_file(files["GITHUB_ENV"].read_text())
-        result.env_files[step["name"]] = added
-        job_env.update(added)
-        paths = files["GITHUB_PATH"].read_text().splitlines()
-        result.paths += paths
-        job_env["PATH"] = os.pathsep.join([*reversed(paths), job_env["PATH"]])
-        result.summary += files["GITHUB_STEP_SUMMARY"].read_text()
-        if proc.returncode != 0:
-            result.returncode = proc.returncode
-            break
-    if result.returncode == 0:
-        for path, key in to_save:
-            _save_cache(runner, path, key)
-    result.outputs = {
-        k: _substitute(v["value"], values, result.steps) for k, v in action["outputs"].items()
-    }
-    result.job_env = job_env
-    result.log = "".join(logs)
-    return result
+    action_path, wheels = _action_download
+    return make_runner(tmp_path_factory.mktemp("runner"), action_path, wheelhouse_env(wheels))
 
 
 def installed_from(venv: Path) -> str:
@@ -441,7 +264,8 @@ def test_push_at_detached_shallow_head(tmp_path: Path, server_url: str, runner: 
 def test_a_warm_cache_installs_nothing(
     tmp_path: Path, server_url: str, _action_download: tuple[Path, Path]
 ) -> None:
-    machine = make_runner(tmp_path / "machine", *_action_download)  # its own, empty cache
+    action_path, wheels = _action_download
+    machine = make_runner(tmp_path / "machine", action_path, wheelhouse_env(wheels))  # empty cache
     origin = make_origin(tmp_path / "origin", f"name: app\nexperiment: warm-{uuid.uuid4().hex}\n")
     sha = git(origin, "rev-parse", "HEAD").strip()
 
@@ -459,7 +283,10 @@ def test_a_warm_cache_installs_nothing(
     # uv came from the index through the set-up Python's pip, into a directory of its own.
     assert (machine.temp / "mlflow-gitver-uv" / "bin" / "uv").is_file()
     assert "Installed" in cold.log  # uv's report
-    assert (machine.cache / key / "mlflow-gitver-cache-key").read_text() == key + "\n"
+    saved = machine.cache / key
+    assert (saved / "mlflow-gitver-cache-key").read_text() == key + "\n"
+    # With the bytecode the registration wrote (this machine sets PYTHONDONTWRITEBYTECODE).
+    assert list(saved.glob("lib/python*/site-packages/mlflow_gitver/__pycache__/*.pyc"))
 
     warm = job("warm")  # a new job: RUNNER_TEMP emptied, the venv restored by the cache
     assert warm.steps["venv"]["key"] == key
