@@ -72,6 +72,8 @@ NOOP_MODULE = "def main() -> int:\n    return 0\n"
 
 def env_for(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "MLFLOW_", "PRE_"))}
+    # As on a user's machine: hook environments keep their .pyc files.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(
         HOME=str(home),
         GIT_CONFIG_NOSYSTEM="1",

@@ -205,6 +205,19 @@ class Config:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
         return f"Config(source={self.source!r}, {shown})"
 
+    def fingerprint(self) -> str:
+        """A digest of every resolved value, apps' included, and not of where they
+        were read from: two commits with the same config have one fingerprint."""
+        import hashlib
+
+        return hashlib.sha256(self._canon().encode()).hexdigest()
+
+    def _canon(self) -> str:
+        values = [
+            (k, [a._canon() for a in v] if k == "apps" else v) for k, v in self._values.items()
+        ]
+        return repr(values)  # dicts keep the file's order: deterministic for one text
+
 
 def _copy(value: _V) -> _V:
     return dict(value) if isinstance(value, dict) else value  # type: ignore[return-value]

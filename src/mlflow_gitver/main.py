@@ -2,8 +2,9 @@
 
 Kept tiny on purpose: two commands run in git hooks, on every commit.  For
 ``id``, ``git status`` (most of its cost) is started first; with their usual
-arguments ``id`` and ``hook post-commit`` skip argparse and the rest of the CLI
-(``cli.py``) altogether (~20 ms each time); anything else goes to argparse.
+arguments ``id``, ``hook post-commit`` and ``hook pre-push`` skip argparse and the
+rest of the CLI (``cli.py``) altogether (~20 ms each time); anything else goes to
+argparse.
 """
 
 from __future__ import annotations
@@ -32,6 +33,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             # The background case has nothing to tear down; a registration in
             # the foreground (--sync) has MLflow's, so it exits normally.
             return _exit(code) if argv is None and not fast.sync else code
+    if raw[:2] == ["hook", "pre-push"]:
+        # Before every push: a push whose versions are journaled imports neither
+        # argparse nor MLflow (queue/registered.py).
+        push_args = pre_push_args(raw[2:])
+        if push_args is not None:
+            from mlflow_gitver.commands.hook import pre_push
+
+            code = _guarded(lambda: pre_push.run(push_args))
+            # A registration (MLflow imported) has things to tear down: a normal exit.
+            return _exit(code) if argv is None and "mlflow" not in sys.modules else code
     if raw[:1] == ["id"]:
         from mlflow_gitver.commands import id as id_command
 
@@ -58,6 +69,30 @@ def post_commit_args(args: Sequence[str]) -> HookArgs | None:
 
     opts = dict(given)
     return Args("post-commit", _path(opts.get("--repo")), sync="--sync" in opts)
+
+
+def pre_push_args(args: Sequence[str]) -> HookArgs | None:
+    """``hook pre-push``'s arguments when they are --repo and --all, then what git
+    passes (words that do not look like options); None: argparse's to read."""
+    words = list(args)
+    split = 0
+    while split < len(words) and words[split].startswith("-"):
+        split += 2 if words[split] == "--repo" else 1  # --repo's value, not git's word
+    opts, hook_args = words[:split], words[split:]
+    if any(w.startswith("-") for w in hook_args):
+        return None  # an option after git's words
+    given = _usual(opts, values=("--repo",), flags=("--all",))
+    if given is None:
+        return None
+    from mlflow_gitver.commands.hook import Args
+
+    repo = dict(given).get("--repo")
+    return Args(
+        "pre-push",
+        _path(repo),
+        all_pushed=any(n == "--all" for n, _ in given),
+        hook_args=tuple(hook_args),
+    )
 
 
 def id_args(args: Sequence[str]) -> IdArgs | None:

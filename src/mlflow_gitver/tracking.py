@@ -12,11 +12,11 @@ import contextlib
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_USAGE, GitverError
+from mlflow_gitver.record import Record
 from mlflow_gitver.redact import redact_url
 
 if TYPE_CHECKING:
@@ -38,12 +38,16 @@ def default_uri(root: Path) -> str:
     return f"sqlite:///{root.resolve() / DB_NAME}"
 
 
-@dataclass(frozen=True)
-class Target:
-    """The tracking URI a command uses, and where it came from."""
+class Target(Record):
+    """The tracking URI a command uses, and where it came from (a Record, not a
+    dataclass: the pre-push hook imports this module, see record.py)."""
 
+    __slots__ = ("source", "uri")
     uri: str
     source: str  # "--tracking-uri", "MLFLOW_TRACKING_URI", "tracking_uri in the config", "default"
+
+    def __init__(self, uri: str, source: str) -> None:
+        self._init(uri=uri, source=source)
 
     @property
     def display(self) -> str:

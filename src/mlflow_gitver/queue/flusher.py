@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlflow_gitver import git
 from mlflow_gitver.errors import GitverError
+from mlflow_gitver.queue import registered
 from mlflow_gitver.queue.claims import Claim, claim_record
 from mlflow_gitver.queue.records import Entry, Record, parse_record_config, record_environ
 from mlflow_gitver.queue.scoped import AppsResult, is_scoped, register_apps
 from mlflow_gitver.queue.store import Store, lock_nowait
+from mlflow_gitver.record import Record as _Value
 from mlflow_gitver.redact import scrub
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from mlflow_gitver.config import Config
+    from mlflow_gitver.queue.validated import Facts
     from mlflow_gitver.versions import Registered
 
 PROG = "mlflow-gitver"
@@ -40,13 +43,25 @@ BUSY = "busy"  # another process holds it
 SKIPPED = "skipped"  # not tried: its server was just found unreachable
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(_Value):
+    """What registering one record did (not a dataclass: see record.py)."""
+
+    __slots__ = ("apps", "entry", "message", "registered", "status")
     entry: Entry
     status: str
     message: str
-    registered: Registered | None = None  # the version (one app's, for a scoped config)
-    apps: AppsResult | None = None  # a scoped config: what each app did
+    registered: Registered | None  # the version (one app's, for a scoped config)
+    apps: AppsResult | None  # a scoped config: what each app did
+
+    def __init__(
+        self,
+        entry: Entry,
+        status: str,
+        message: str,
+        registered: Registered | None = None,
+        apps: AppsResult | None = None,
+    ) -> None:
+        self._init(entry=entry, status=status, message=message, registered=registered, apps=apps)
 
     @property
     def commit(self) -> str:
@@ -85,6 +100,21 @@ class Flusher:
         # Servers found unreachable in this run: the records bound for them are
         # left for later rather than each waiting out the retry budget.
         self.down: dict[str, str] = {}
+        self._origin: tuple[str | None] | None = None
+
+    def journal_key(self, record: Record, facts: Facts, env: Mapping[str, str]) -> str:
+        """The key this registration is journaled under (queue/registered.py)."""
+        if self._origin is None:
+            self._origin = (git.remote_url(self.repo),)  # one `git config` per run
+        return registered.digest(record, facts, env, self.repo.root, self._origin[0])
+
+    def _journal(self, outcome: Outcome, cfg: Config, env: Mapping[str, str]) -> Outcome:
+        """Journal a registration that succeeded, so a push of it needs no server."""
+        from mlflow_gitver.queue.validated import Facts
+
+        key = self.journal_key(outcome.entry.record, Facts.of(cfg), env)
+        registered.remember(self.store, key, outcome.message, time.time())
+        return outcome
 
     def flush(
         self, entries: Sequence[Entry], configs: Mapping[Path, Config] | None = None
@@ -139,7 +169,8 @@ class Flusher:
                 held.retry_later(e.message)
                 return Outcome(entry, PENDING, e.message)
             held.done()
-            return Outcome(entry, REGISTERED, f"{reg.model_name} ({reg.model_id})", reg)
+            ok = Outcome(entry, REGISTERED, f"{reg.model_name} ({reg.model_id})", reg)
+            return self._journal(ok, cfg, env)
 
     def _apps(
         self, held: Claim, entry: Entry, cfg: Config, env: Mapping[str, str], key: str
@@ -163,7 +194,9 @@ class Flusher:
             path = held.give_up(res.problems, res.done)
             return Outcome(entry, FAILED, f"{res.problems} (kept in {path})", apps=res)
         held.done()
-        return Outcome(entry, REGISTERED, res.message(), _only(res), apps=res)
+        return self._journal(
+            Outcome(entry, REGISTERED, res.message(), _only(res), apps=res), cfg, env
+        )
 
     def _not_claimed(self, entry: Entry, parsed: Config | None) -> Outcome:
         """Another process held the record, or finished it while we waited.
@@ -189,11 +222,13 @@ class Flusher:
                 )
                 if res.problems:
                     return busy
-                return Outcome(entry, REGISTERED, res.message(), _only(res), apps=res)
+                ok = Outcome(entry, REGISTERED, res.message(), _only(res), apps=res)
+                return self._journal(ok, cfg, env)
             reg = self._register(record, cfg, env)
         except GitverError:  # ConfigError included
             return busy  # its holder's outcome stands; `status` tells the rest
-        return Outcome(entry, REGISTERED, f"{reg.model_name} ({reg.model_id})", reg)
+        ok = Outcome(entry, REGISTERED, f"{reg.model_name} ({reg.model_id})", reg)
+        return self._journal(ok, cfg, env)
 
     def _register(self, record: Record, cfg: Config, env: Mapping[str, str]) -> Registered:
         from mlflow_gitver.versions import register_commit

@@ -13,7 +13,6 @@ the others.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from mlflow_gitver import git, scope
 from mlflow_gitver.errors import GitverError, ServerUnavailable
@@ -45,16 +44,17 @@ def split_apps(repo: git.Repo, record: Record, cfg: Config) -> tuple[list[Config
     return todo, unchanged
 
 
-@dataclass
 class AppsResult:
-    """What registering a record's apps did."""
+    """What registering a record's apps did (filled in as they register; not a
+    dataclass: the pre-push hook imports this module, see record.py)."""
 
-    registered: list[tuple[str, Registered]] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    earlier: list[str] = field(default_factory=list)  # registered by an earlier attempt
-    down: str | None = None  # the server could not be reached: the rest was not tried
-    retry: list[str] = field(default_factory=list)  # "app: error", worth retrying
-    never: list[str] = field(default_factory=list)  # "app: error", can never succeed
+    def __init__(self, unchanged: list[str] | None = None) -> None:
+        self.registered: list[tuple[str, Registered]] = []
+        self.unchanged: list[str] = unchanged or []
+        self.earlier: list[str] = []  # registered by an earlier attempt
+        self.down: str | None = None  # the server could not be reached: the rest was not tried
+        self.retry: list[str] = []  # "app: error", worth retrying
+        self.never: list[str] = []  # "app: error", can never succeed
 
     @property
     def done(self) -> tuple[str, ...]:

@@ -207,7 +207,8 @@ def test_a_config_changed_to_invalid_is_caught_after_a_valid_one(
     monkeypatch.setenv("MLFLOW_GITVER_RETRY_SECONDS", "1")
     assert main(["hook", "post-commit", "--repo", str(repo)]) == 0
     settle(repo)
-    assert known_valid(store(repo), git(repo, "show", "HEAD:.mlflow-gitver.yaml")) is True
+    facts = known_valid(store(repo), git(repo, "show", "HEAD:.mlflow-gitver.yaml"))
+    assert facts is not None and facts.background is True
     write(repo / ".mlflow-gitver.yaml", "name: app\nparms: {}\n")
     err = _next_commit_fails(repo, capsys)
     assert ".mlflow-gitver.yaml:2:1: unknown key 'parms'" in err

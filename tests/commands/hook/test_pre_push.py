@@ -170,3 +170,121 @@ def test_pre_push_parses_each_pushed_config_once(
     assert main(["hook", "pre-push", "--repo", str(repo)]) == 0  # by hand: HEAD
     assert calls == [f"{head[:12]}:.mlflow-gitver.yaml"]
     assert head in versions(server_url, experiment)
+
+
+# --- the journal of what this clone registered (queue/registered.py) ---------------------
+
+
+def _push_hook(
+    repo: Path, remote: Path, env: dict[str, str] | None = None, branch: str = "main"
+) -> tuple[str, set[str]]:
+    """Run the pre-push hook as git would for a push of HEAD as ``branch``; (its
+    output, the MLflow modules it imported: ``-X importtime`` lists every module
+    a process imports)."""
+    head = git(repo, "rev-parse", "HEAD").strip()
+    hook = ["hook", "pre-push", "origin", str(remote)]
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mlflow_gitver", *hook],
+        cwd=repo,
+        env=env,
+        input=f"refs/heads/{branch} {head} refs/heads/{branch} {Z}\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    names = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
+    imported = {n for n in names if n == "mlflow" or n.startswith("mlflow.")}
+    said = [line for line in proc.stderr.splitlines() if not line.startswith("import time:")]
+    return proc.stdout + "\n".join(said), imported
+
+
+@pytest.mark.server
+def test_a_push_of_journaled_versions_imports_no_mlflow_and_trusts_the_journal(
+    repo: Path, server_url: str, tmp_path: Path
+) -> None:
+    experiment = configure(repo, server_url)
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    git(repo, "remote", "add", "origin", str(remote))
+    assert main(["hook", "post-commit", "--repo", str(repo), "--sync"]) == 0
+    head = git(repo, "rev-parse", "HEAD").strip()
+    model = versions(server_url, experiment)[head][0]
+
+    said, imported = _push_hook(repo, remote)
+    assert imported == set()  # so no server call: every one goes through MLflow's client
+    assert f"refs/heads/main {head[:12]} is {model.name} ({model.model_id})" in said  # type: ignore[attr-defined]
+    assert "registering" not in said
+
+    # The documented limit: a version deleted on the server since is not brought
+    # back by a push that finds it journaled ...
+    from mlflow import MlflowClient
+
+    MlflowClient(tracking_uri=server_url).delete_logged_model(model.model_id)  # type: ignore[attr-defined]
+    _push_hook(repo, remote)
+    assert head not in versions(server_url, experiment)
+    # ... and `register --commit` is what does.
+    proc = cli("register", "--commit", head, cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    assert len(versions(server_url, experiment)[head]) == 1
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("change", ["experiment", "remote", "branch"])
+def test_a_journaled_version_goes_to_the_server_when_what_it_would_write_changed(
+    repo: Path, server_url: str, tmp_path: Path, change: str
+) -> None:
+    experiment = configure(repo, server_url)
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    if change != "remote":
+        git(repo, "remote", "add", "origin", str(remote))
+    assert main(["hook", "post-commit", "--repo", str(repo), "--sync"]) == 0
+    head = git(repo, "rev-parse", "HEAD").strip()
+    env = dict(os.environ)
+    if change == "experiment":  # another target: the version belongs there too
+        env["MLFLOW_EXPERIMENT_NAME"] = experiment + "-other"
+    elif change == "remote":  # `git remote add` since: the repoURL tag the version lacks
+        git(repo, "remote", "add", "origin", str(remote))
+    else:  # the branch tag: the commit pushed from a branch of another name
+        git(repo, "branch", "-m", "main", "renamed")
+    branch = "renamed" if change == "branch" else "main"
+    said, imported = _push_hook(repo, remote, env, branch)
+    assert imported, "went to the server"
+    assert "registering 1 pushed commit" in said
+    found = versions(server_url, experiment + ("-other" if change == "experiment" else ""))
+    assert len(found[head]) == 1
+    if change == "remote":
+        assert found[head][0].tags["mlflow.source.git.repoURL"] == str(remote)  # type: ignore[attr-defined]
+    # Journaled now for what changed: the next push needs no server.
+    _said, imported = _push_hook(repo, remote, env, branch)
+    assert imported == set()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["origin", "https://example.com/r.git"],
+        ["--all"],
+        ["--repo", "x y", "origin", "/srv/r.git"],
+        ["--repo=x", "--all", "origin", "u"],
+        ["--all", "--repo", "x", "origin"],
+    ],
+)
+def test_main_reads_the_usual_pre_push_arguments_as_argparse_would(args: list[str]) -> None:
+    from mlflow_gitver.cli import build_parser
+    from mlflow_gitver.commands.hook import args_of
+    from mlflow_gitver.main import pre_push_args
+
+    full = ["hook", "pre-push", *args]
+    assert pre_push_args(args) == args_of(build_parser(full).parse_args(full))
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["--repo"], ["--sync"], ["origin", "--all"], ["-x"], ["--al"]]
+)
+def test_other_pre_push_arguments_go_to_argparse(args: list[str]) -> None:
+    from mlflow_gitver.main import pre_push_args
+
+    assert pre_push_args(args) is None

@@ -11,13 +11,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from mlflow_gitver import git
 from mlflow_gitver.context import open_repo
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, GitverError
-from mlflow_gitver.queue import journal
+from mlflow_gitver.queue import journal, registered
 from mlflow_gitver.queue.flusher import (
     BUSY,
     HOOK_WAIT_SECONDS,
@@ -27,9 +25,12 @@ from mlflow_gitver.queue.flusher import (
     Outcome,
     store_of,
 )
-from mlflow_gitver.queue.records import Record, new_record, parse_record_config, record_environ
+from mlflow_gitver.queue.records import Entry, Record, State, new_record, record_environ
 from mlflow_gitver.queue.store import Store, fix_for
+from mlflow_gitver.queue.validated import Checked, Facts, check_config
+from mlflow_gitver.record import Record as _Value
 
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -43,14 +44,21 @@ def _say(message: str) -> None:
     print(f"{PROG}: {message}", file=sys.stderr)
 
 
-@dataclass(frozen=True)
-class Push:
-    """One ref git is about to push."""
+class Push(_Value):
+    """One ref git is about to push (not a dataclass: see record.py)."""
 
+    __slots__ = ("local_ref", "local_sha", "remote_ref", "remote_sha")
     local_ref: str
     local_sha: str
     remote_ref: str
     remote_sha: str | None  # None: the remote does not have the ref (a new branch)
+
+    def __init__(
+        self, local_ref: str, local_sha: str, remote_ref: str, remote_sha: str | None
+    ) -> None:
+        self._init(
+            local_ref=local_ref, local_sha=local_sha, remote_ref=remote_ref, remote_sha=remote_sha
+        )
 
 
 def _branch_of(ref: str) -> str | None:
@@ -131,17 +139,28 @@ def _merges_since(repo: git.Repo, store: Store) -> list[str] | None:
     return ["--merges", f"--since={int(cursor.since) - 1}"]
 
 
-@dataclass(frozen=True)
-class _Target:
+class _Target(_Value):
+    __slots__ = ("cfg", "commit", "facts", "push", "source", "tip")
     push: Push
     commit: str
     tip: bool
-    cfg: Config
+    facts: Facts  # what the hook needs of the commit's config
+    cfg: Config | None  # parsed (None: known valid from the cache, not parsed again)
+    source: str  # where the config was read from, for messages
+
+    def __init__(
+        self, push: Push, commit: str, tip: bool, facts: Facts, cfg: Config | None, source: str
+    ) -> None:
+        self._init(push=push, commit=commit, tip=tip, facts=facts, cfg=cfg, source=source)
+
+
+def _target(push: Push, record: Record, tip: bool, checked: Checked) -> _Target:
+    assert checked.facts is not None
+    source = f"{record.commit[:12]}:{record.config_path}"
+    return _Target(push, record.commit, tip, checked.facts, checked.config, source)
 
 
 def run(args: Args) -> int:
-    from mlflow_gitver.config import ConfigError
-
     repo = open_repo(args.repo)
     environ = os.environ
     remote: str | None = None
@@ -167,14 +186,13 @@ def run(args: Args) -> int:
     for push in pushes:
         branch = _branch_of(push.local_ref)
         record = new_record(repo, push.local_sha, "pre-push", environ, branch)
-        try:
-            cfg = parse_record_config(record, record_environ(record, environ))
-        except ConfigError as e:
-            errors.append(f"{push.local_ref} ({push.local_sha[:12]}): {e.message}")
+        checked = check_config(store, record, environ)
+        if checked.facts is None:
+            errors.append(f"{push.local_ref} ({push.local_sha[:12]}): {checked.error}")
             continue
         records[push.local_sha] = record
         commits = [push.local_sha]
-        if args.all_pushed or cfg.pre_push_all:
+        if args.all_pushed or checked.facts.pre_push_all:
             commits = pushed_commits(repo, push, remote) or commits
         elif merges is not None:
             merged = pushed_commits(repo, push, remote, merges)
@@ -182,16 +200,15 @@ def run(args: Args) -> int:
         for c in commits:
             if c != push.local_sha:
                 rec = new_record(repo, c, "pre-push", environ, branch)
-                try:
-                    c_cfg = parse_record_config(rec, record_environ(rec, environ))
-                except ConfigError as e:
+                c_checked = check_config(store, rec, environ)
+                if c_checked.facts is None:
                     # Not a tip: CI builds tips, so this one is reported, not blocking.
-                    store.add_failed(rec, e.message)
-                    _say(f"warning: {c[:12]} is not registered: {e.message}")
+                    store.add_failed(rec, str(c_checked.error))
+                    _say(f"warning: {c[:12]} is not registered: {c_checked.error}")
                     continue
                 records[c] = rec
-                targets.append(_Target(push, c, False, c_cfg))
-        targets.append(_Target(push, push.local_sha, True, cfg))
+                targets.append(_target(push, rec, False, c_checked))
+        targets.append(_target(push, record, True, checked))
     if errors:
         for line in errors:
             _say(f"error: {line}")
@@ -201,40 +218,76 @@ def run(args: Args) -> int:
         )
         return EXIT_FAILURE
 
-    # 2. What the hooks left pending or missed, then what is pushed, each under its lock.
+    # 2. What the hooks missed, then what is left to do.
     try:
         journal.catch_up(store, repo, environ, source="pre-push", branch=git.current_branch(repo))
         earlier = store.list_pending()
+    except OSError as e:
+        return _not_recorded(e, store, targets)
+    flusher = Flusher(repo, store, wait=HOOK_WAIT_SECONDS)
+    # 3. What this clone registered already for the same target (queue/registered.py)
+    # needs no MLflow import and no server call.
+    known: dict[str, Outcome] = {}
+    for t in targets:
+        rec = records[t.commit]
+        key = flusher.journal_key(rec, t.facts, record_environ(rec, environ))
+        said = registered.recall(store, key)
+        if said is not None:
+            known[t.commit] = Outcome(
+                Entry(store.pending / rec.key, rec, State()), REGISTERED, said
+            )
+    todo = [t for t in targets if t.commit not in known]
+    if not todo and not earlier:
+        return _report(targets, known)
+
+    # 4. The rest, each under its lock.
+    try:
         seen: set[str] = set()
         entries = []
         # The configs step 1 parsed, for the flusher: each is parsed once per run.
         configs: dict[Path, Config] = {}
-        for t in targets:
+        for t in todo:
             if t.commit not in seen:
                 seen.add(t.commit)
                 entries.append(store.add_entry(records[t.commit]))
-                configs[entries[-1].path] = t.cfg
+                if t.cfg is not None:
+                    configs[entries[-1].path] = t.cfg
     except OSError as e:
-        # Nothing can be recorded: say so; block only where the config asks for it.
-        _say(
-            f"{'error' if any(t.cfg.pre_push_required for t in targets) else 'warning'}: "
-            f"pushed versions NOT recorded: cannot write {e.filename or store.root}: "
-            f"{e.strerror}; {fix_for(e, store.root)}, then run '{PROG} flush'"
-        )
-        return EXIT_FAILURE if any(t.cfg.pre_push_required for t in targets) else EXIT_OK
+        return _not_recorded(e, store, targets)
     total = len(entries)
 
     def progress(done: int, n: int) -> None:
         if n > PROGRESS_ABOVE and (done % PROGRESS_ABOVE == 0 or done == n):
             _say(f"registered {done}/{n} pushed commits")
 
-    flusher = Flusher(repo, store, wait=HOOK_WAIT_SECONDS)
-    if total > PROGRESS_ABOVE:
-        _say(f"registering {total} pushed commits")
+    _say(_plan_line(total, len({t.commit for t in targets}), len(earlier)))
     flusher.flush([e for e in earlier if e.path not in {x.path for x in entries}])
     flusher.progress = progress
-    outcomes = {o.commit: o for o in flusher.flush(entries, configs)}
+    outcomes = {**known, **{o.commit: o for o in flusher.flush(entries, configs)}}
     return _report(targets, outcomes)
+
+
+def _plan_line(todo: int, pushed: int, earlier: int) -> str:
+    """The one line a push that has work to do shows before doing it."""
+    parts = []
+    if todo == pushed:
+        parts.append(f"registering {todo} pushed commit{'s' * (todo != 1)}")
+    elif todo:
+        parts.append(f"registering {todo} of {pushed} pushed commits ({pushed - todo} journaled)")
+    if earlier:
+        parts.append(f"{'and ' if todo else 'registering '}{earlier} left pending earlier")
+    return " ".join(parts)
+
+
+def _not_recorded(e: OSError, store: Store, targets: Sequence[_Target]) -> int:
+    """Nothing can be recorded: say so; block only where the config asks for it."""
+    required = any(t.facts.pre_push_required for t in targets)
+    _say(
+        f"{'error' if required else 'warning'}: "
+        f"pushed versions NOT recorded: cannot write {e.filename or store.root}: "
+        f"{e.strerror}; {fix_for(e, store.root)}, then run '{PROG} flush'"
+    )
+    return EXIT_FAILURE if required else EXIT_OK
 
 
 def _report(targets: Sequence[_Target], outcomes: Mapping[str, Outcome]) -> int:
@@ -246,12 +299,14 @@ def _report(targets: Sequence[_Target], outcomes: Mapping[str, Outcome]) -> int:
         elif o.status == BUSY:
             # Still held after the wait: its holder will register it, or leave it pending.
             _say(f"warning: {t.commit[:12]} is being registered by another process")
-    blocking = [t for t in missing if t.cfg.pre_push_required and outcomes[t.commit].status != BUSY]
+    blocking = [
+        t for t in missing if t.facts.pre_push_required and outcomes[t.commit].status != BUSY
+    ]
     if blocking:
         o = outcomes[blocking[0].commit]
         _say(
             f"error: push blocked: {len(blocking)} pushed version(s) not registered ({o.message}); "
-            f"hooks.pre_push.required is true in {blocking[0].cfg.source}; start the server or "
+            f"hooks.pre_push.required is true in {blocking[0].source}; start the server or "
             "fix the cause, or bypass once with 'git push --no-verify'"
         )
         return EXIT_FAILURE

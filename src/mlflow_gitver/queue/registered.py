@@ -1,0 +1,89 @@
+"""What this clone has registered: the journal that lets a push skip MLflow.
+
+When the flusher registers a record, it writes one small file under
+``<store>/registered/`` named by a digest of everything that registration
+depended on: the commit, the branch tag, the config as parsed (params resolved
+from the environment, tags, paths, apps), the tracking target and experiment,
+the remote's URL (the repoURL tag), and this format's version.  Those determine
+every tag and param the registration writes, so an equal digest means the
+server was told exactly this before.  The pre-push hook computes the same
+digest for each commit it would register; when every one is journaled and
+nothing is pending, it imports no MLflow and calls no server.
+
+What a digest does not cover goes to the server as before: another target or
+experiment, an ``${ENV}`` param with another value, a remote added since, a
+branch pushed under another name.  The target enters by its redacted form (no
+user, password or query string): nothing secret is written, even digested.
+
+A version deleted on the server after it was journaled is not brought back by a
+push that finds it journaled (the hook does not ask the server); ``mlflow-gitver
+register --commit REV`` does.  Losing the directory only costs one server round.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+from mlflow_gitver.queue.files import write_atomic
+from mlflow_gitver.redact import redact_url, scrub
+
+TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from mlflow_gitver.queue.records import Record
+    from mlflow_gitver.queue.store import Store
+    from mlflow_gitver.queue.validated import Facts
+
+DIR = "registered"
+_FORMAT = "r1"
+
+
+def digest(
+    record: Record, facts: Facts, env: Mapping[str, str], root: Path, repo_url: str | None
+) -> str:
+    """The journal key of registering ``record`` with the config ``facts`` describe
+    in ``env`` (the environment :func:`~mlflow_gitver.queue.records.record_environ`
+    gives); ``repo_url``: the remote's, as git config has it."""
+    import hashlib
+
+    from mlflow_gitver import tracking
+
+    target = tracking.choose(None, env, facts.tracking_uri, root).display
+    parts = [
+        _FORMAT,
+        record.commit,
+        record.branch,
+        facts.fingerprint,  # every key's resolved value (Config.fingerprint)
+        target,
+        tracking.experiment_choice(None, env, facts.experiment),
+        redact_url(repo_url) if repo_url else None,
+        # A "databricks" URI names its workspace through the environment.
+        redact_url(env["DATABRICKS_HOST"]) if env.get("DATABRICKS_HOST") else None,
+    ]
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
+
+
+def _path(store: Store, key: str) -> Path:
+    return store.root / DIR / key
+
+
+def recall(store: Store, key: str) -> str | None:
+    """What the registration journaled under ``key`` said ("name (id)"), or None."""
+    try:
+        data = json.loads(_path(store, key).read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None  # never journaled, or unreadable: the server is asked
+    message = data.get("message") if isinstance(data, dict) else None
+    return message if isinstance(message, str) and message else None
+
+
+def remember(store: Store, key: str, message: str, when: float) -> None:
+    """Journal a registration that succeeded.  Best effort: a journal that cannot
+    be written (a full disk) only means the next push asks the server."""
+    path = _path(store, key)
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps({"message": scrub(message), "at": when}), replace=True)
