@@ -94,3 +94,18 @@ def test_a_journal_that_cannot_be_written_is_skipped(tmp_path: Path) -> None:
     (store.root / registered.DIR).write_text("")
     registered.remember(store, "k", "app (m-1)", 1.0)  # no exception: it is only a cache
     assert registered.recall(store, "k") is None
+
+
+def test_an_embedded_store_started_over_is_another_target(tmp_path: Path) -> None:
+    # `rm mlflow.db`: the versions the old file held are not journaled for the new one.
+    db = tmp_path / "mlflow.db"
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{db}"}
+    missing = _key(env=env)
+    db.write_bytes(b"")
+    first = _key(env=env)
+    assert first == _key(env=env) and first != missing
+    keep = tmp_path / "keep"  # holds the old inode, so the new file cannot reuse it
+    os.link(db, keep)
+    db.unlink()
+    db.write_bytes(b"")
+    assert _key(env=env) not in (first, missing)

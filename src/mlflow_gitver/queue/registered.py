@@ -4,7 +4,8 @@ When the flusher registers a record, it writes one small file under
 ``<store>/registered/`` named by a digest of everything that registration
 depended on: the commit, the branch tag, the config as parsed (params resolved
 from the environment, tags, paths, apps), the tracking target and experiment,
-the remote's URL (the repoURL tag), and this format's version.  Those determine
+the remote's URL (the repoURL tag), a SQLite store's file (by inode), and this
+format's version.  Those determine
 every tag and param the registration writes, so an equal digest means the
 server was told exactly this before.  The pre-push hook computes the same
 digest for each commit it would register; when every one is journaled and
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 
 from mlflow_gitver.queue.files import write_atomic
 from mlflow_gitver.redact import redact_url, scrub
@@ -51,7 +53,8 @@ def digest(
 
     from mlflow_gitver import tracking
 
-    target = tracking.choose(None, env, facts.tracking_uri, root).display
+    chosen = tracking.choose(None, env, facts.tracking_uri, root)
+    target = chosen.display
     parts = [
         _FORMAT,
         record.commit,
@@ -62,8 +65,23 @@ def digest(
         redact_url(repo_url) if repo_url else None,
         # A "databricks" URI names its workspace through the environment.
         redact_url(env["DATABRICKS_HOST"]) if env.get("DATABRICKS_HOST") else None,
+        _store_file(chosen.uri),
     ]
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
+
+
+def _store_file(uri: str) -> int | None:
+    """A SQLite store's file, by inode: `rm mlflow.db` (the embedded store started
+    over) must not leave the journal claiming versions that file held."""
+    from mlflow_gitver import tracking
+
+    db = tracking.db_file(uri)
+    if db is None:
+        return None
+    try:
+        return os.stat(db).st_ino
+    except OSError:
+        return -1  # no store yet: nothing in it is journaled either
 
 
 def _path(store: Store, key: str) -> Path:
