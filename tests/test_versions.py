@@ -16,7 +16,7 @@ import pytest
 
 from mlflow_gitver.config import parse_config
 from mlflow_gitver.context import open_repo
-from mlflow_gitver.errors import ServerUnavailable
+from mlflow_gitver.errors import GitverError, ServerUnavailable
 from mlflow_gitver.versions import Registered, register_commit, register_worktree
 from testing.cli import cli, race
 from testing.repos import commit_all, git, write
@@ -176,3 +176,49 @@ def test_model_url_for_servers_and_databricks() -> None:
     )
     assert model_url("sqlite:////tmp/mlflow.db", "7", "m-1") is None
     assert model_url("databricks", "7", "m-1", {"DATABRICKS_HOST": "http://plain"}) is None
+
+
+def test_a_repeat_in_the_same_process_is_one_rest_call(
+    app: Path, server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 16: what MLflow's own set_active_model makes once set_experiment ran.
+    # The requests are real; the spy only counts those that reach MLflow's REST layer.
+    from mlflow.utils import rest_utils
+
+    r = open_repo(app)
+    head = git(app, "rev-parse", "HEAD").strip()
+    cfg = parse_config(CONFIG, "test")
+    exp = f"svc-{uuid.uuid4().hex[:8]}"
+    first = register_commit(r, head, cfg, tracking_uri=server_url, experiment=exp)
+    calls: list[str] = []
+    real = rest_utils.http_request
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(str(kwargs.get("endpoint", args[1] if len(args) > 1 else "")))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rest_utils, "http_request", counted)
+    again = register_commit(r, head, cfg, tracking_uri=server_url, experiment=exp)
+    assert again.model_id == first.model_id and not again.created
+    assert len(calls) == 1 and "logged-models/search" in calls[0], calls
+
+
+def test_a_failed_registration_resolves_the_experiment_again(app: Path, server_url: str) -> None:
+    # The experiment deleted while the process runs: the next registration fails
+    # (MLflow refuses a model in a deleted experiment), and the one after says why.
+    from mlflow import MlflowClient
+
+    r = open_repo(app)
+    cfg = parse_config(CONFIG, "test")
+    exp = f"svc-{uuid.uuid4().hex[:8]}"
+    register_commit(
+        r, git(app, "rev-parse", "HEAD").strip(), cfg, tracking_uri=server_url, experiment=exp
+    )
+    client = MlflowClient(tracking_uri=server_url)
+    client.delete_experiment(client.get_experiment_by_name(exp).experiment_id)  # type: ignore[union-attr]
+    write(app / "new.py", "z = 3\n")
+    new = commit_all(app, "new")
+    with pytest.raises(GitverError):
+        register_commit(r, new, cfg, tracking_uri=server_url, experiment=exp)
+    with pytest.raises(GitverError, match="is deleted"):
+        register_commit(r, new, cfg, tracking_uri=server_url, experiment=exp)

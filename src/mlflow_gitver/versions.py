@@ -124,6 +124,13 @@ def _databricks_host(uri: str, environ: Mapping[str, str]) -> str | None:
     return mlflow_api.databricks_host(uri)
 
 
+# The experiment each (URI, choice) resolved to in this process: an application
+# that registers again (activate() at each start of a worker, a repeat in CI)
+# makes one call, the model search, as MLflow's own set_active_model does once
+# set_experiment has run.  Dropped when a registration fails.
+_EXPERIMENTS: dict[tuple[str, tuple[str, str] | None], tuple[str, str]] = {}
+
+
 def _environ(opts: Options) -> Mapping[str, str]:
     environ = opts.get("environ")
     return os.environ if environ is None else environ  # an empty one is a choice too
@@ -175,13 +182,25 @@ def register_state(
     if cfg.secrets == "refuse":
         _ = vplan.patch  # a credential in it fails here, before any server contact
     from mlflow_gitver import mlflow_api, registry
+    from mlflow_gitver.errors import GitverError
 
+    key = (uri, choice)
     with tracking.mlflow_env(uri, env):
         edge = mlflow_api.connect(uri)
-        with mlflow_api.failing("resolving the experiment", shown):
-            eid, ename = tracking.resolve_experiment_named(edge, choice)
-        with mlflow_api.failing("registering the version", shown):
-            found = registry.find_or_create(edge, eid, vplan)
+        known = _EXPERIMENTS.get(key)
+        if known is None:
+            with mlflow_api.failing("resolving the experiment", shown):
+                known = tracking.resolve_experiment_named(edge, choice)
+        eid, ename = known
+        try:
+            with mlflow_api.failing("registering the version", shown):
+                found = registry.find_or_create(edge, eid, vplan)
+        except GitverError:
+            # Resolved again next time: the experiment may have been deleted or
+            # renamed since, and its own error is the one to show then.
+            _EXPERIMENTS.pop(key, None)
+            raise
+        _EXPERIMENTS[key] = known
     return Registered(
         model_id=found.model.model_id,
         model_name=found.model.name,
