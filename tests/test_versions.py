@@ -195,7 +195,7 @@ def test_a_repeat_in_the_same_process_is_one_rest_call(
 
     def counted(*args: object, **kwargs: object) -> object:
         calls.append(str(kwargs.get("endpoint", args[1] if len(args) > 1 else "")))
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(rest_utils, "http_request", counted)
     again = register_commit(r, head, cfg, tracking_uri=server_url, experiment=exp)
