@@ -387,3 +387,25 @@ def test_post_merge_records_the_merge_commit(repo: Path) -> None:
     finally:
         if held is not None:
             os.close(held)
+
+
+@pytest.mark.parametrize("stage", ["post-merge", "post-rewrite"])
+def test_the_first_hook_run_in_a_clone_records_head_whatever_the_stage(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    # Found through prek: a post-merge (or post-rewrite) that is the first hook ever
+    # to run here only started reading the reflog, and its own commit was missed.
+    configure(repo, f"http://127.0.0.1:{free_port()}")
+    git(repo, "checkout", "-q", "-b", "side")
+    write(repo / "side.txt", "s\n")
+    commit_all(repo, "side")
+    git(repo, "checkout", "-q", "main")
+    write(repo / "main.txt", "m\n")
+    commit_all(repo, "main")
+    git(repo, "merge", "-q", "--no-edit", "side")
+    merge = git(repo, "rev-parse", "HEAD").strip()
+    assert not store(repo).root.exists()  # no hook ever ran in this clone
+    monkeypatch.setenv("MLFLOW_GITVER_RETRY_SECONDS", "1")
+    assert main(["hook", stage, "--repo", str(repo)]) == 0
+    settle(repo)
+    assert merge in store(repo).recorded_commits()

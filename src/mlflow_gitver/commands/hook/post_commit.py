@@ -70,12 +70,14 @@ def run(args: Args) -> int:
             else:
                 entry = store.add_entry(record)
         done = frozenset((head.commit,)) if stage == "post-commit" else frozenset()
+        first = journal.read_cursor(journal.store_cursor(store, head.repo)) is None
         added, seen = journal.catch_up(
             store, head.repo, environ, source=stage, branch=head.branch, done=done
         )
-        if not seen and stage != "post-commit":
-            # No reflog to read (reftable, logAllRefUpdates off): HEAD at least.
-            added = [head.commit] if store.add(record)[1] else []
+        if (first or not seen) and stage != "post-commit":
+            # No reflog to read (reftable, logAllRefUpdates off), or the hooks' first
+            # run here (the reflog is only read from now on): HEAD at least.
+            added = [*added, head.commit] if store.add(record)[1] else added
     except OSError as e:
         raise _not_recorded(store, head.commit, stage, e) from None
     if entry is None and not added:
