@@ -72,3 +72,16 @@ def test_show_blob(repo: Path) -> None:
     r = gitmod.discover(repo)
     assert gitmod.show_blob(r, "HEAD", "app.py") == b"print('hello')\n"
     assert gitmod.show_blob(r, "HEAD", "absent.txt") is None
+
+
+def test_remote_url_is_asked_again_once_the_config_changed(tmp_path: Path) -> None:
+    # The answer is kept per config file: a repeat asks no git, `git remote add` is seen.
+    root = init_repo(tmp_path / "r")
+    repo = gitmod.discover(root)
+    assert gitmod.remote_url(repo) is None
+    git(root, "remote", "add", "origin", "https://example.com/a.git")
+    assert gitmod.remote_url(repo) == "https://example.com/a.git"
+    git(root, "remote", "set-url", "origin", "https://example.com/b.git")
+    assert gitmod.remote_url(repo) == "https://example.com/b.git"
+    git(root, "remote", "remove", "origin")
+    assert gitmod.remote_url(repo) is None

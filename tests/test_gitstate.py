@@ -434,3 +434,18 @@ def test_large_untracked_bytes_warn(base: Path) -> None:
     assert "models/ 1 files 10.0 MB" in warning
     (base / "models" / "weights.bin").unlink()
     assert read_state(base).warnings == ()
+
+
+def test_state_at_commit_keeps_full_hashes_only(base: Path) -> None:
+    # A full hash names one commit forever: asked once per process.  HEAD moves:
+    # asked each time.
+    repo = gitmod.discover(base)
+    first = git(base, "rev-parse", "HEAD").strip()
+    assert state_at_commit(repo, first).commit == first
+    assert state_at_commit(repo, "HEAD").commit == first
+    write(base / "later.txt", "x\n")
+    later = commit_all(base, "later")
+    assert state_at_commit(repo, "HEAD").commit == later
+    assert state_at_commit(repo, first).commit == first
+    with pytest.raises(GitverError, match="does not name a commit"):
+        state_at_commit(repo, "f" * 40)

@@ -225,10 +225,31 @@ def show_blob(repo: Repo, rev: str, path: str) -> bytes | None:
     return out.stdout if out.returncode == 0 else None
 
 
+# remote_url's answers in this process, by the repository's config file as it was
+# (a registration repeated in one process asks git once; `git remote add` rewrites
+# the file, so its answer is asked again).
+_REMOTE_URLS: dict[tuple[str, str, int, int, int], str | None] = {}
+
+
 def remote_url(repo: Repo, name: str = "origin") -> str | None:
+    try:
+        st = os.stat(repo.common_dir / "config")
+        key: tuple[str, str, int, int, int] | None = (
+            str(repo.common_dir),
+            name,
+            st.st_ino,
+            st.st_mtime_ns,
+            st.st_size,
+        )
+    except OSError:
+        key = None
+    if key is not None and key in _REMOTE_URLS:
+        return _REMOTE_URLS[key]
     out = git(["config", "--get", f"remote.{name}.url"], cwd=repo.root, env=repo.env(), check=False)
-    url = out.stdout.decode("utf-8", "replace").strip()
-    return url or None
+    url = out.stdout.decode("utf-8", "replace").strip() or None
+    if key is not None:
+        _REMOTE_URLS[key] = url
+    return url
 
 
 def commit_info(repo: Repo, rev: str) -> tuple[str, str, str]:

@@ -286,12 +286,28 @@ def from_snapshot(
     )
 
 
-def state_at_commit(repo: git.Repo, rev: str, scope: tuple[str, ...] = ()) -> GitState:
-    """The (clean) state of a commit that need not be checked out; with ``scope``,
-    of what the app's pathspecs cover in it."""
+# Full commit hashes this process found to name a commit: a commit never changes,
+# so a registration repeated in one process (activate() again) asks git once.
+# Only here: the flusher's own check that a record's commit still exists is not cached.
+_COMMITS: set[tuple[str, str]] = set()
+
+
+def _resolved(repo: git.Repo, rev: str) -> str:
+    key = (str(repo.common_dir), rev)
+    if key in _COMMITS:
+        return rev
     commit = git.resolve_commit(repo, rev)
     if commit is None:
         raise GitverError(f"{rev!r} does not name a commit in {repo.root}; check --commit")
+    if commit == rev:
+        _COMMITS.add(key)  # a full hash: what it names never changes
+    return commit
+
+
+def state_at_commit(repo: git.Repo, rev: str, scope: tuple[str, ...] = ()) -> GitState:
+    """The (clean) state of a commit that need not be checked out; with ``scope``,
+    of what the app's pathspecs cover in it."""
+    commit = _resolved(repo, rev)
     if not scope:
         return GitState(repo=repo, commit=commit, branch=None)
     from mlflow_gitver.scope import head_digest
