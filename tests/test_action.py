@@ -272,7 +272,10 @@ def test_a_warm_cache_installs_nothing(
     def job(name: str) -> ActionRun:
         ws = shallow_clone(origin, tmp_path / f"ws-{name}", "refs/heads/main")
         env = push_env(tmp_path, sha)
-        run = run_action(machine, ws, env, {"tracking-uri": server_url}, tmp_path / name)
+        # A job that asks for no bytecode: the action's venv gets it all the same.
+        no_pyc = {"PYTHONDONTWRITEBYTECODE": "1"}
+        inputs = {"tracking-uri": server_url}
+        run = run_action(machine, ws, env, inputs, tmp_path / name, step_env=no_pyc)
         assert run.returncode == 0, run.log
         assert workflow_commands(run.log) == []
         return run
@@ -285,7 +288,7 @@ def test_a_warm_cache_installs_nothing(
     assert "Installed" in cold.log  # uv's report
     saved = machine.cache / key
     assert (saved / "mlflow-gitver-cache-key").read_text() == key + "\n"
-    # With the bytecode the registration wrote (this machine sets PYTHONDONTWRITEBYTECODE).
+    # With the bytecode the registration wrote, for the warm runs to import.
     assert list(saved.glob("lib/python*/site-packages/mlflow_gitver/__pycache__/*.pyc"))
 
     warm = job("warm")  # a new job: RUNNER_TEMP emptied, the venv restored by the cache
