@@ -152,6 +152,7 @@ def main() -> int:
                     sides["baseline"].append(baseline(root, source))
                 else:
                     job(side)
+            shutil.rmtree(root)  # about 400 MB a round
             base = sides["baseline"][-1]
             ratios["cold"].append(sides["cold"][-1] / base)
             ratios["cold+save"].append((sides["cold"][-1] + saves[-1]) / base)
