@@ -19,8 +19,10 @@ Then the race: N processes at once register one version, with
 models each approach left and how many distinct ids the processes printed.
 
 Only ratios of medians taken in the same run are meaningful.  Our first-time
-registration includes the settle delay of the exactly-once protocol
-(MLFLOW_GITVER_SETTLE_SECONDS, default 0.5 s), the price of converging.
+registration includes the settle delay of the exactly-once protocol (twice
+its create call, at least MLFLOW_GITVER_SETTLE_SECONDS, default 0.05 s),
+the price of converging; both sides' repeats run after a warm-up in this process
+(the experiment resolved, as the snippet's set_experiment has it).
 """
 
 from __future__ import annotations

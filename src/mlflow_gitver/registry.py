@@ -63,7 +63,12 @@ SETTLE_SECONDS_VAR = "MLFLOW_GITVER_SETTLE_SECONDS"
 # pauses at a point until the test lets it go on.  Checked in one place.
 FAULT_VAR = "MLFLOW_GITVER_FAULT"
 ROUNDS = 3  # protocol runs before "keeps disappearing": each loses to a deletion
-DEFAULT_SETTLE_SECONDS = 0.5
+# The settle delay (step 2) is derived from the create call it follows: a racer
+# whose model is not visible yet is one whose own create is still in flight, on
+# the same server under the same load, so waiting SETTLE_FACTOR times as long as
+# our create took covers it; the floor covers a create answered unusually fast.
+DEFAULT_SETTLE_SECONDS = 0.05
+SETTLE_FACTOR = 2.0
 MAX_SETTLE_SECONDS = 10.0
 
 
@@ -239,7 +244,7 @@ def _converge(
             # Creators slowed by a busy store are the ones whose older model may
             # not be visible yet: wait longer when creating took longer.
             took = time.monotonic() - t0
-            time.sleep(min(max(settle, 2 * took), MAX_SETTLE_SECONDS))
+            time.sleep(min(max(settle, SETTLE_FACTOR * took), MAX_SETTLE_SECONDS))
             ours = reread()
         elif not any(is_ready(m) for m in ours):
             # Only unfinished models: their creators may still be settling.
