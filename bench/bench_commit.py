@@ -186,24 +186,29 @@ def _flushers(repo: Path) -> list[int]:
     return found
 
 
+def hook_sources(work: Path, noop_manifest: str) -> tuple[dict[str, str], str, str]:
+    """The benchmark's environment, and snapshot repositories of our tree and of a
+    do-nothing hook with ``noop_manifest``: (env, our sha, the do-nothing's sha)."""
+    work.mkdir(parents=True, exist_ok=True)
+    home = work / "home"
+    home.mkdir(exist_ok=True)
+    env = env_for(home)
+    env["MLFLOW_GITVER_RETRY_SECONDS"] = "5"
+    print("building hook environments (cached in bench/.work/commit/pre-commit-home)...")
+    ours_sha = snapshot(work / "src-ours", None, env)
+    noop_files = {
+        ".pre-commit-hooks.yaml": noop_manifest,
+        "pyproject.toml": NOOP_PYPROJECT,
+        "noop_hook.py": NOOP_MODULE,
+    }
+    return env, ours_sha, snapshot(work / "src-noop", noop_files, env)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=11, help="timed commits per side")
     args = ap.parse_args()
-    WORK.mkdir(parents=True, exist_ok=True)
-    home = WORK / "home"
-    home.mkdir(exist_ok=True)
-    env = env_for(home)
-    env["MLFLOW_GITVER_RETRY_SECONDS"] = "5"
-
-    print("building hook environments (cached in bench/.work/commit/pre-commit-home)...")
-    ours_sha = snapshot(WORK / "src-ours", None, env)
-    noop_files = {
-        ".pre-commit-hooks.yaml": NOOP_MANIFEST,
-        "pyproject.toml": NOOP_PYPROJECT,
-        "noop_hook.py": NOOP_MODULE,
-    }
-    noop_sha = snapshot(WORK / "src-noop", noop_files, env)
+    env, ours_sha, noop_sha = hook_sources(WORK, NOOP_MANIFEST)
     shutil.rmtree(WORK / "server", ignore_errors=True)  # a fresh store: versions are counted
     server, url = start_server(WORK / "server", env)
     try:

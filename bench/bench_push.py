@@ -32,16 +32,7 @@ import time
 from pathlib import Path
 
 from _server import start_server, stop_server  # bench/_server.py
-from bench_commit import (
-    NOOP_MODULE,
-    NOOP_PYPROJECT,
-    PRE_COMMIT,
-    check_server,
-    env_for,
-    run,
-    snapshot,
-    wait_registered,
-)
+from bench_commit import PRE_COMMIT, check_server, hook_sources, run, wait_registered
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work" / "push"
@@ -106,20 +97,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=11, help="timed pushes per side and series")
     args = ap.parse_args()
-    WORK.mkdir(parents=True, exist_ok=True)
-    home = WORK / "home"
-    home.mkdir(exist_ok=True)
-    env = env_for(home)
-    env["MLFLOW_GITVER_RETRY_SECONDS"] = "5"
-
-    print("building hook environments (cached in bench/.work/commit/pre-commit-home)...")
-    ours_sha = snapshot(WORK / "src-ours", None, env)
-    noop_files = {
-        ".pre-commit-hooks.yaml": NOOP_MANIFEST,
-        "pyproject.toml": NOOP_PYPROJECT,
-        "noop_hook.py": NOOP_MODULE,
-    }
-    noop_sha = snapshot(WORK / "src-noop", noop_files, env)
+    env, ours_sha, noop_sha = hook_sources(WORK, NOOP_MANIFEST)
     shutil.rmtree(WORK / "server", ignore_errors=True)
     server, url = start_server(WORK / "server", env)
     try:
