@@ -141,3 +141,29 @@ def test_ctrl_c_is_one_line_and_exit_130(repo: Path) -> None:
             _out, err = child.communicate(timeout=30)
     assert child.returncode == 130, err
     assert err.splitlines() == [f"{PROG}: interrupted"]
+
+
+_WITHOUT = """
+import sys
+sys.modules[sys.argv[1]] = None  # Python's own way to make an import fail: no such module
+from mlflow_gitver.main import main
+sys.argv = ["mlflow-gitver", "register"]
+raise SystemExit(main())
+"""
+
+
+@pytest.mark.parametrize(("module", "package"), [("alembic", "alembic"), ("yaml", "pyyaml")])
+def test_a_dependency_missing_from_the_environment_is_one_line_not_a_bug(
+    repo: Path, module: str, package: str
+) -> None:
+    # A hook environment that lost a package (found by removing each one from a real
+    # uv environment: the error read "a bug in mlflow-gitver").  Here the import is
+    # refused through sys.modules: the shared test environment cannot lose a package.
+    write(repo / ".mlflow-gitver.yaml", "name: app\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", _WITHOUT, module], cwd=repo, capture_output=True, text=True
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert f"the package {package} that mlflow-gitver needs is not installed" in proc.stderr
+    assert "bug" not in proc.stderr and not (repo / ".git" / "mlflow-gitver" / CRASH_LOG).exists()

@@ -213,9 +213,15 @@ class Config:
         return hashlib.sha256(self._canon().encode()).hexdigest()
 
     def _canon(self) -> str:
-        values = [
-            (k, [a._canon() for a in v] if k == "apps" else v) for k, v in self._values.items()
-        ]
+        from mlflow_gitver.redact import redact_url
+
+        def canon(k: str, v: Any) -> Any:
+            if k == "apps":
+                return [a._canon() for a in v]
+            # A password in the URI is not a reason to re-register, nor to be digested.
+            return redact_url(v) if k == "tracking_uri" and v else v
+
+        values = [(k, canon(k, v)) for k, v in self._values.items()]
         return repr(values)  # dicts keep the file's order: deterministic for one text
 
 

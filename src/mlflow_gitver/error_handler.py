@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from mlflow_gitver.errors import EXIT_BUG, EXIT_INTERRUPTED, GitverError
+from mlflow_gitver.errors import EXIT_BUG, EXIT_FAILURE, EXIT_INTERRUPTED, GitverError
 from mlflow_gitver.redact import scrub
 
 TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
@@ -47,18 +47,57 @@ def run_guarded(func: Callable[[], int], *, debug: bool) -> int:
     except BrokenPipeError:
         # Output piped into `head`: nothing more to say, and not a failure of ours.
         return 0
+    except ModuleNotFoundError as e:
+        package = _our_dependency(e)
+        if package is None:
+            return _bug(e, debug)
+        if debug:
+            print(_traceback(), end="", file=sys.stderr)
+        error_line(
+            f"the package {package} that mlflow-gitver needs is not installed in "
+            f"{sys.prefix} (module {e.name!r} is missing); reinstall mlflow-gitver there "
+            "(pip install --force-reinstall mlflow-gitver; for a hook environment: "
+            "pre-commit clean, or prek clean, then commit again)"
+        )
+        return EXIT_FAILURE
     except Exception as e:
-        tb = _traceback()
-        from mlflow_gitver.proc_detached import DETACHED_VAR
+        return _bug(e, debug)
 
-        # The detached flush's stderr is its log, read after the fact: the traceback
-        # goes there whole, as with --debug.
-        if debug or os.environ.get(DETACHED_VAR) == "1":
-            print(tb, end="", file=sys.stderr)
-        where = write_crash_log(tb, sys.argv)
-        how = f"report it with {where}" if where else "rerun with --debug and report it"
-        error_line(f"unexpected {type(e).__name__}: {e}; this is a bug in mlflow-gitver: {how}")
-        return EXIT_BUG
+
+# The import names of our runtime dependencies (pyproject's [project] dependencies)
+# and the packages that provide them: one missing is an installation to repair.
+_DEPENDENCIES = {
+    "mlflow": "mlflow-skinny",
+    "yaml": "pyyaml",
+    "sqlalchemy": "sqlalchemy",
+    "alembic": "alembic",
+    "detect_secrets": "detect-secrets",
+}
+
+
+def _our_dependency(e: ModuleNotFoundError) -> str | None:
+    """The package of ours whose module is missing; None for anything else (an
+    MLflow submodule missing is MLflow's optional part, not a broken install)."""
+    name = e.name or ""
+    top = name.split(".", 1)[0]
+    if top == "mlflow" and name != "mlflow":
+        return None
+    return _DEPENDENCIES.get(top)
+
+
+def _bug(e: Exception, debug: bool) -> int:
+    """An unexpected exception: one line, the crash log, exit 3."""
+    tb = _traceback()
+    from mlflow_gitver.proc_detached import DETACHED_VAR
+
+    # The detached flush's stderr is its log, read after the fact: the traceback
+    # goes there whole, as with --debug.
+    if debug or os.environ.get(DETACHED_VAR) == "1":
+        print(tb, end="", file=sys.stderr)
+    where = write_crash_log(tb, sys.argv)
+    how = f"report it with {where}" if where else "rerun with --debug and report it"
+    error_line(f"unexpected {type(e).__name__}: {e}; this is a bug in mlflow-gitver: {how}")
+    return EXIT_BUG
 
 
 def write_crash_log(tb: str, argv: Sequence[str]) -> Path | None:

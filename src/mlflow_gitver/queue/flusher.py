@@ -112,8 +112,15 @@ class Flusher:
         """Journal a registration that succeeded, so a push of it needs no server."""
         from mlflow_gitver.queue.validated import Facts
 
-        key = self.journal_key(outcome.entry.record, Facts.of(cfg), env)
-        registered.remember(self.store, key, outcome.message, time.time())
+        record, facts = outcome.entry.record, Facts.of(cfg)
+        ids = [reg.model_id for _app, reg in outcome.apps.registered] if outcome.apps else []
+        if outcome.registered is not None and outcome.registered.model_id not in ids:
+            ids.append(outcome.registered.model_id)
+        # And as registered from no branch (a pushed tag): that writes a subset of the
+        # tags a branch's registration wrote.
+        for rec in [record] if record.branch is None else [record, record.replace(branch=None)]:
+            key = self.journal_key(rec, facts, env)
+            registered.remember(self.store, key, outcome.message, time.time(), ids)
         return outcome
 
     def flush(

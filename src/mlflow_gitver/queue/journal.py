@@ -193,7 +193,8 @@ def catch_up(
     caller recorded already.  Raises OSError when a record cannot be
     written (the cursor then stays where it was)."""
     path = store_cursor(store, repo)
-    made, cursor = scan(repo.git_dir, read_cursor(path))
+    old = read_cursor(path)
+    made, cursor = scan(repo.git_dir, old)
     marks = store.unrecorded_marks()
     todo: list[str] = []
     for commit in [m.commit for m in made] + [c for c, _ in marks]:
@@ -210,7 +211,8 @@ def catch_up(
     for _commit, mark in marks:
         with contextlib.suppress(OSError):
             mark.unlink()
-    if cursor is not None:
+    # Not rewritten when it did not move: a push with nothing new writes nothing.
+    if cursor is not None and (old is None or cursor.dump() != old.dump()):
         store.root.mkdir(parents=True, exist_ok=True)
         write_cursor(path, cursor)
     return added, cursor is not None

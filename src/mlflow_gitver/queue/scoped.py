@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from mlflow_gitver.versions import Registered
 
 
+NO_APP_CHANGED = "no app's paths changed"
+
+
 def is_scoped(cfg: Config) -> bool:
     return bool(cfg.apps or cfg.paths)
 
@@ -72,7 +75,7 @@ class AppsResult:
         if self.unchanged:
             parts.append("unchanged: " + ", ".join(self.unchanged))
         if not self.registered and not self.earlier:
-            parts[:0] = ["no app's paths changed"]
+            parts[:0] = [NO_APP_CHANGED]
         return "; ".join(parts)
 
 

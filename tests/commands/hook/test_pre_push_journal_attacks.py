@@ -60,12 +60,6 @@ def _journaled(repo: Path, server_url: str, extra: str = "") -> tuple[str, str]:
 
 
 @pytest.mark.server
-@pytest.mark.xfail(
-    strict=True,
-    reason="registered._store_file keys the embedded store by inode only; a backup "
-    "restored over mlflow.db (cp keeps the inode) holds none of the versions journaled "
-    "since, and the push trusts them",
-)
 def test_an_embedded_store_restored_from_a_backup_is_not_trusted(repo: Path) -> None:
     write(repo / ".mlflow-gitver.yaml", "name: app\nexperiment: restore-attack\n")
     commit_all(repo, "config")
@@ -93,12 +87,6 @@ def test_an_embedded_store_restored_from_a_backup_is_not_trusted(repo: Path) -> 
     assert second in commits, f"the push trusted the journal: {said}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registered.digest keys a 'databricks' URI's workspace by DATABRICKS_HOST only; "
-    "DATABRICKS_CONFIG_PROFILE (read by the Databricks SDK when the URI names no "
-    "profile) chooses another workspace under the same key",
-)
 def test_the_key_tells_databricks_profiles_apart() -> None:
     from mlflow_gitver.config import parse_config
     from mlflow_gitver.queue import registered
@@ -116,12 +104,6 @@ def test_the_key_tells_databricks_profiles_apart() -> None:
     assert key("staging") != key("prod")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registered.digest keys the target by tracking.display (redact_url), which "
-    "drops the query string: two databases told apart by it (postgres "
-    "options=-csearch_path) share a key",
-)
 def test_the_key_tells_stores_apart_by_their_query_string() -> None:
     from mlflow_gitver.config import parse_config
     from mlflow_gitver.queue import registered
@@ -143,12 +125,6 @@ def test_the_key_tells_stores_apart_by_their_query_string() -> None:
 
 
 @pytest.mark.server
-@pytest.mark.xfail(
-    strict=True,
-    reason="Config.fingerprint digests tracking_uri as resolved, password included, though "
-    "queue/registered.py promises the target enters the key only redacted ('nothing "
-    "secret is written, even digested'); a rotated password re-asks the server",
-)
 def test_a_password_in_a_config_tracking_uri_is_not_part_of_the_key(
     repo: Path, server_url: str, tmp_path: Path
 ) -> None:
@@ -310,12 +286,6 @@ def test_main_reads_more_pre_push_arguments_as_argparse_would(args: list[str]) -
 
 
 @pytest.mark.server
-@pytest.mark.xfail(
-    strict=True,
-    reason="pre_push.run keys records by the pushed sha; an annotated tag's line names the "
-    "tag object, not its commit, so the journal of that commit is never found (and the "
-    "line shows the tag object's sha)",
-)
 def test_a_pushed_annotated_tag_of_a_journaled_commit_asks_no_server(
     repo: Path, server_url: str
 ) -> None:
@@ -328,12 +298,6 @@ def test_a_pushed_annotated_tag_of_a_journaled_commit_asks_no_server(
 
 
 @pytest.mark.server
-@pytest.mark.xfail(
-    strict=True,
-    reason="journal.catch_up rewrites the reflog cursor on every push even when it did not "
-    "move; when it cannot (full disk, read-only store), pre_push.run says the pushed "
-    "versions are NOT recorded and, under required: true, blocks, though all are journaled",
-)
 def test_a_store_that_cannot_be_written_does_not_block_a_journaled_push(
     repo: Path, server_url: str
 ) -> None:
@@ -411,12 +375,6 @@ def test_a_scoped_push_of_every_journaled_commit_asks_no_server_until_the_target
 
 
 @pytest.mark.server
-@pytest.mark.xfail(
-    strict=True,
-    reason="pre_push._report prints '<ref> <sha> is <message>', and AppsResult.message of a "
-    'commit that changed no app is "no app\'s paths changed; ...": the line reads '
-    "'is no app's paths changed'",
-)
 def test_the_line_of_a_pushed_commit_that_changed_no_app_reads_right(
     repo: Path, server_url: str
 ) -> None:

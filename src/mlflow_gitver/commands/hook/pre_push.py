@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from mlflow_gitver import git
+from mlflow_gitver import git, tracking
 from mlflow_gitver.context import open_repo
 from mlflow_gitver.errors import EXIT_FAILURE, EXIT_OK, GitverError
 from mlflow_gitver.queue import journal, registered
@@ -26,6 +26,7 @@ from mlflow_gitver.queue.flusher import (
     store_of,
 )
 from mlflow_gitver.queue.records import Entry, Record, State, new_record, record_environ
+from mlflow_gitver.queue.scoped import NO_APP_CHANGED
 from mlflow_gitver.queue.store import Store, fix_for
 from mlflow_gitver.queue.validated import Checked, Facts, check_config
 from mlflow_gitver.record import Record as _Value
@@ -154,6 +155,22 @@ class _Target(_Value):
         self._init(push=push, commit=commit, tip=tip, facts=facts, cfg=cfg, source=source)
 
 
+def _peeled(repo: git.Repo, pushes: Sequence[Push]) -> list[Push]:
+    """``pushes`` with each tag pushed as the commit it names (git passes an annotated
+    tag's own object); a tag of no commit (of a tree, a blob) is left out."""
+    out = []
+    for push in pushes:
+        if push.local_ref.startswith("refs/heads/") or push.local_ref == "HEAD":
+            out.append(push)
+            continue
+        commit = git.resolve_commit(repo, push.local_sha)
+        if commit is None:
+            _say(f"warning: {push.local_ref} names no commit; nothing to register for it")
+            continue
+        out.append(push.replace(local_sha=commit))
+    return out
+
+
 def _target(push: Push, record: Record, tip: bool, checked: Checked) -> _Target:
     assert checked.facts is not None
     source = f"{record.commit[:12]}:{record.config_path}"
@@ -183,7 +200,7 @@ def run(args: Args) -> int:
     targets: list[_Target] = []
     records: dict[str, Record] = {}
     errors: list[str] = []
-    for push in pushes:
+    for push in _peeled(repo, pushes):
         branch = _branch_of(push.local_ref)
         record = new_record(repo, push.local_sha, "pre-push", environ, branch)
         checked = check_config(store, record, environ)
@@ -218,25 +235,34 @@ def run(args: Args) -> int:
         )
         return EXIT_FAILURE
 
-    # 2. What the hooks missed, then what is left to do.
-    try:
-        journal.catch_up(store, repo, environ, source="pre-push", branch=git.current_branch(repo))
-        earlier = store.list_pending()
-    except OSError as e:
-        return _not_recorded(e, store, targets)
-    flusher = Flusher(repo, store, wait=HOOK_WAIT_SECONDS)
-    # 3. What this clone registered already for the same target (queue/registered.py)
+    # 2. What this clone registered already for the same target (queue/registered.py)
     # needs no MLflow import and no server call.
+    flusher = Flusher(repo, store, wait=HOOK_WAIT_SECONDS)
     known: dict[str, Outcome] = {}
     for t in targets:
         rec = records[t.commit]
-        key = flusher.journal_key(rec, t.facts, record_environ(rec, environ))
-        said = registered.recall(store, key)
+        env = record_environ(rec, environ)
+        uri = tracking.choose(None, env, t.facts.tracking_uri, repo.root).uri
+        said = registered.recall(store, flusher.journal_key(rec, t.facts, env), uri)
         if said is not None:
             known[t.commit] = Outcome(
                 Entry(store.pending / rec.key, rec, State()), REGISTERED, said
             )
     todo = [t for t in targets if t.commit not in known]
+
+    # 3. What the hooks missed, then what is left to do.
+    try:
+        journal.catch_up(store, repo, environ, source="pre-push", branch=git.current_branch(repo))
+        earlier = store.list_pending()
+    except OSError as e:
+        if todo:
+            return _not_recorded(e, store, targets)
+        # Every pushed version is registered: only what the hooks missed is not noted.
+        _say(
+            f"warning: cannot write {e.filename or store.root}: {e.strerror}; "
+            f"{fix_for(e, store.root)}, then run '{PROG} flush' (the pushed versions exist)"
+        )
+        return _report(targets, known)
     if not todo and not earlier:
         return _report(targets, known)
 
@@ -295,7 +321,9 @@ def _report(targets: Sequence[_Target], outcomes: Mapping[str, Outcome]) -> int:
     for t in targets:
         o = outcomes[t.commit]
         if t.tip and o.status == REGISTERED:
-            print(f"{PROG}: {t.push.local_ref} {t.commit[:12]} is {o.message}")
+            # A scoped commit that changed no app has no version of its own to name.
+            verb = ":" if o.message.startswith(NO_APP_CHANGED) else " is"
+            print(f"{PROG}: {t.push.local_ref} {t.commit[:12]}{verb} {o.message}")
         elif o.status == BUSY:
             # Still held after the wait: its holder will register it, or leave it pending.
             _say(f"warning: {t.commit[:12]} is being registered by another process")
