@@ -19,9 +19,13 @@ def free_port() -> int:
 
 
 def server_env() -> dict[str, str]:
-    """The environment of a server the tests start: none of our MLflow settings, and
-    no coverage measurement (it runs none of our code; measuring only slows it)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "COVERAGE_"))}
+    """The environment of a server the tests start: none of our MLflow settings, no
+    coverage measurement (it runs none of our code; measuring only slows it), and
+    no job runner: MLflow's server starts one and seven huey consumers for its
+    asynchronous jobs, which nothing of ours uses, at every (re)start."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "COVERAGE_"))}
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
+    return env
 
 
 @dataclass
