@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 from mlflow_gitver import config_apps as apps
+from mlflow_gitver import config_prompts as prompts
 from mlflow_gitver import config_readers as read
 from mlflow_gitver.errors import GitverError
 
@@ -176,6 +177,8 @@ class Config:
     post_commit_background: Key[bool] = Key(read.boolean, True, path="hooks.post_commit.background")
     pre_push_required: Key[bool] = Key(read.boolean, False, path="hooks.pre_push.required")
     pre_push_all: Key[bool] = Key(read.boolean, False, path="hooks.pre_push.all")
+    # After params: its check refuses a param that a pin would record.
+    prompts: Key[tuple[prompts.PromptRef, ...]] = Key(prompts.read, (), check=prompts.check)
     # Last: its check builds each app's Config from the other keys, checked by then.
     apps: Key[tuple[Config, ...]] = Key(apps.read, (), check=apps.check)
 
@@ -204,6 +207,11 @@ class Config:
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
         return f"Config(source={self.source!r}, {shown})"
+
+    def with_params(self, extra: Mapping[str, str]) -> Config:
+        """This config with ``extra`` params added (the prompt pins, pins.py)."""
+        values = {**self._values, "params": {**self._values["params"], **extra}}
+        return Config(source=self.source, **values)
 
     def fingerprint(self) -> str:
         """A digest of every resolved value, apps' included, and not of where they

@@ -21,7 +21,16 @@ if TYPE_CHECKING:
 # What an entry of `apps:` may set; every other key is the repository's, set once
 # at the top level.  Top-level values are the defaults each app inherits (params
 # and tags are merged, the app's entries winning).
-APP_KEYS = ("name", "paths", "experiment", "model_type", "params", "tags", "name_template")
+APP_KEYS = (
+    "name",
+    "paths",
+    "experiment",
+    "model_type",
+    "params",
+    "tags",
+    "name_template",
+    "prompts",  # an app's list replaces the top-level one
+)
 
 
 def variable_suffix(app: str) -> str:

@@ -15,6 +15,7 @@ from mlflow_gitver.versions import Registered, model_url
 if TYPE_CHECKING:
     from mlflow_gitver.config import Config
     from mlflow_gitver.mlflow_edge import Edge
+    from mlflow_gitver.pins import Lookup
 
 
 def lookup(
@@ -25,6 +26,7 @@ def lookup(
     app_name: str | None,
     environ: Mapping[str, str] | None = None,
     params: Mapping[str, str] | None = None,
+    prompts: Lookup | None = None,
 ) -> Registered | None:
     """The READY model of ``version_id`` at ``uri``, or None; creates nothing.
 
@@ -32,7 +34,8 @@ def lookup(
     ``--name`` or a config) restricts the search to that application's models.
     ``params`` (the config's, resolved as ``register`` would) must match the
     model's: a version registered with other params raises :class:`Conflict`, as
-    ``register`` would.
+    ``register`` would.  ``prompts``: the config's prompts, pinned now as
+    ``register`` would pin them (their pins are params too).
     """
     from mlflow_gitver import mlflow_api
 
@@ -43,6 +46,8 @@ def lookup(
             eids = lookup_experiments(edge, experiment)
             if not eids:
                 return None
+            if prompts is not None:
+                params = prompts.params(edge, params or {}, shown)
             found = _find(edge, eids, version_id, app_name, params)
             ename = (
                 None if found is None else tracking.experiment_name(edge, str(found.experiment_id))

@@ -305,6 +305,159 @@ def upload_artifact(edge: Edge, model_id: str, local: str, path: str) -> None:
     )
 
 
+# --- prompts ----------------------------------------------------------------------------
+# The prompt registry (pins.py).  Measured, MLflow 3.17 SQL store: an unknown prompt or
+# version answers RESOURCE_DOES_NOT_EXIST, an unknown alias INVALID_PARAMETER_VALUE;
+# versions are listed newest first; deleting a version deletes its aliases.
+
+
+def get_prompt(edge: Edge, name: str) -> Any:
+    """The prompt ``name`` (its metadata), or None when there is none."""
+    with _unless(("RESOURCE_DOES_NOT_EXIST",)):
+        return edge.call(f"reading prompt {name}", edge.client.get_prompt, name)
+    return None
+
+
+def prompt_version(edge: Edge, name: str, version_or_alias: str) -> Any:
+    """The prompt version a number or an alias names (``latest``: the newest), or
+    None when the prompt, the version or the alias does not exist."""
+    codes = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+    with _unless(codes):
+        if version_or_alias.isdigit():
+            fn: Any = edge.client.get_prompt_version
+        else:
+            fn = edge.client.get_prompt_version_by_alias
+        return edge.call(f"reading prompt {name} {version_or_alias}", fn, name, version_or_alias)
+    return None
+
+
+def prompt_versions(edge: Edge, name: str) -> list[Any]:
+    """Every version of the prompt ``name`` (none when it does not exist), page after page."""
+    out: list[Any] = []
+    token: str | None = None
+    with _unless(("RESOURCE_DOES_NOT_EXIST",)):
+        while True:
+            page = edge.call(
+                f"listing versions of prompt {name}",
+                edge.client.search_prompt_versions,
+                name,
+                max_results=1000,
+                page_token=token,
+            )
+            out.extend(page)
+            token = page.token
+            if not token:
+                break
+    return out
+
+
+def create_prompt_version(
+    edge: Edge, name: str, template: str, description: str, tags: Mapping[str, str]
+) -> Any:
+    """A new version of the prompt ``name`` (the prompt is created when missing, by
+    us or by a racer), its tags set in the same call."""
+    with _unless(("RESOURCE_ALREADY_EXISTS",)):
+        edge.call(f"creating prompt {name}", edge.client.create_prompt, name)
+    return edge.call(
+        f"creating a version of prompt {name}",
+        edge.client.create_prompt_version,
+        name,
+        template,
+        description=description,
+        tags=dict(tags),
+    )
+
+
+def delete_prompt_version(edge: Edge, name: str, version: int) -> None:
+    """Delete a duplicate prompt version; one already gone is fine."""
+    with _unless(("RESOURCE_DOES_NOT_EXIST",)):
+        edge.call(
+            f"deleting duplicate version {version} of prompt {name}",
+            edge.client.delete_prompt_version,
+            name,
+            str(version),
+        )
+
+
+def link_prompt(edge: Edge, name: str, version: int, model_id: str) -> None:
+    """MLflow's link of a prompt version to a model (the model's ``mlflow.linkedPrompts``
+    tag).  MLflow reads the model through the global tracking URI, not the client's:
+    it is ours for the duration of the call."""
+    from mlflow.tracking._tracking_service import utils
+
+    with utils._use_tracking_uri(edge.client.tracking_uri):
+        edge.call(
+            f"linking prompt {name} version {version} to {model_id}",
+            edge.client.link_prompt_version_to_model,
+            name,
+            str(version),
+            model_id,
+        )
+
+
+# --- evaluations ------------------------------------------------------------------------
+# What `compare` reads (commands/compare.py, evaluations.py).  Measured, MLflow 3.17.2
+# against a real server: an evaluation run finds no tag naming its model; the model's
+# metrics name it (run_id), and the run's inputs hold the model (model_inputs) and the
+# dataset (dataset_inputs[].dataset.digest).  None of these imports pandas or numpy.
+
+
+def runs_by_id(edge: Edge, experiment_ids: Sequence[str], run_ids: Sequence[str]) -> list[Any]:
+    """The runs ``run_ids`` (in ``experiment_ids``), with their inputs: one search per
+    100 ids (``attributes.run_id IN (...)``)."""
+    out: list[Any] = []
+    ids = sorted(set(run_ids))
+    for i in range(0, len(ids), MAX_SEARCH):
+        quoted = ", ".join(f"'{r}'" for r in ids[i : i + MAX_SEARCH])
+        token: str | None = None
+        while True:
+            page = edge.call(
+                "reading evaluation runs",
+                edge.client.search_runs,
+                list(experiment_ids),
+                filter_string=f"attributes.run_id IN ({quoted})",
+                max_results=MAX_SEARCH,
+                page_token=token,
+            )
+            out.extend(page)
+            token = page.token
+            if not token:
+                break
+    return out
+
+
+def run_traces(edge: Edge, experiment_id: str, run_id: str) -> list[Any]:
+    """Every trace of the run ``run_id``, with its spans and assessments: an evaluation's
+    rows.  With spans: the request preview is cut at 1,000 characters (measured)."""
+    import inspect
+
+    names = inspect.signature(edge.client.search_traces).parameters
+    where = "locations" if "locations" in names else "experiment_ids"
+    out: list[Any] = []
+    token: str | None = None
+    while True:
+        page = edge.call(
+            f"reading the rows of run {run_id}",
+            edge.client.search_traces,
+            **{where: [experiment_id]},
+            run_id=run_id,
+            include_spans=True,
+            max_results=MAX_SEARCH,
+            page_token=token,
+        )
+        out.extend(page)
+        token = page.token
+        if not token:
+            return out
+
+
+def has_compare_evaluations() -> bool:
+    """Whether this MLflow has ``mlflow.genai.compare_evaluations`` (3.17.2 has not)."""
+    import mlflow.genai
+
+    return hasattr(mlflow.genai, "compare_evaluations")
+
+
 # --- outside a client -----------------------------------------------------------------
 
 

@@ -148,11 +148,23 @@ def params_conflict(model: Any, version_id: str, params: Mapping[str, str]) -> s
             shown_old = "(absent)" if old is None else repr(old)
             shown_new = "(absent)" if new is None else repr(new)
             diffs.append(f"{k}: registered {shown_old}, now {shown_new}")
-    return (
+    head = (
         f"version {version_id} is registered as {model.name} ({model.model_id}) with "
-        f"different params: {'; '.join(diffs)}; versions are immutable: restore the old "
-        "values, or put {params_digest} in name_template so each set of params gets its "
-        "own model"
+        f"different params: {'; '.join(diffs)}; versions are immutable: "
+    )
+    from mlflow_gitver.config_prompts import PARAM_PREFIX
+
+    moved = [k[len(PARAM_PREFIX) :] for k in keys if k.startswith(PARAM_PREFIX)]
+    moved = [k for k in moved if have.get(PARAM_PREFIX + k) != params.get(PARAM_PREFIX + k)]
+    if moved:
+        return head + (
+            f"prompt {', '.join(moved)} now resolves to another version than the code was "
+            "registered with (an alias moved?): pin the version (prompts:/NAME/N), or put "
+            "{params_digest} in name_template so each set of pins gets its own model"
+        )
+    return head + (
+        "restore the old values, or put {params_digest} in name_template so each set of "
+        "params gets its own model"
     )
 
 
@@ -216,6 +228,15 @@ def _find_or_create(edge: Edge, experiment_id: str, plan: VersionPlan) -> Found:
     )
 
 
+def settle_after(took: float, floor: float | None = None) -> None:
+    """Step 2's wait, after a create that took ``took`` seconds: creators slowed by
+    a busy store are the ones whose older copy may not be visible yet, so wait
+    longer when creating took longer (prompt versions follow the same protocol)."""
+    if floor is None:
+        floor = mlflow_edge.float_env(SETTLE_SECONDS_VAR, DEFAULT_SETTLE_SECONDS)
+    time.sleep(min(max(floor, SETTLE_FACTOR * took), MAX_SETTLE_SECONDS))
+
+
 def _create(edge: Edge, experiment_id: str, spec: VersionSpec) -> LoggedModel:
     return mlflow_api.create_model(
         edge, experiment_id, spec.name, spec.params, spec.tags, spec.model_type
@@ -241,10 +262,7 @@ def _converge(
             mine = _create(edge, experiment_id, plan.full(sha_len))
             _inject_fault("after-create")
             created_id = mine.model_id
-            # Creators slowed by a busy store are the ones whose older model may
-            # not be visible yet: wait longer when creating took longer.
-            took = time.monotonic() - t0
-            time.sleep(min(max(settle, SETTLE_FACTOR * took), MAX_SETTLE_SECONDS))
+            settle_after(time.monotonic() - t0, settle)
             ours = reread()
         elif not any(is_ready(m) for m in ours):
             # Only unfinished models: their creators may still be settling.

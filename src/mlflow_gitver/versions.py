@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from mlflow_gitver import git, tracking
 from mlflow_gitver.gitstate import GitState, state_at_commit, state_of
@@ -53,6 +53,8 @@ class Registered:
     experiment_name: str | None = None
     # True when this call finished a model an earlier, interrupted call left PENDING.
     completed: bool = False
+    # The prompt versions the version pins (prompts:), name -> version number.
+    prompts: dict[str, int] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, object]:
         return dataclasses.asdict(self)
@@ -192,9 +194,32 @@ def register_state(
             with mlflow_api.failing("resolving the experiment", shown):
                 known = tracking.resolve_experiment_named(edge, choice)
         eid, ename = known
+        pins: tuple[Any, ...] = ()
         try:
+            if cfg.prompts:
+                from mlflow_gitver import pins as pinning
+
+                with mlflow_api.failing("pinning the prompts", shown):
+                    pins = pinning.pin_all(
+                        edge,
+                        cfg.prompts,
+                        pinning.reader(repo, state),
+                        commit=state.commit,
+                        create=True,
+                    )
+                # The pins are params: part of the version (pins.py).
+                vplan = VersionPlan(
+                    repo,
+                    state,
+                    pinning.pinned(cfg, pins),
+                    opts.get("branch"),
+                    opts.get("extra_tags"),
+                )
             with mlflow_api.failing("registering the version", shown):
                 found = registry.find_or_create(edge, eid, vplan)
+            if pins:
+                with mlflow_api.failing("linking the prompts", shown):
+                    pinning.link(edge, found.model, pins)
         except GitverError:
             # Resolved again next time: the experiment may have been deleted or
             # renamed since, and its own error is the one to show then.
@@ -214,4 +239,5 @@ def register_state(
         model_url=model_url(uri, eid, found.model.model_id),
         experiment_name=ename,
         completed=found.completed,
+        prompts={p.ref.name: p.version for p in pins if p.version is not None},
     )

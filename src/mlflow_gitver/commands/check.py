@@ -19,6 +19,7 @@ from mlflow_gitver.naming import VersionPlan, build_spec
 from mlflow_gitver.patch import Patch, refusal
 
 if TYPE_CHECKING:
+    from mlflow_gitver.config import Config
     from mlflow_gitver.diffscan import Redaction
 
 # Stands for the commit in a name computed before there is one; no config
@@ -98,6 +99,7 @@ def run(args: Args) -> int:
     items, refused = [], []
     for i, (state, cfg) in enumerate(pairs):
         branch = ctx.branch if state.branch is None else None
+        pin_lines, pins_json, cfg = _pins(repo, state, cfg)
         plan = VersionPlan(repo, state, cfg, branch, ctx.tags, refuse=False)
         spec = plan.full()
         found = secrets_of(cfg.secrets, plan.patch) if state.dirty else None  # what it redacts
@@ -112,6 +114,7 @@ def run(args: Args) -> int:
                     "model_type": spec.model_type,
                     "params": spec.params,
                     "tags": spec.tags,
+                    **pins_json,
                     "secrets": None if found is None else found.as_json(),
                 }
             )
@@ -125,6 +128,8 @@ def run(args: Args) -> int:
             print(f"model type: {spec.model_type}")
         for title, values in (("params", spec.params), ("tags", spec.tags)):
             print("\n".join(item_lines(title, values)))
+        for line in pin_lines:
+            print(line)
         for line in found.lines() if found is not None else []:
             print(line)
     if args.fmt == "json":
@@ -132,6 +137,28 @@ def run(args: Args) -> int:
     for found in refused:
         _refused(found)
     return 0
+
+
+def _pins(
+    repo: git.Repo, state: GitState, cfg: Config
+) -> tuple[list[str], dict[str, object], Config]:
+    """What ``check`` shows of the prompt pins (contacting the registry, creating
+    nothing), and the config with the pins as params, as registering would send."""
+    if not cfg.prompts:
+        return [], {}, cfg
+    from mlflow_gitver import pins
+
+    found, why = pins.preview(repo, state, cfg)
+    if found is None:
+        names = ", ".join(r.name for r in cfg.prompts)
+        return (
+            [f"prompts: unresolved ({names}): {why}"],
+            {"prompts": None, "prompts_unresolved": why},
+            cfg,
+        )
+    lines = ["prompts (as they resolve now):"] + [f"  {p.describe()}" for p in found]
+    pinned = {p.ref.name: p.version for p in found}
+    return lines, {"prompts": pinned}, pins.pinned(cfg, found)
 
 
 def _refused(found: SecretsCheck | None) -> int:

@@ -30,6 +30,8 @@ from mlflow_gitver.identity import is_version_id, parse_version_id
 TYPE_CHECKING = False  # not typing's: see mlflow_gitver/__init__.py
 if TYPE_CHECKING:
     from mlflow_gitver.config import Config
+    from mlflow_gitver.gitstate import GitState
+    from mlflow_gitver.pins import Lookup
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def _from_platform(args: Args) -> Args:
     return dataclasses.replace(args, commit=found[1])
 
 
-def _scoped_id(repo: git.Repo | None, app: Config, args: Args) -> str:
+def _scoped_state(repo: git.Repo | None, app: Config, args: Args) -> GitState:
     """The version id of a scoped app: of ``--commit`` (with that commit's own
     paths, so an old commit is resolved as it was registered), else of the working
     tree.  Either is computed from the clone: a deploy without one passes --version-id."""
@@ -105,7 +107,23 @@ def _scoped_id(repo: git.Repo | None, app: Config, args: Args) -> str:
             EXIT_USAGE,
         )
     [(state, _)] = app_states(repo, args.commit, args.config, app.name)
-    return state.version_id
+    return state
+
+
+def _prompt_files(
+    repo: git.Repo | None, state: GitState | None, version_id: str, one: Config, cfg_path: Path
+) -> Lookup:
+    """Where the prompts kept in files are read, to pin them as ``register`` did: the
+    code state looked up; a commit of the clone; else the files beside the config
+    (a deploy bundle holds the code it deploys)."""
+    from mlflow_gitver import pins
+
+    if repo is not None and state is not None:
+        return pins.Lookup(one.prompts, pins.reader(repo, state), state.commit)
+    commit = _full_hash(version_id)
+    if repo is not None and commit is not None and git.resolve_commit(repo, commit) == commit:
+        return pins.Lookup(one.prompts, lambda p: git.show_blob(repo, commit, p), commit)
+    return pins.Lookup(one.prompts, pins.from_dir(cfg_path.parent), version_id)
 
 
 def run(args: Args) -> int:
@@ -124,6 +142,7 @@ def run(args: Args) -> int:
     else:
         repo = open_repo_if_any(args.repo)
     cfg: Config | None = None
+    state: GitState | None = None  # the code state looked up, when it is computed here
     cfg_path = args.config
     if cfg_path is None:
         cfg_path = (repo.root if repo is not None else Path.cwd()) / CONFIG_NAME
@@ -148,7 +167,8 @@ def run(args: Args) -> int:
                 "<32 hex>-dirty-<8 hex>, or scoped-... (as 'mlflow-gitver id' prints)"
             )
     elif one is not None and one.paths:
-        version_id = _scoped_id(repo, one, args)
+        state = _scoped_state(repo, one, args)
+        version_id = state.version_id
     elif args.commit is not None:
         if full_hash is not None:
             version_id = full_hash
@@ -162,7 +182,8 @@ def run(args: Args) -> int:
         from mlflow_gitver.gitstate import state_of
 
         assert repo is not None
-        version_id = state_of(repo, untracked=cfg.untracked if cfg else True).version_id
+        state = state_of(repo, untracked=cfg.untracked if cfg else True)
+        version_id = state.version_id
 
     root = repo.root if repo is not None else None
     uri, choice = lookup_place(args.tracking_uri, args.experiment, one or cfg, root)
@@ -177,7 +198,11 @@ def run(args: Args) -> int:
     # The params register would send (the config's, after ${VAR} interpolation): a
     # version registered with others is a conflict, not this config's model.
     params = one.params if one is not None else None
-    found = lookup(version_id, uri, experiment=choice, app_name=app, params=params)
+    prompts = None
+    if one is not None and one.prompts:
+        assert cfg_path is not None
+        prompts = _prompt_files(repo, state, version_id, one, cfg_path)
+    found = lookup(version_id, uri, experiment=choice, app_name=app, params=params, prompts=prompts)
     if found is None:
         raise not_registered(version_id, display(uri))
     if args.format == "json":
