@@ -19,7 +19,8 @@ the oldest, delete the other copies.
 
 Links: MLflow records a model's prompts in one tag (``mlflow.linkedPrompts``, a
 JSON list) that its link call rewrites read-modify-write, so two processes that
-link at once can lose each other's entries (measured).  Every pin is a param of
+link at once can lose each other's entries (a lost update; tests/test_pins.py
+makes one happen).  Every pin is a param of
 the model, so every process that links onto one model wants the same set: each
 one, after linking, reads the model again and links what is missing, until all
 its pins are there.  The last writer checks after its own write, so no link is
@@ -162,8 +163,16 @@ def pin_all(
     create: bool,
 ) -> tuple[Pin, ...]:
     """Each entry of ``refs`` resolved now; ``create``: a file's new content gets
-    its prompt version (registration), else it pins None (a look-up)."""
-    return tuple(_pin(edge, ref, read_file, commit, create) for ref in refs)
+    its prompt version (registration), else it pins None (a look-up).
+
+    Nothing is created before everything that can fail has been checked: every
+    file is read, and every registry prompt resolved, first."""
+    contents = {r.name: _content(r, read_file, commit) for r in refs if r.file is not None}
+    found = {r.name: _registry_pin(edge, r) for r in refs if r.file is None}
+    for r in refs:
+        if r.file is not None:
+            found[r.name] = Pin(r, _file_version(edge, r, contents[r.name], commit, create))
+    return tuple(found[r.name] for r in refs)
 
 
 def pinned(cfg: Config, pins: Sequence[Pin]) -> Config:
@@ -180,9 +189,7 @@ def pinned(cfg: Config, pins: Sequence[Pin]) -> Config:
     return cfg.with_params(extra) if extra else cfg
 
 
-def _pin(edge: Edge, ref: PromptRef, read_file: ReadFile, commit: str, create: bool) -> Pin:
-    if ref.file is not None:
-        return Pin(ref, _file_version(edge, ref, read_file, commit, create))
+def _registry_pin(edge: Edge, ref: PromptRef) -> Pin:
     wanted = str(ref.version) if ref.version is not None else str(ref.alias)
     found = mlflow_api.prompt_version(edge, ref.name, wanted)
     if found is None:
@@ -230,11 +237,11 @@ def _with_digest(edge: Edge, name: str, want: str) -> list[int]:
 
 
 def _file_version(
-    edge: Edge, ref: PromptRef, read_file: ReadFile, commit: str, create: bool
+    edge: Edge, ref: PromptRef, content: tuple[bytes, str], commit: str, create: bool
 ) -> int | None:
     from mlflow_gitver import registry
 
-    data, text = _content(ref, read_file, commit)
+    data, text = content
     want = digest(data)
     have = _with_digest(edge, ref.name, want)
     if have or not create:
@@ -273,6 +280,8 @@ def linked(tags: Mapping[str, str]) -> set[tuple[str, str]]:
 
 def link(edge: Edge, model: Any, pins: Sequence[Pin]) -> Any:
     """Link every pin to ``model`` (module doc); the model as last read."""
+    from mlflow_gitver import registry
+
     want = {(p.ref.name, str(p.version)) for p in pins if p.version is not None}
     for _round in range(LINK_ROUNDS):
         missing = sorted(want - linked(model.tags or {}))
@@ -282,6 +291,7 @@ def link(edge: Edge, model: Any, pins: Sequence[Pin]) -> Any:
             time.sleep(random.uniform(0.0, 0.05 * _round))  # out of step with the racer
         for name, version in missing:
             mlflow_api.link_prompt(edge, name, int(version), model.model_id)
+        registry.inject_fault("linked")  # a racer's stale rewrite lands here (tests)
         model = mlflow_api.get_model(edge, model.model_id) or model
     raise GitverError(
         f"the prompt links of {model.model_id} kept being overwritten at {edge.display_uri} "

@@ -137,6 +137,9 @@ def _inject_fault(point: str) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+inject_fault = _inject_fault  # pins.py's point "linked"
+
+
 def params_conflict(model: Any, version_id: str, params: Mapping[str, str]) -> str:
     """One line naming each param that differs between ``model`` and ``params``."""
     have = dict(model.params or {})

@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from mlflow_gitver.deployenv import COMMIT_VARIABLES
 from mlflow_gitver.naming import GIT_DIRTY, TAG_APP, TAG_SUBJECT, TAG_VERSION_ID
 from testing.cli import cli
 from testing.links import evaluate, trace
+from testing.pause import resume, start_paused
 from testing.repos import commit_all, write
 from testing.server import free_port
 
@@ -174,49 +174,17 @@ def test_deletes_only_old_dirty_versions_nothing_links_to(repo: Path, server_url
     assert back["model_id"] != untraced["model_id"]
 
 
-def _meet(fifo: Path, mode: str, proc: subprocess.Popen[bytes]) -> None:
-    """Open ``fifo`` (it blocks until the paused child opens its end) and close it;
-    fail, not hang, when the child never gets there."""
-    done = threading.Event()
-
-    def meet() -> None:
-        with open(fifo, mode) as f:
-            if mode == "r":
-                f.read()
-        done.set()
-
-    threading.Thread(target=meet, daemon=True).start()
-    if not done.wait(180):
-        proc.kill()
-        _out, err = proc.communicate()
-        # Release our own thread by opening the other end.
-        os.close(os.open(fifo, (os.O_WRONLY if mode == "r" else os.O_RDONLY) | os.O_NONBLOCK))
-        pytest.fail(f"the child never reached its pause: {err.decode()[-2000:]}")
-
-
 def _paused(
     tmp_path: Path, point: str, repo: Path, *args: str
 ) -> tuple[subprocess.Popen[bytes], Path]:
     """The real CLI in ``repo``, started to pause at ``point``; returns once it is there."""
     fifos = tmp_path / f"pause-{point}"
-    fifos.mkdir()
-    for name in ("reached", "resume"):
-        os.mkfifo(fifos / name)
-    env = _env(MLFLOW_GITVER_FAULT=f"pause:{point}:{fifos}")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow_gitver", *args],
-        cwd=repo,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    _meet(fifos / "reached", "r", proc)
-    return proc, fifos
+    cmd = [sys.executable, "-m", "mlflow_gitver", *args]
+    return start_paused(fifos, point, cmd, repo, _env()), fifos
 
 
 def _resume(proc: subprocess.Popen[bytes], fifos: Path) -> dict[str, Any]:
-    _meet(fifos / "resume", "w", proc)
-    out, err = proc.communicate(timeout=300)
+    out, err = resume(proc, fifos)
     assert proc.returncode == 0, err.decode()
     return dict(json.loads(out))
 
