@@ -266,6 +266,61 @@ def _doctor(p: argparse.ArgumentParser) -> None:
     opt.add_format(p, "text", "json")
 
 
+def _compare(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--candidate",
+        metavar="VERSION",
+        help="the version judged: a model id (m-...), a model name, a commit, or a version "
+        "id (default: HEAD's clean version)",
+    )
+    p.add_argument(
+        "--baseline",
+        default="auto",
+        metavar="auto|VERSION",
+        help="the version compared with; auto (default): the nearest first-parent ancestor "
+        "on the base branch evaluated on the same dataset",
+    )
+    p.add_argument(
+        "--base-branch",
+        metavar="NAME",
+        help="the branch --baseline auto looks on (default: the remote's default branch, "
+        "else the current branch when there is no remote)",
+    )
+    p.add_argument(
+        "--scorer",
+        action="extend",
+        nargs="+",
+        metavar="NAME",
+        help="compare only these scorers (default: every numeric scorer both sides have)",
+    )
+    p.add_argument(
+        "--max-drop",
+        type=float,
+        metavar="X",
+        help="fail when a scorer's mean drops by more than X, even if not significantly "
+        "(a significant drop always fails)",
+    )
+    p.add_argument(
+        "--depth",
+        type=int,
+        default=100,
+        metavar="N",
+        help="--baseline auto looks at most N first-parent ancestors back (100)",
+    )
+    p.add_argument(
+        "--summary",
+        type=Path,
+        metavar="FILE",
+        help="also write the Markdown summary to FILE (GitHub: the step summary; other CI: "
+        "mlflow-gitver-compare.md by default)",
+    )
+    opt.add_repo(p)
+    opt.add_config(p)
+    opt.add_app(p)
+    opt.add_target(p)
+    opt.add_format(p, "text", "json")
+
+
 # name -> (summary, builder, example epilog)
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]] = {
     "id": (
@@ -316,6 +371,13 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]] 
         "list this app's versions, newest first, with their traces and evaluations",
         _log,
         "  mlflow-gitver log\n  mlflow-gitver log --branch main --limit 5 --format json",
+    ),
+    "compare": (
+        "the evaluation gate: compare a version's evaluation with its baseline's",
+        _compare,
+        "  mlflow-gitver compare\n"
+        "  mlflow-gitver compare --candidate m-0123456789abcdef --baseline HEAD~3 --format json\n"
+        "  mlflow-gitver compare --base-branch main --scorer exact --max-drop 0.05",
     ),
     "checkout": (
         "restore the exact code of a version into a new git worktree",

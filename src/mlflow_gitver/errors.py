@@ -11,6 +11,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1  # operational: server unreachable, conflict, version not registered
 EXIT_USAGE = 2  # bad input: config, arguments, not a repository
 EXIT_BUG = 3  # an unexpected exception: a bug in mlflow-gitver
+EXIT_NO_BASELINE = 4  # compare: no baseline, or no evaluation, to compare
 EXIT_INTERRUPTED = 130
 # What a POSIX shell exits with for a command it cannot find, or cannot run (exec).
 EXIT_NOT_FOUND = 127
