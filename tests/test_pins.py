@@ -323,3 +323,69 @@ def test_a_stale_rewrite_of_the_links_is_repaired(
 def _experiment(repo: Path) -> str:
     text = (repo / ".mlflow-gitver.yaml").read_text()
     return text.split("experiment: ", 1)[1].split("\n", 1)[0]
+
+
+def test_the_post_commit_hook_pins_in_the_background(
+    repo: Path, server_url: str, client: Any, names: dict[str, str]
+) -> None:
+    from testing.hooks import settle, versions
+
+    _registry_prompt(client, names["support"], 2, alias="production")
+    experiment = _app(repo, server_url, names)
+    head = git(repo, "rev-parse", "HEAD").strip()
+    r = cli("hook", "post-commit", cwd=repo)
+    assert r.returncode == 0, r.stderr
+    settle(repo)
+    [model] = versions(server_url, experiment)[head]
+    assert model.params[f"prompt.{names['support']}"] == "1"  # type: ignore[attr-defined]
+    assert len(pins.linked(model.tags)) == 2  # type: ignore[attr-defined]
+
+
+def test_a_dry_run_says_the_pins_wait_and_register_prints_them(
+    repo: Path, server_url: str, client: Any, names: dict[str, str]
+) -> None:
+    _registry_prompt(client, names["support"], 1, alias="production")
+    _app(repo, server_url, names)
+    dry = cli("register", "--dry-run", cwd=repo)
+    assert dry.returncode == 0, dry.stderr
+    assert "prompts: pinned at registration, not by a dry run" in dry.stdout
+    assert f"  {names['support']} (alias production)" in dry.stdout
+    js = json.loads(cli("register", "--dry-run", "--format", "json", cwd=repo).stdout)
+    assert js["prompts_unresolved"] == {
+        names["support"]: "alias production",
+        names["triage"]: "file prompts/triage.md",
+    }
+    assert client.get_prompt(names["triage"]) is None
+    out = cli("register", cwd=repo)
+    assert out.returncode == 0, out.stderr
+    assert f"prompts:    {names['support']} 1, {names['triage']} 1" in out.stdout
+
+
+def test_a_prompt_file_missing_from_the_commit_is_one_line(
+    repo: Path, server_url: str, client: Any, names: dict[str, str]
+) -> None:
+    _registry_prompt(client, names["support"], 1, alias="production")
+    _app(repo, server_url, names)
+    git(repo, "rm", "-q", "prompts/triage.md")
+    commit_all(repo, "lost the rules")
+    r = cli("register", cwd=repo)
+    assert r.returncode == 2
+    [line] = r.stderr.strip().splitlines()
+    assert ".mlflow-gitver.yaml:7:5: " in line and "prompts/triage.md is not in the code" in line
+    assert client.get_prompt(names["triage"]) is None
+
+
+def test_the_python_api_pins_too(
+    repo: Path, server_url: str, client: Any, names: dict[str, str]
+) -> None:
+    _registry_prompt(client, names["support"], 1, alias="production")
+    _app(repo, server_url, names)
+    code = (
+        "import json, mlflow_gitver\nm = mlflow_gitver.activate()\nprint(json.dumps(m.model_id))\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, timeout=300
+    )
+    assert r.returncode == 0, r.stderr
+    model = client.get_logged_model(json.loads(r.stdout.strip().splitlines()[-1]))
+    assert model.params[f"prompt.{names['triage']}"] == "1"

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing's own from Python 3.11
 
     from mlflow_gitver.config import Config
+    from mlflow_gitver.config_prompts import PromptRef
     from mlflow_gitver.patch import Patch
 
 
@@ -75,6 +76,7 @@ class Plan:
     tracking_uri: str  # redacted
     experiment: tuple[str, str] | None  # ("id" | "name", value); None: the default
     patch: Patch | None
+    prompts: tuple[PromptRef, ...] = ()  # pinned at registration, not by a plan
 
     def as_json(self) -> dict[str, object]:
         exp = None if self.experiment is None else {self.experiment[0]: self.experiment[1]}
@@ -89,6 +91,11 @@ class Plan:
             "model_type": self.spec.model_type,
             "params": self.spec.params,
             "tags": self.spec.tags,
+            **(
+                {"prompts_unresolved": {r.name: r.source for r in self.prompts}}
+                if self.prompts
+                else {}
+            ),
             "patch": None
             if self.patch is None
             else {
@@ -151,7 +158,7 @@ def plan(repo: git.Repo, state: GitState, cfg: Config, **opts: Unpack[Options]) 
     chosen = _target_of(opts, env, cfg, repo)
     vplan = VersionPlan(repo, state, cfg, opts.get("branch"), opts.get("extra_tags"))
     choice = tracking.experiment_choice(opts.get("experiment"), env, cfg.experiment)
-    return Plan(vplan.full(8), chosen.display, choice, vplan.patch)
+    return Plan(vplan.full(8), chosen.display, choice, vplan.patch, cfg.prompts)
 
 
 def register_worktree(repo: git.Repo, cfg: Config, **opts: Unpack[Options]) -> Registered:

@@ -74,6 +74,9 @@ def text_lines(reg: Registered) -> list[str]:
         f"experiment: {_experiment(reg)} at {reg.tracking_uri}",
         f"status:     {_status(reg)}",
     ]
+    if reg.prompts:
+        pinned = ", ".join(f"{name} {version}" for name, version in reg.prompts.items())
+        lines.append(f"prompts:    {pinned}")
     if reg.model_url:
         lines.append(f"view:       {reg.model_url}")
     return lines
@@ -104,6 +107,11 @@ def _print_plan(p: Plan) -> None:
         print(f"model type: {p.spec.model_type}")
     for title, items in (("params", p.spec.params), ("tags", p.spec.tags)):
         print("\n".join(item_lines(title, items)))
+    if p.prompts:
+        print("prompts: pinned at registration, not by a dry run ('mlflow-gitver check' shows")
+        print("  them as they resolve now; their params prompt.<name> are not shown above):")
+        for ref in p.prompts:
+            print(f"  {ref.name} ({ref.source})")
     if p.patch is not None:
         print(f"patch artifact: {len(p.patch.data)} bytes, {len(p.patch.included)} file(s)")
         for o in p.patch.omitted:
