@@ -18,6 +18,7 @@ EXAMPLES = {
     "examples/github/version-then-deploy.yml": "vendor.github-workflows",
     "examples/github/pull-request.yml": "vendor.github-workflows",
     "examples/github/monorepo-matrix.yml": "vendor.github-workflows",
+    "examples/github/evaluation-gate.yml": "vendor.github-workflows",
     "examples/gitlab-ci.yml": "vendor.gitlab-ci",
     "examples/azure-pipelines.yml": "vendor.azure-pipelines",
     "examples/circleci.yml": "vendor.circle-ci",

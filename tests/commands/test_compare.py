@@ -279,3 +279,12 @@ def test_the_summary_goes_where_the_ci_reads_it(history: History, tmp_path: Path
     out = _compare(history, "--candidate", history.commits["m1"], "--summary", str(mine))
     assert out.returncode == 4
     assert mine.read_text().startswith("### Evaluation gate: no baseline")
+
+
+def test_a_missing_module_names_the_eval_extra() -> None:
+    from mlflow_gitver.commands.compare import needs_eval_extra
+    from mlflow_gitver.errors import GitverError
+
+    with pytest.raises(GitverError) as e, needs_eval_extra():
+        raise ModuleNotFoundError("No module named 'pandas'", name="pandas")
+    assert "pip install 'mlflow-gitver[eval]'" in str(e.value) and e.value.exit_code == 1
