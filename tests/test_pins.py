@@ -389,3 +389,36 @@ def test_the_python_api_pins_too(
     assert r.returncode == 0, r.stderr
     model = client.get_logged_model(json.loads(r.stdout.strip().splitlines()[-1]))
     assert model.params[f"prompt.{names['triage']}"] == "1"
+
+
+def test_a_scoped_app_pins_its_own_prompts_kept_inside_its_paths(
+    repo: Path, server_url: str, client: Any, names: dict[str, str]
+) -> None:
+    _registry_prompt(client, names["support"], 1, alias="production")
+    experiment = f"pins-{uuid.uuid4().hex[:8]}"
+    write(
+        repo / ".mlflow-gitver.yaml",
+        f"experiment: {experiment}\ntracking_uri: {server_url}\n"
+        f"prompts: [prompts:/{names['support']}@production]\n"
+        "apps:\n"
+        "  - name: inside\n    paths: [apps/a]\n"
+        f"    prompts:\n      - name: {names['triage']}\n        file: apps/a/triage.md\n"
+        "  - name: outside\n    paths: [apps/b]\n"
+        "    prompts:\n      - name: shared-rules\n        file: prompts/shared.md\n"
+        "  - name: plain\n    paths: [apps/c]\n",
+    )
+    for d in "abc":
+        write(repo / f"apps/{d}/main.py", f"print({d!r})\n")
+    write(repo / "apps/a/triage.md", "Rules of a.\n")
+    write(repo / "prompts/shared.md", "Shared rules.\n")
+    commit_all(repo, "apps")
+    ok = _register(repo, "--app", "inside")
+    assert ok["prompts"] == {names["triage"]: 1}
+    plain = _register(repo, "--app", "plain")
+    assert plain["prompts"] == {names["support"]: 1}  # the top level's, inherited
+    r = cli("register", "--app", "outside", cwd=repo)
+    assert r.returncode == 2
+    [line] = r.stderr.strip().splitlines()
+    assert "prompts/shared.md is outside the app's paths (apps/b)" in line
+    assert ".mlflow-gitver.yaml:13:9: " in line, line
+    assert client.get_prompt("shared-rules") is None

@@ -89,6 +89,33 @@ def reader(repo: git.Repo, state: GitState) -> ReadFile:
     return lambda path: git.show_blob(repo, state.commit, path)
 
 
+def check_scope(repo: git.Repo, state: GitState, refs: Sequence[PromptRef]) -> None:
+    """A scoped app's prompt files must be inside its paths: a change to one must
+    make a new version, or a later commit with the same scoped id would pin other
+    content and conflict.  Matched as git matches the paths (against the index: a
+    file it does not hold is left to the read that follows)."""
+    if state.scope_digest is None:
+        return
+    from mlflow_gitver import scope
+
+    files = [r for r in refs if r.file is not None]
+    if not files:
+        return
+    wanted = [str(r.file).encode() for r in files]
+    held = scope.inside(repo, wanted, state.scope)
+    literal = [":(literal)" + str(r.file) for r in files]
+    out = git.git(["ls-files", "-z", "--full-name", "--", *literal], cwd=repo.root, env=repo.env())
+    listed = set(out.stdout.split(b"\0"))
+    for r, path in zip(files, wanted, strict=True):
+        if path in listed and path not in held:
+            raise GitverError(
+                f"{r.where}: prompt {r.name!r}: {r.file} is outside the app's paths "
+                f"({', '.join(state.scope)}); add it to 'paths', so that a change to it "
+                "makes a new version",
+                EXIT_USAGE,
+            )
+
+
 def from_dir(root: Path) -> ReadFile:
     """Files under ``root`` (a deploy bundle, a working tree)."""
 
@@ -133,6 +160,7 @@ def preview(repo: git.Repo, state: GitState, cfg: Config) -> tuple[tuple[Pin, ..
     from mlflow_gitver import tracking
     from mlflow_gitver.errors import ServerUnavailable
 
+    check_scope(repo, state, cfg.prompts)
     chosen = tracking.target(None, os.environ, cfg.tracking_uri, repo.root)
     db = tracking.db_file(chosen.uri)
     if db is not None and not db.exists():

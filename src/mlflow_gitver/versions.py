@@ -206,6 +206,7 @@ def register_state(
             if cfg.prompts:
                 from mlflow_gitver import pins as pinning
 
+                pinning.check_scope(repo, state, cfg.prompts)
                 with mlflow_api.failing("pinning the prompts", shown):
                     pins = pinning.pin_all(
                         edge,
