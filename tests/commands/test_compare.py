@@ -288,3 +288,24 @@ def test_a_missing_module_names_the_eval_extra() -> None:
     with pytest.raises(GitverError) as e, needs_eval_extra():
         raise ModuleNotFoundError("No module named 'pandas'", name="pandas")
     assert "pip install 'mlflow-gitver[eval]'" in str(e.value) and e.value.exit_code == 1
+
+
+def test_compare_runs_without_pandas_or_numpy(history: History) -> None:
+    # What the hook environment has (mlflow-skinny): compare must not need the [eval] extra.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['pandas'] = None; sys.modules['numpy'] = None\n"
+        "from mlflow_gitver.main import main\n"
+        "sys.exit(main(['compare', '--candidate', sys.argv[1]]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, history.commits["f1"]],
+        cwd=history.repo,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "result: ok" in out.stdout
