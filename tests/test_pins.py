@@ -422,3 +422,20 @@ def test_a_scoped_app_pins_its_own_prompts_kept_inside_its_paths(
     assert "prompts/shared.md is outside the app's paths (apps/b)" in line
     assert ".mlflow-gitver.yaml:13:9: " in line, line
     assert client.get_prompt("shared-rules") is None
+
+
+def test_a_credential_in_a_prompt_file_is_never_stored(
+    repo: Path, server_url: str, client: Any, names: dict[str, str]
+) -> None:
+    _registry_prompt(client, names["support"], 1, alias="production")
+    _app(repo, server_url, names)
+    key = "sk-ant-api03-" + "Q7" * 24
+    write(repo / "prompts/triage.md", f"Triage {{{{ticket}}}}.\nUse the key {key} for lookups.\n")
+    commit_all(repo, "a key in the prompt")
+    for cmd in ("register", "check"):
+        r = cli(cmd, cwd=repo)
+        assert r.returncode == 2, (cmd, r.stdout)
+        [line] = r.stderr.strip().splitlines()
+        assert "prompts/triage.md:2: a " in line and "stored in MLflow verbatim" in line
+        assert key not in r.stdout + r.stderr
+    assert client.get_prompt(names["triage"]) is None

@@ -139,7 +139,9 @@ class Lookup:
     commit: str
 
     def params(self, edge: Edge, base: Mapping[str, str], shown_uri: str) -> dict[str, str]:
-        pins = pin_all(edge, self.refs, self.read_file, commit=self.commit, create=False)
+        pins = pin_all(
+            edge, self.refs, self.read_file, commit=self.commit, create=False, secrets="off"
+        )
         for p in pins:
             if p.version is None:
                 raise GitverError(
@@ -171,7 +173,12 @@ def preview(repo: git.Repo, state: GitState, cfg: Config) -> tuple[tuple[Pin, ..
             edge = mlflow_api.connect(chosen.uri)
             with mlflow_api.failing("pinning the prompts", chosen.display):
                 pins = pin_all(
-                    edge, cfg.prompts, reader(repo, state), commit=state.commit, create=False
+                    edge,
+                    cfg.prompts,
+                    reader(repo, state),
+                    commit=state.commit,
+                    create=False,
+                    secrets=cfg.secrets,
                 )
     except ServerUnavailable as e:
         return None, str(e)
@@ -189,13 +196,14 @@ def pin_all(
     *,
     commit: str,
     create: bool,
+    secrets: str = "redact",
 ) -> tuple[Pin, ...]:
     """Each entry of ``refs`` resolved now; ``create``: a file's new content gets
     its prompt version (registration), else it pins None (a look-up).
 
     Nothing is created before everything that can fail has been checked: every
     file is read, and every registry prompt resolved, first."""
-    contents = {r.name: _content(r, read_file, commit) for r in refs if r.file is not None}
+    contents = {r.name: _content(r, read_file, commit, secrets) for r in refs if r.file is not None}
     found = {r.name: _registry_pin(edge, r) for r in refs if r.file is None}
     for r in refs:
         if r.file is not None:
@@ -239,7 +247,7 @@ def _unknown(edge: Edge, ref: PromptRef) -> GitverError:
     return GitverError(f"{ref.where}: {problem}; {fix}", EXIT_USAGE)
 
 
-def _content(ref: PromptRef, read_file: ReadFile, commit: str) -> tuple[bytes, str]:
+def _content(ref: PromptRef, read_file: ReadFile, commit: str, secrets: str) -> tuple[bytes, str]:
     assert ref.file is not None
     data = read_file(ref.file)
     if data is None:
@@ -249,13 +257,33 @@ def _content(ref: PromptRef, read_file: ReadFile, commit: str) -> tuple[bytes, s
             EXIT_USAGE,
         )
     try:
-        return data, data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise GitverError(
             f"{ref.where}: prompt {ref.name!r}: {ref.file} is not UTF-8 text "
             f"(byte {e.start}); save it as UTF-8",
             EXIT_USAGE,
         ) from e
+    if secrets != "off":
+        _refuse_secrets(ref, text)
+    return data, text
+
+
+def _refuse_secrets(ref: PromptRef, text: str) -> None:
+    """A prompt's template is stored verbatim (redacting it would change what the
+    app runs), so a credential in it is refused under ``redact`` and ``refuse`` alike."""
+    from mlflow_gitver import secretscan
+
+    spans = secretscan.find(text, str(ref.file))
+    if spans:
+        start, _end, kind = spans[0]
+        line = text.count("\n", 0, start) + 1
+        raise GitverError(
+            f"{ref.where}: prompt {ref.name!r}: {ref.file}:{line}: a {kind}; a prompt is "
+            "stored in MLflow verbatim, so it must hold no credential: move the secret "
+            "out of the prompt (the app can read it from the environment)",
+            EXIT_USAGE,
+        )
 
 
 def _with_digest(edge: Edge, name: str, want: str) -> list[int]:

@@ -214,6 +214,7 @@ def register_state(
                         pinning.reader(repo, state),
                         commit=state.commit,
                         create=True,
+                        secrets=cfg.secrets,
                     )
                 # The pins are params: part of the version (pins.py).
                 vplan = VersionPlan(
