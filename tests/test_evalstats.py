@@ -73,3 +73,44 @@ def test_regression_rules() -> None:
     assert r.significant and r.regressed(None) and r.regressed(0.5)
     j = r.as_json(None)
     assert j["delta"] == pytest.approx(-0.3) and j["regressed"] and j["n"] == 20
+
+
+def test_mlflows_own_comparison_is_read_field_by_field() -> None:
+    # MLflow 3.17.2 has no compare_evaluations (so compare never calls it here): this
+    # checks only our reading of its result, built with the fields its source declares
+    # (mlflow/genai/evaluation/comparison.py: ComparisonResult, ScorerComparison).
+    from types import SimpleNamespace
+
+    from mlflow_gitver.evalstats import from_mlflow
+
+    worse = SimpleNamespace(
+        status="ok", n_paired=20, baseline_mean=1.0, candidate_mean=0.7, diff=-0.3,
+        ci_low=-0.5, ci_high=-0.1, p_value=0.03, method="mcnemar_exact",
+    )  # fmt: skip
+    noise = SimpleNamespace(
+        status="ok", n_paired=20, baseline_mean=0.5, candidate_mean=0.45, diff=-0.05,
+        ci_low=-0.2, ci_high=0.1, p_value=0.6, method="wilcoxon",
+    )  # fmt: skip
+    few = SimpleNamespace(
+        status="insufficient_pairs", n_paired=1, baseline_mean=None, candidate_mean=None,
+        diff=None, ci_low=None, ci_high=None, p_value=None, method=None,
+    )  # fmt: skip
+    result = SimpleNamespace(
+        scorers={"exact": worse, "len": noise, "rare": few},
+        unpaired_baseline_trace_ids=["tr-1"],
+        unpaired_candidate_trace_ids=[],
+    )
+    r = from_mlflow(result, "exact")
+    assert r is not None and r.significant and r.regressed(None)
+    assert (r.n, r.delta, r.ci, r.method, r.only_baseline) == (
+        20,
+        -0.3,
+        (-0.5, -0.1),
+        "mcnemar_exact",
+        1,
+    )
+    n = from_mlflow(result, "len")
+    assert n is not None and not n.significant and not n.regressed(None) and n.regressed(0.01)
+    f = from_mlflow(result, "rare")
+    assert f is not None and f.delta is None and not f.regressed(0.0)
+    assert from_mlflow(result, "absent") is None

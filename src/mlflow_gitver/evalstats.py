@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+ALPHA = 0.05
 METHOD = (
     "rows paired by input (canonical JSON); delta = mean of candidate - baseline over the "
     "paired rows; 95% CI: Student's paired t-interval; significant when the CI excludes 0"
@@ -97,9 +98,14 @@ class ScorerComparison:
     ci: tuple[float, float] | None  # 95% CI of the mean paired difference
     only_baseline: int  # inputs scored in the baseline only (no candidate value)
     only_candidate: int
+    # MLflow's compare_evaluations decides by its test's p-value (None: ours, by the CI).
+    p_value: float | None = None
+    method: str = "paired t-interval"
 
     @property
     def significant(self) -> bool:
+        if self.p_value is not None:
+            return self.p_value < ALPHA and bool(self.delta)
         return self.ci is not None and (self.ci[0] > 0 or self.ci[1] < 0)
 
     def regressed(self, max_drop: float | None) -> bool:
@@ -108,7 +114,7 @@ class ScorerComparison:
             return False
         if max_drop is not None and self.delta < -max_drop:
             return True
-        return self.ci is not None and self.ci[1] < 0
+        return self.significant and self.delta < 0
 
     def as_json(self, max_drop: float | None) -> dict[str, Any]:
         return {
@@ -122,6 +128,8 @@ class ScorerComparison:
             "regressed": self.regressed(max_drop),
             "only_baseline": self.only_baseline,
             "only_candidate": self.only_candidate,
+            "p_value": self.p_value,
+            "method": self.method,
         }
 
 
@@ -158,4 +166,37 @@ def compare_scorer(scorer: str, baseline: Rows, candidate: Rows) -> ScorerCompar
         paired_interval(diffs),
         only_b,
         only_c,
+    )
+
+
+MLFLOW_METHOD = (
+    "mlflow.genai.compare_evaluations: rows paired on the evaluation request id, else a "
+    "hash of the inputs; significant when its test's p-value < 0.05 (McNemar for pass/fail, "
+    "Wilcoxon signed-rank for numbers); 95% CI: percentile bootstrap of the mean paired "
+    "difference (fixed seed)"
+)
+
+
+def from_mlflow(result: Any, scorer: str) -> ScorerComparison | None:
+    """``scorer`` from MLflow's ``ComparisonResult`` (mlflow.genai.compare_evaluations,
+    in MLflow's source after 3.17.2: ``scorers[name]`` with ``n_paired``,
+    ``baseline_mean``, ``candidate_mean``, ``diff``, ``ci_low``, ``ci_high``,
+    ``p_value``, ``method``; rows it could not pair as trace id lists); None when MLflow
+    did not compare it."""
+    found = (getattr(result, "scorers", None) or {}).get(scorer)
+    if found is None:
+        return None
+    ok = getattr(found, "status", "ok") == "ok"
+    ci = (found.ci_low, found.ci_high) if ok and found.ci_low is not None else None
+    return ScorerComparison(
+        scorer,
+        int(found.n_paired),
+        found.baseline_mean if ok else None,
+        found.candidate_mean if ok else None,
+        found.diff if ok else None,
+        ci,
+        len(getattr(result, "unpaired_baseline_trace_ids", None) or ()),
+        len(getattr(result, "unpaired_candidate_trace_ids", None) or ()),
+        p_value=found.p_value if ok else None,
+        method=str(found.method or "mlflow"),
     )

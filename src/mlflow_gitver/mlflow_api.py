@@ -458,6 +458,22 @@ def has_compare_evaluations() -> bool:
     return hasattr(mlflow.genai, "compare_evaluations")
 
 
+def compare_runs(edge: Edge, candidate_run_id: str, baseline_run_id: str) -> Any:
+    """MLflow's own paired comparison of two evaluation runs (its ``ComparisonResult``),
+    logging nothing; it imports numpy, pandas and scipy (the full mlflow).  It reads
+    through the tracking URI of the environment (call inside tracking.mlflow_env)."""
+    import mlflow.genai
+
+    name = "compare_evaluations"  # not in 3.17.2's mlflow.genai (nor its type stubs)
+    return edge.call(
+        "comparing the evaluation runs",
+        getattr(mlflow.genai, name),
+        candidate_run_id,
+        baseline_run_id,
+        log_results=False,
+    )
+
+
 # --- outside a client -----------------------------------------------------------------
 
 

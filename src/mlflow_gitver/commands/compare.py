@@ -3,7 +3,9 @@
 The candidate (``--candidate``, default HEAD's clean version) and ``--baseline VERSION``
 are what ``show`` takes; ``--baseline auto`` picks it from git (baseline.py).  Each
 side's evaluation is its newest run on the candidate's dataset (evaluations.py); the
-rows are paired by input and each scorer compared (evalstats.py).  Exit 0: no scorer
+rows are paired by input and each scorer compared: by MLflow's own
+``mlflow.genai.compare_evaluations`` when the installed MLflow has it (3.17.2 has
+not; it needs numpy, pandas and scipy: the [eval] extra), else by evalstats.py.  Exit 0: no scorer
 regressed; 1: one regressed beyond ``--max-drop`` or significantly; 4: no baseline or
 no evaluation to compare (errors.EXIT_NO_BASELINE); 2: bad input.
 """
@@ -54,8 +56,9 @@ def args_of(ns: argparse.Namespace) -> Args:
 
 @contextlib.contextmanager
 def needs_eval_extra() -> Iterator[None]:
-    """A module MLflow needs for reading evaluations missing: one line naming the extra
-    (mlflow-skinny 3.17.2 needs none: measured with pandas and numpy blocked)."""
+    """A module MLflow needs for reading or comparing evaluations missing: one line naming
+    the extra (with mlflow-skinny 3.17.2 none is: tested with pandas and numpy blocked;
+    MLflow's own compare_evaluations, where it exists, imports numpy, pandas, scipy)."""
     try:
         yield
     except ModuleNotFoundError as e:
@@ -140,15 +143,17 @@ def _compare(args: Args) -> dict[str, Any]:
             base = base_given
             bev, why = _given(edge, base, cev, same_rows), "given with --baseline"
         ctab, btab = table(cev), table(bev)
+        mlflow_result = None
+        if mlflow_api.has_compare_evaluations():
+            mlflow_result = mlflow_api.compare_runs(edge, cev.run_id, bev.run_id)
         for side, ev, tab in (("candidate", cev, ctab), ("baseline", bev, btab)):
             if not tab.rows:
                 raise NoBaseline(
                     f"no rows: the {side}'s evaluation run {ev.run_id} has no traces to "
                     "compare (MLflow logs none with MLFLOW_GENAI_EVAL_SKIP_TRACE_VALIDATION=True)"
                 )
-        mlflow_has_compare = mlflow_api.has_compare_evaluations()
-    results = _scorers(args.scorer, cand, ctab, btab)
-    return _report(args, cand, cev, base, bev, why, ctab, btab, results, mlflow_has_compare)
+    results = _scorers(args.scorer, ctab, btab, mlflow_result)
+    return _report(args, cand, cev, base, bev, why, ctab, btab, results, mlflow_result is not None)
 
 
 def _auto(
@@ -200,10 +205,12 @@ def _given(
 
 
 def _scorers(
-    named: Sequence[str] | None, cand: Version, ctab: Table, btab: Table
+    named: Sequence[str] | None, ctab: Table, btab: Table, mlflow_result: Any
 ) -> list[ScorerComparison]:
+    """Each scorer compared: by MLflow's compare_evaluations when this MLflow has it (a
+    scorer it did not compare, by ours), else by ours (evalstats.py)."""
     from mlflow_gitver.baseline import NoBaseline
-    from mlflow_gitver.evalstats import compare_scorer
+    from mlflow_gitver.evalstats import compare_scorer, from_mlflow
 
     if named:
         for s in named:
@@ -222,7 +229,11 @@ def _scorers(
                 f"no scorer in common: the candidate's run has {sorted(ctab.scorers)}, the "
                 f"baseline's {sorted(btab.scorers)}"
             )
-    return [compare_scorer(s, btab.view(), ctab.view()) for s in chosen]
+    return [
+        (from_mlflow(mlflow_result, s) if mlflow_result is not None else None)
+        or compare_scorer(s, btab.view(), ctab.view())
+        for s in chosen
+    ]
 
 
 def _verdict(r: ScorerComparison, max_drop: float | None) -> str:
@@ -257,9 +268,9 @@ def _report(
     ctab: Table,
     btab: Table,
     results: list[ScorerComparison],
-    mlflow_has_compare: bool,
+    by_mlflow: bool,
 ) -> dict[str, Any]:
-    from mlflow_gitver.evalstats import METHOD
+    from mlflow_gitver.evalstats import METHOD, MLFLOW_METHOD
 
     scorers = [{**r.as_json(args.max_drop), "verdict": _verdict(r, args.max_drop)} for r in results]
     regressed = [s["scorer"] for s in scorers if s["regressed"]]
@@ -286,13 +297,9 @@ def _report(
         "scorers": scorers,
         "rows": {"paired": paired, "only_candidate": only_c, "only_baseline": only_b},
         "rows_note": note,
-        "method": METHOD
-        + (
-            "; computed here (mlflow.genai.compare_evaluations exists in this MLflow but is "
-            "not used: the gate's method does not change with the MLflow version)"
-            if mlflow_has_compare
-            else "; computed here (this MLflow has no mlflow.genai.compare_evaluations)"
-        ),
+        "method": MLFLOW_METHOD
+        if by_mlflow
+        else METHOD + "; computed here (this MLflow has no mlflow.genai.compare_evaluations)",
     }
 
 
