@@ -217,6 +217,20 @@ def test_an_explicit_baseline(history: History) -> None:
     assert out.returncode == 0, out.stderr
     assert report["baseline_why"] == "given with --baseline"
     assert _scorer(report, "exact")["delta"] == 0
+    # A commit names its clean version, as for show.
+    out = _compare(history, "--candidate", "feature~2", "--baseline", history.commits["m1"][:10])
+    report = _json(out)
+    assert out.returncode == 0, out.stderr
+    assert report["candidate"]["model_id"] == history.ids["f1"]
+    assert report["baseline"]["model_id"] == history.ids["m1"]
+    assert _scorer(report, "exact")["verdict"] == "improved (significant)"
+
+
+def test_the_walk_stops_at_depth(history: History) -> None:
+    # m4 and m3 only: m2 is the third first parent back.
+    out = _compare(history, "--candidate", history.commits["f1"], "--depth", "2")
+    assert out.returncode == 4, out.stderr
+    assert "none of the 2 first-parent ancestor(s)" in out.stderr
 
 
 def test_no_baseline_is_exit_4(history: History) -> None:
