@@ -238,6 +238,7 @@ def test_no_baseline_is_exit_4(history: History) -> None:
     out = _compare(history, "--candidate", history.commits["m1"])
     assert out.returncode == 4, out.stderr
     assert "no baseline" in out.stderr and out.stderr.count("\n") == 1
+    assert _json(out)["result"] == "no baseline" and "no baseline" in _json(out)["error"]
     # A base branch whose history has no evaluated version on this dataset either.
     out = _compare(history, "--candidate", history.ids["m3"], "--base-branch", "main")
     assert out.returncode == 4, out.stderr

@@ -81,6 +81,8 @@ def run(args: Args) -> int:
             report = _compare(args)
     except NoBaseline as e:
         report = {"result": "no baseline", "error": e.message}
+        if args.format == "json":  # a CI script reads stdout: say it there too
+            print(json.dumps(report, indent=2, ensure_ascii=False))
         evalsummary.write(evalsummary.markdown(report), args.summary, os.environ)
         raise
     if args.format == "json":
