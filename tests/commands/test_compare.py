@@ -324,3 +324,40 @@ def test_compare_runs_without_pandas_or_numpy(history: History) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "result: ok" in out.stdout
+
+
+def _readme_script() -> str:
+    from testing.source import ROOT
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Evaluation gate") :]
+    block = section[section.index("   ```python\n") + len("   ```python\n") :]
+    block = block[: block.index("   ```\n")]
+    return "\n".join(line[3:] for line in block.splitlines()) + "\n"
+
+
+def test_the_readme_end_to_end(repo: Path, server_url: str) -> None:
+    # The README's steps as written: its script, run with `exec`, on two commits; then
+    # compare with no remote (the current branch is the base branch).
+    import sys
+
+    exp = f"readme-{uuid.uuid4().hex[:8]}"
+    write(
+        repo / ".mlflow-gitver.yaml", f"name: shop\nexperiment: {exp}\ntracking_uri: {server_url}\n"
+    )
+    write(repo / "evals" / "run.py", _readme_script())
+    commit_all(repo, "evaluated")
+    for n in (1, 2):
+        if n == 2:
+            write(repo / "app.py", "print('v2')\n")
+            commit_all(repo, "second")
+        out = cli("exec", "--", sys.executable, "evals/run.py", cwd=repo)
+        assert out.returncode == 0, out.stderr[-3000:]
+    assert git(repo, "status", "--porcelain") == ""
+    out = cli("compare", cwd=repo)
+    assert out.returncode == 0, out.stderr
+    assert "is on main: from its first parent" in out.stdout
+    import re
+
+    assert re.search(r"^exact\s+0\.500\s+0\.500\s+\+0\.000\s", out.stdout, re.M), out.stdout
+    assert "result: ok" in out.stdout
