@@ -41,6 +41,10 @@ _SCRIPT = textwrap.dedent(
         return "yes" if outputs.endswith(("0", "2", "4", "6", "8")) else "no"
 
     @scorer
+    def mood(outputs):
+        return "cheerful"  # text: not a number, never compared
+
+    @scorer
     def overlap(outputs, expectations):
         want = expectations["answer"]
         return sum(c in outputs for c in want) / len(want)
@@ -55,14 +59,15 @@ _SCRIPT = textwrap.dedent(
             {"inputs": {"q": f"q{i}"}, "expectations": {"answer": f"Q{i}"}}
             for i in range(job["rows"])
         ]
-        if job["dataset"] != "main":
+        if job["dataset"] == "repeated":
+            data.append(dict(data[0]))  # q0 twice: 21 rows, another digest
+        elif job["dataset"] != "main":
             # Other inputs, the same size: MLflow gives it the same digest.
             data[0]["inputs"]["q"] = job["dataset"]
         mlflow.set_experiment(experiment_id=job["experiment_id"])
         model = {} if job["active"] else {"model_id": job["model_id"]}
-        mlflow.genai.evaluate(
-            data=data, predict_fn=predict, scorers=[exact, polite, overlap], **model
-        )
+        scorers = [exact, polite, overlap] + ([mood] if job["mood"] else [])
+        mlflow.genai.evaluate(data=data, predict_fn=predict, scorers=scorers, **model)
     """
 )
 
@@ -73,27 +78,35 @@ class Job:
     experiment_id: str
     wrong: Sequence[int] = ()
     broken: Sequence[int] = ()
-    dataset: str = "main"  # any other value: row 0's input (the digest stays the same)
+    # "repeated": row 0 twice; any other value: row 0's input (the digest stays the same)
+    dataset: str = "main"
+    mood: bool = False  # also the text-valued scorer "mood"
+    skip_traces: bool = False  # MLFLOW_GENAI_EVAL_SKIP_TRACE_VALIDATION=True: no traces
     rows: int = ROWS
     active: bool = False  # linked by MLFLOW_ACTIVE_MODEL_ID, not model_id=
 
 
-def _env(uri: str, model_id: str | None) -> dict[str, str]:
+def _env(uri: str, model_id: str | None, skip_traces: bool = False) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env["MLFLOW_TRACKING_URI"] = uri
+    if skip_traces:
+        env["MLFLOW_GENAI_EVAL_SKIP_TRACE_VALIDATION"] = "True"
     if model_id is not None:
         env["MLFLOW_ACTIVE_MODEL_ID"] = model_id
     return env
 
 
 def evaluate(uri: str, jobs: Sequence[Job]) -> None:
-    """Run the jobs: those with ``model_id=`` in one process, each ``active`` one alone."""
-    direct = [_plain(j) for j in jobs if not j.active]
+    """Run the jobs: those with ``model_id=`` in one process, each ``active`` or
+    ``skip_traces`` one alone."""
+    direct = [_plain(j) for j in jobs if not (j.active or j.skip_traces)]
     if direct:
         _run(json.dumps(direct), _env(uri, None))
     for j in jobs:
-        if j.active:
-            _run(json.dumps([_plain(j)]), _env(uri, j.model_id))
+        if j.active or j.skip_traces:
+            _run(
+                json.dumps([_plain(j)]), _env(uri, j.model_id if j.active else None, j.skip_traces)
+            )
 
 
 def _plain(job: Job) -> dict[str, object]:

@@ -12,7 +12,9 @@ and a dirty version at m3 on the main dataset (dirty versions are never baseline
 m4 is not registered; m5 (not an ancestor of the feature) is evaluated perfectly and
 must not be picked.  The feature's baseline is m2.  f1 equals it, f2 gets one row
 wrong (a drop nothing can call significant), f3 six (significant; evaluated through
-MLFLOW_ACTIVE_MODEL_ID alone).  ``noeval`` is registered and never evaluated.
+MLFLOW_ACTIVE_MODEL_ID alone).  ``noeval`` is registered and never evaluated.  On
+the branch ``odd`` (from m2): o1 adds a text-valued scorer, o2 and o3 are evaluated
+on 21 rows (q0 twice), o4 with MLFLOW_GENAI_EVAL_SKIP_TRACE_VALIDATION=True.
 """
 
 from __future__ import annotations
@@ -104,6 +106,9 @@ def history(
             version(f)
         git(repo, "checkout", "-q", "-b", "noeval", commits["m1"])
         version("noeval")
+        git(repo, "checkout", "-q", "-b", "odd", commits["m2"])
+        for o in ("o1", "o2", "o3", "o4"):
+            version(o)
         git(repo, "checkout", "-q", "main")
         version("m5")
         git(repo, "push", "-q", "origin", "main")
@@ -124,6 +129,10 @@ def history(
                 job("f1", broken=[19]),
                 job("f2", wrong=[0]),
                 job("f3", wrong=range(6), active=True),
+                job("o1", mood=True),
+                job("o2", dataset="repeated"),
+                job("o3", dataset="repeated", wrong=[0]),
+                job("o4", skip_traces=True),
             ],
         )
         yield History(repo, uri, ids, commits)
@@ -361,3 +370,29 @@ def test_the_readme_end_to_end(repo: Path, server_url: str) -> None:
 
     assert re.search(r"^exact\s+0\.500\s+0\.500\s+\+0\.000\s", out.stdout, re.M), out.stdout
     assert "result: ok" in out.stdout
+
+
+def test_odd_evaluations(history: History) -> None:
+    h = history
+    # A text-valued scorer is named, not compared.
+    report = _json(out := _compare(h, "--candidate", h.ids["o1"]))
+    assert out.returncode == 0, out.stderr
+    assert report["baseline"]["model_id"] == h.ids["m2"]
+    assert "not numeric, not compared: mood" in report["rows_note"]
+    assert "mood" not in {s["scorer"] for s in report["scorers"]}
+    # A repeated input counts once, with the mean of its values: q0 is wrong twice in o3.
+    out = _compare(h, "--candidate", h.ids["o3"], "--baseline", h.ids["o2"], "--scorer", "exact")
+    report = _json(out)
+    assert out.returncode == 0, out.stderr
+    assert "2 repeated input(s) averaged" in report["rows_note"]
+    exact = _scorer(report, "exact")
+    assert exact["n"] == 20 and exact["delta"] == pytest.approx(-0.05)
+    # 21 rows (another digest): no baseline on the base branch.
+    out = _compare(h, "--candidate", h.ids["o2"], "--base-branch", "main")
+    assert out.returncode == 4 and "no baseline" in out.stderr
+    # No traces: said so, not "no scorer in common".
+    out = _compare(h, "--candidate", h.ids["o4"])
+    assert out.returncode == 4 and "no rows" in out.stderr
+    assert "MLFLOW_GENAI_EVAL_SKIP_TRACE_VALIDATION" in out.stderr
+    out = _compare(h, "--candidate", h.ids["o1"], "--baseline", h.ids["noeval"])
+    assert out.returncode == 4 and "no evaluation: the baseline" in out.stderr

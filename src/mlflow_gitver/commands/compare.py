@@ -133,6 +133,13 @@ def _compare(args: Args) -> dict[str, Any]:
         def same_rows(e: Evaluation) -> bool:
             return table(e).rows.keys() == table(cev).rows.keys()
 
+        if not table(cev).rows:
+            # A baseline with no rows is never "the same data" as a candidate with some.
+            raise NoBaseline(
+                f"no rows: the candidate's evaluation run {cev.run_id} has no traces to "
+                "compare (MLflow logs none with MLFLOW_GENAI_EVAL_SKIP_TRACE_VALIDATION=True)"
+            )
+
         if base_given is None:
             assert repo is not None
             eids = (
@@ -148,12 +155,6 @@ def _compare(args: Args) -> dict[str, Any]:
         mlflow_result = None
         if mlflow_api.has_compare_evaluations():
             mlflow_result = mlflow_api.compare_runs(edge, cev.run_id, bev.run_id)
-        for side, ev, tab in (("candidate", cev, ctab), ("baseline", bev, btab)):
-            if not tab.rows:
-                raise NoBaseline(
-                    f"no rows: the {side}'s evaluation run {ev.run_id} has no traces to "
-                    "compare (MLflow logs none with MLFLOW_GENAI_EVAL_SKIP_TRACE_VALIDATION=True)"
-                )
     results = _scorers(args.scorer, ctab, btab, mlflow_result)
     return _report(args, cand, cev, base, bev, why, ctab, btab, results, mlflow_result is not None)
 
