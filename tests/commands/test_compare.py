@@ -47,9 +47,18 @@ class History:
 
 
 def _register(repo: Path) -> dict[str, Any]:
-    out = cli("register", "--format", "json", cwd=repo)
-    assert out.returncode == 0, out.stderr
-    return dict(json.loads(out.stdout))
+    # In this process (main(), as a user's shell would run it): one MLflow import for the
+    # dozen versions of the history, not one per version.
+    import contextlib
+    import io
+
+    from mlflow_gitver.main import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["register", "--format", "json", "--repo", str(repo)])
+    assert code == 0
+    return dict(json.loads(out.getvalue()))
 
 
 @pytest.fixture(scope="module")
