@@ -91,6 +91,37 @@ def _unless(codes: Sequence[str]) -> Iterator[list[bool]]:
         hit.append(True)
 
 
+def _pages(
+    edge: Edge,
+    what: str,
+    fn: Any,
+    *args: Any,
+    limit: int | None = None,
+    page_size: int = 1000,
+    **kwargs: Any,
+) -> list[Any]:
+    """Every item of one of MLflow's paged searches (``page_token``), page after page;
+    at most ``limit``."""
+    out: list[Any] = []
+    token: str | None = None
+    while True:
+        size = page_size if limit is None else min(page_size, limit - len(out))
+        page = edge.call(what, fn, *args, max_results=size, page_token=token, **kwargs)
+        out.extend(page)
+        token = page.token
+        if not token or (limit is not None and len(out) >= limit):
+            return out
+
+
+def _traces_in(edge: Edge, experiment_id: str) -> dict[str, Any]:
+    """The experiment argument of ``search_traces``: MLflow 3.17 names it ``locations``
+    (and warns on ``experiment_ids``)."""
+    import inspect
+
+    names = inspect.signature(edge.client.search_traces).parameters
+    return {"locations" if "locations" in names else "experiment_ids": [experiment_id]}
+
+
 # --- experiments ---------------------------------------------------------------------
 
 
@@ -129,20 +160,10 @@ def all_experiment_ids(edge: Edge) -> list[str]:
     """Every active experiment's id (for lookups with no experiment given)."""
     from mlflow.entities import ViewType
 
-    ids: list[str] = []
-    token: str | None = None
-    while True:
-        page = edge.call(
-            "listing experiments",
-            edge.client.search_experiments,
-            view_type=ViewType.ACTIVE_ONLY,
-            max_results=1000,
-            page_token=token,
-        )
-        ids.extend(str(e.experiment_id) for e in page)
-        token = page.token
-        if not token:
-            return ids
+    found = _pages(
+        edge, "listing experiments", edge.client.search_experiments, view_type=ViewType.ACTIVE_ONLY
+    )
+    return [str(e.experiment_id) for e in found]
 
 
 # --- logged models ---------------------------------------------------------------------
@@ -168,22 +189,15 @@ def newest_models(
 ) -> list[Any]:
     """The LoggedModels matching ``filter_string``, newest first, at most ``limit``
     (None: every one, page after page)."""
-    out: list[Any] = []
-    token: str | None = None
-    while True:
-        page = edge.call(
-            "listing versions",
-            edge.client.search_logged_models,
-            experiment_ids=experiment_ids,
-            filter_string=filter_string,
-            max_results=1000 if limit is None else limit - len(out),
-            order_by=[{"field_name": "creation_time", "ascending": False}],
-            page_token=token,
-        )
-        out.extend(page)
-        token = page.token
-        if not token or (limit is not None and len(out) >= limit):
-            return out
+    return _pages(
+        edge,
+        "listing versions",
+        edge.client.search_logged_models,
+        limit=limit,
+        experiment_ids=experiment_ids,
+        filter_string=filter_string,
+        order_by=[{"field_name": "creation_time", "ascending": False}],
+    )
 
 
 def get_model(
@@ -197,18 +211,13 @@ def get_model(
 
 def count_traces(edge: Edge, experiment_id: str, model_id: str, limit: int) -> int | None:
     """Traces linked to the model, up to ``limit``; None when the store cannot say."""
-    import inspect
-
     from mlflow.exceptions import MlflowException
 
-    # MLflow 3.17 names the experiments `locations` (and warns on experiment_ids).
-    names = inspect.signature(edge.client.search_traces).parameters
-    where = "locations" if "locations" in names else "experiment_ids"
     try:
         page = edge.call(
             "counting linked traces",
             edge.client.search_traces,
-            **{where: [experiment_id]},
+            **_traces_in(edge, experiment_id),
             model_id=model_id,
             include_spans=False,
             max_results=limit,
@@ -333,22 +342,10 @@ def prompt_version(edge: Edge, name: str, version_or_alias: str) -> Any:
 
 def prompt_versions(edge: Edge, name: str) -> list[Any]:
     """Every version of the prompt ``name`` (none when it does not exist), page after page."""
-    out: list[Any] = []
-    token: str | None = None
     with _unless(("RESOURCE_DOES_NOT_EXIST",)):
-        while True:
-            page = edge.call(
-                f"listing versions of prompt {name}",
-                edge.client.search_prompt_versions,
-                name,
-                max_results=1000,
-                page_token=token,
-            )
-            out.extend(page)
-            token = page.token
-            if not token:
-                break
-    return out
+        what = f"listing versions of prompt {name}"
+        return _pages(edge, what, edge.client.search_prompt_versions, name)
+    return []
 
 
 def create_prompt_version(
@@ -409,46 +406,29 @@ def runs_by_id(edge: Edge, experiment_ids: Sequence[str], run_ids: Sequence[str]
     ids = sorted(set(run_ids))
     for i in range(0, len(ids), MAX_SEARCH):
         quoted = ", ".join(f"'{r}'" for r in ids[i : i + MAX_SEARCH])
-        token: str | None = None
-        while True:
-            page = edge.call(
-                "reading evaluation runs",
-                edge.client.search_runs,
-                list(experiment_ids),
-                filter_string=f"attributes.run_id IN ({quoted})",
-                max_results=MAX_SEARCH,
-                page_token=token,
-            )
-            out.extend(page)
-            token = page.token
-            if not token:
-                break
+        out += _pages(
+            edge,
+            "reading evaluation runs",
+            edge.client.search_runs,
+            list(experiment_ids),
+            page_size=MAX_SEARCH,
+            filter_string=f"attributes.run_id IN ({quoted})",
+        )
     return out
 
 
 def run_traces(edge: Edge, experiment_id: str, run_id: str) -> list[Any]:
     """Every trace of the run ``run_id``, with its spans and assessments: an evaluation's
     rows.  With spans: the request preview is cut at 1,000 characters (measured)."""
-    import inspect
-
-    names = inspect.signature(edge.client.search_traces).parameters
-    where = "locations" if "locations" in names else "experiment_ids"
-    out: list[Any] = []
-    token: str | None = None
-    while True:
-        page = edge.call(
-            f"reading the rows of run {run_id}",
-            edge.client.search_traces,
-            **{where: [experiment_id]},
-            run_id=run_id,
-            include_spans=True,
-            max_results=MAX_SEARCH,
-            page_token=token,
-        )
-        out.extend(page)
-        token = page.token
-        if not token:
-            return out
+    return _pages(
+        edge,
+        f"reading the rows of run {run_id}",
+        edge.client.search_traces,
+        page_size=MAX_SEARCH,
+        **_traces_in(edge, experiment_id),
+        run_id=run_id,
+        include_spans=True,
+    )
 
 
 def has_compare_evaluations() -> bool:
