@@ -22,6 +22,9 @@ _SCHEMES = (
     "mysql",
     "mssql",
 )
+# The /health request's timeout: MLflow's own variable when the user set it (a slow
+# link), else short: doctor answers quickly about a server that does not.
+_HTTP_TIMEOUT_VAR = "MLFLOW_HTTP_REQUEST_TIMEOUT"
 _HTTP_TIMEOUT = 5.0
 
 
@@ -84,12 +87,14 @@ def _health(uri: str, shown: str, source: str, checks: list[Check]) -> bool:
     import urllib.error
     import urllib.request
 
+    from mlflow_gitver.mlflow_edge import float_env
     from mlflow_gitver.redact import redact_url
 
     base = redact_url(uri).rstrip("/")
+    timeout = float_env(_HTTP_TIMEOUT_VAR, _HTTP_TIMEOUT) or _HTTP_TIMEOUT
     try:
         with urllib.request.urlopen(
-            f"{base}/health", timeout=_HTTP_TIMEOUT, context=_tls_context(uri)
+            f"{base}/health", timeout=timeout, context=_tls_context(uri)
         ) as r:
             status = int(r.status)
     except urllib.error.HTTPError as e:
