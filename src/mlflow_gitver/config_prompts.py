@@ -132,7 +132,12 @@ def _entry(
     problem = _path_problem(path)
     if problem:
         raise r.fail(pnode, f"{at}.file: {problem}")
-    return PromptRef(name, file=path.removeprefix("./"), where=here)
+    # git reads REV:PATH only in its canonical spelling (no '.' or empty segments),
+    # the working tree in any: one spelling, so a clean and a dirty state agree.
+    canonical = "/".join(p for p in path.split("/") if p not in ("", "."))
+    if not canonical:
+        raise r.fail(pnode, f"{at}.file: {path!r} is a directory; name the prompt's file")
+    return PromptRef(name, file=canonical, where=here)
 
 
 def _check_name(r: Reader, node: yaml.Node, at: str, name: str) -> None:

@@ -81,12 +81,59 @@ class Pin:
         return f"{self.ref.name} = {self.version} ({self.ref.source})"
 
 
+# The most MLflow stores as a prompt's text (mlflow/utils/validation.py:
+# MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH); checked before anything is created.
+MAX_TEMPLATE_CHARS = 100_000
+
+
+class NotAFile(Exception):
+    """A path of ``prompts:`` that names no regular file in the code: a directory,
+    a symlink (git stores a link's target path, not the file), a submodule, or one
+    that cannot be read.  ``args``: what it is, and how to fix it."""
+
+    def __init__(self, what: str, fix: str = "name the prompt's file itself") -> None:
+        super().__init__(what, fix)
+
+
 def reader(repo: git.Repo, state: GitState) -> ReadFile:
-    """Files as the code state has them: the working tree's when it is dirty, else
-    the commit's (which need not be checked out)."""
-    if state.dirty:
-        return from_dir(repo.root)
-    return lambda path: git.show_blob(repo, state.commit, path)
+    """Files as the code state has them: the commit's (which need not be checked
+    out), and for a dirty state the working tree's of the paths its version id
+    covers (its changes).  Any other working-tree file (ignored, untracked under
+    ``untracked: false``, or unchanged but checked out converted, e.g. eol=crlf)
+    is not what the version is: the commit's content, or none, is."""
+    import os
+
+    at_commit = from_commit(repo, state.commit)
+    if not state.dirty:
+        return at_commit
+    changed = {c.path for c in state.changes}
+    in_tree = from_dir(repo.root)
+
+    def read(path: str) -> bytes | None:
+        return in_tree(path) if os.fsencode(path) in changed else at_commit(path)
+
+    return read
+
+
+def from_commit(repo: git.Repo, commit: str) -> ReadFile:
+    """Files of ``commit``; a path that is a tree, a link or a submodule there raises
+    NotAFile (``git cat-file blob`` would hand over a link's target path as its text)."""
+
+    def read(path: str) -> bytes | None:
+        out = git.git(["ls-tree", "-z", commit, "--", path], cwd=repo.root, env=repo.env())
+        entry = out.stdout.split(b"\0")[0]
+        if not entry:
+            return None
+        mode, kind, _oid = entry.partition(b"\t")[0].split(b" ")
+        if kind == b"tree":
+            raise NotAFile("a directory, not a file")
+        if mode == b"120000":
+            raise NotAFile("a symlink, not a file")
+        if kind != b"blob":
+            raise NotAFile("a submodule, not a file")
+        return git.show_blob(repo, commit, path)
+
+    return read
 
 
 def check_scope(repo: git.Repo, state: GitState, refs: Sequence[PromptRef]) -> None:
@@ -120,10 +167,20 @@ def from_dir(root: Path) -> ReadFile:
     """Files under ``root`` (a deploy bundle, a working tree)."""
 
     def read(path: str) -> bytes | None:
+        # A link anywhere below root may point outside it: its target is not the code.
+        here = root
+        for part in path.split("/"):
+            here = here / part
+            if here.is_symlink():
+                raise NotAFile("a symlink, not a file")
+        if here.is_dir():
+            raise NotAFile("a directory, not a file")
         try:
-            return (root / path).read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return here.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as e:  # a permission, an I/O error: the user's to fix, not a crash
+            raise NotAFile(f"unreadable ({e.strerror})", "make it readable") from e
 
     return read
 
@@ -205,9 +262,17 @@ def pin_all(
     file is read, and every registry prompt resolved, first."""
     contents = {r.name: _content(r, read_file, commit, secrets) for r in refs if r.file is not None}
     found = {r.name: _registry_pin(edge, r) for r in refs if r.file is None}
+    # Listing is a read: a name MLflow will not list (a registered model's) fails here,
+    # before an earlier entry has created its version.
+    have = {n: _listed(edge, r, digest(contents[n][0])) for r in refs if (n := r.name) in contents}
     for r in refs:
         if r.file is not None:
-            found[r.name] = Pin(r, _file_version(edge, r, contents[r.name], commit, create))
+            version = _file_version(edge, r, contents[r.name], commit, create, have[r.name])
+            found[r.name] = Pin(r, version)
+    if create:
+        from mlflow_gitver import registry
+
+        registry.inject_fault("pinned")  # between the pins and the link (tests)
     return tuple(found[r.name] for r in refs)
 
 
@@ -249,7 +314,15 @@ def _unknown(edge: Edge, ref: PromptRef) -> GitverError:
 
 def _content(ref: PromptRef, read_file: ReadFile, commit: str, secrets: str) -> tuple[bytes, str]:
     assert ref.file is not None
-    data = read_file(ref.file)
+    try:
+        data = read_file(ref.file)
+    except NotAFile as e:
+        what, fix = e.args
+        raise GitverError(
+            f"{ref.where}: prompt {ref.name!r}: {ref.file} is {what} in the code registered "
+            f"({commit[:12]}); {fix}",
+            EXIT_USAGE,
+        ) from e
     if data is None:
         raise GitverError(
             f"{ref.where}: prompt {ref.name!r}: {ref.file} is not in the code registered "
@@ -264,6 +337,12 @@ def _content(ref: PromptRef, read_file: ReadFile, commit: str, secrets: str) -> 
             f"(byte {e.start}); save it as UTF-8",
             EXIT_USAGE,
         ) from e
+    if len(text) > MAX_TEMPLATE_CHARS:
+        raise GitverError(
+            f"{ref.where}: prompt {ref.name!r}: {ref.file} holds {len(text):,} characters, "
+            f"more than MLflow stores in a prompt ({MAX_TEMPLATE_CHARS:,}); shorten or split it",
+            EXIT_USAGE,
+        )
     if secrets != "off":
         _refuse_secrets(ref, text)
     return data, text
@@ -292,14 +371,38 @@ def _with_digest(edge: Edge, name: str, want: str) -> list[int]:
     return sorted(int(v.version) for v in versions if (v.tags or {}).get(TAG_DIGEST) == want)
 
 
+def _listed(edge: Edge, ref: PromptRef, want: str) -> list[int]:
+    """:func:`_with_digest`, with MLflow's refusal to list the name (it is a registered
+    model's, not a prompt's) as one line naming the config's line."""
+    from mlflow.exceptions import MlflowException
+
+    from mlflow_gitver import mlflow_failures
+
+    try:
+        return _with_digest(edge, ref.name, want)
+    except MlflowException as e:
+        if mlflow_failures.error_code(e) != "INVALID_PARAMETER_VALUE":
+            raise
+        said = str(e.message).split(". Use ", 1)[0].rstrip(".")  # MLflow's API advice dropped
+        raise GitverError(
+            f"{ref.where}: prompt {ref.name!r} cannot be kept at {edge.display_uri}: {said}; "
+            "give the prompt another name",
+            EXIT_USAGE,
+        ) from e
+
+
 def _file_version(
-    edge: Edge, ref: PromptRef, content: tuple[bytes, str], commit: str, create: bool
+    edge: Edge,
+    ref: PromptRef,
+    content: tuple[bytes, str],
+    commit: str,
+    create: bool,
+    have: list[int],
 ) -> int | None:
     from mlflow_gitver import registry
 
     data, text = content
     want = digest(data)
-    have = _with_digest(edge, ref.name, want)
     if have or not create:
         return have[0] if have else None
     tags = {TAG_DIGEST: want, TAG_COMMIT: commit, TAG_FILE: str(ref.file)}
@@ -308,6 +411,7 @@ def _file_version(
         mlflow_api.create_prompt_version(
             edge, ref.name, text, f"{ref.file} at {commit[:12]} (mlflow-gitver)", tags
         )
+        registry.inject_fault("prompt-created")  # a kill before the model is made (tests)
         registry.settle_after(time.monotonic() - t0)
         have = _with_digest(edge, ref.name, want)
         if have:
