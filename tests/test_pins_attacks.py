@@ -641,13 +641,6 @@ def test_an_unreadable_prompt_file_is_one_line_in_a_dirty_tree_and_a_bundle(
     assert _versions(client, name) == [1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check before a file prompt's first registration computes {params_digest} (the "
-    "model_name and the mlflow_gitver.params_digest tag it prints) from the params without "
-    "the unresolved pin (pins.pinned leaves it out), so it shows a name registration never "
-    "makes; check.py should say the name waits for the pin (not fixable in pins.py alone)",
-)
 def test_check_never_shows_a_model_name_registration_will_not_make(
     repo: Path, server_url: str
 ) -> None:
@@ -662,6 +655,16 @@ def test_check_never_shows_a_model_name_registration_will_not_make(
     commit_all(repo, "new prompt, digest in the name")
     chk = cli("check", "--format", "json", cwd=repo)
     assert chk.returncode == 0, chk.stderr
-    shown = json.loads(chk.stdout).get("model_name")
+    shown = json.loads(chk.stdout)
+    assert shown["model_name"] is None  # decided at registration
+    assert "mlflow_gitver.params_digest" not in shown["tags"]
+    text = cli("check", cwd=repo).stdout
+    assert "model name: decided at registration ({params_digest} covers the pin" in text
     reg = _register(repo)
-    assert shown in (None, reg["model_name"]), (shown, reg["model_name"])
+    from mlflow import MlflowClient
+
+    from mlflow_gitver.naming import params_digest
+
+    model = MlflowClient(tracking_uri=server_url).get_logged_model(reg["model_id"])
+    assert f"prompt.{name}" in model.params
+    assert reg["model_name"].endswith("-" + params_digest(model.params))

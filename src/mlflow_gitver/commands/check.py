@@ -15,13 +15,17 @@ from mlflow_gitver.commands import from_namespace
 from mlflow_gitver.context import app_states, load_worktree_config, open_repo, unscoped
 from mlflow_gitver.errors import GitverError
 from mlflow_gitver.gitstate import GitState
-from mlflow_gitver.naming import VersionPlan, build_spec
+from mlflow_gitver.naming import TAG_PARAMS_DIGEST, VersionPlan, build_spec
 from mlflow_gitver.patch import Patch, refusal
 
 if TYPE_CHECKING:
     from mlflow_gitver.config import Config
     from mlflow_gitver.diffscan import Redaction
 
+_PENDING_NAME = (
+    "decided at registration ({params_digest} covers the pin of a prompt version "
+    "registration creates)"
+)
 # Stands for the commit in a name computed before there is one; no config
 # value can hold it, so replacing it cannot touch what the user wrote.
 _NO_SHA = "\x01" * 64
@@ -99,9 +103,15 @@ def run(args: Args) -> int:
     items, refused = [], []
     for i, (state, cfg) in enumerate(pairs):
         branch = ctx.branch if state.branch is None else None
-        pin_lines, pins_json, cfg = _pins(repo, state, cfg)
+        pin_lines, pins_json, cfg, pending = _pins(repo, state, cfg)
         plan = VersionPlan(repo, state, cfg, branch, ctx.tags, refuse=False)
         spec = plan.full()
+        # A pin not made yet (a file's new content) is not in the params: their
+        # digest, and a name built from it, are decided at registration.
+        tags = {k: v for k, v in spec.tags.items() if not (pending and k == TAG_PARAMS_DIGEST)}
+        name: str | None = spec.name
+        if pending and "{params_digest}" in (cfg.name_template or ""):
+            name = None
         found = secrets_of(cfg.secrets, plan.patch) if state.dirty else None  # what it redacts
         refused.append(found)
         if args.fmt == "json":
@@ -109,11 +119,11 @@ def run(args: Args) -> int:
                 {
                     **({"app": cfg.name} if named else {}),
                     "config": cfg.source,
-                    "model_name": spec.name,
+                    "model_name": name,
                     "version_id": spec.version_id,
                     "model_type": spec.model_type,
                     "params": spec.params,
-                    "tags": spec.tags,
+                    "tags": tags,
                     **pins_json,
                     "secrets": None if found is None else found.as_json(),
                 }
@@ -122,11 +132,11 @@ def run(args: Args) -> int:
         if i:
             print()
         print(f"config: {cfg.source}: valid" + (f" (app {cfg.name})" if named else ""))
-        print(f"model name: {spec.name}")
+        print(f"model name: {name or _PENDING_NAME}")
         print(f"version id: {spec.version_id}")
         if spec.model_type:
             print(f"model type: {spec.model_type}")
-        for title, values in (("params", spec.params), ("tags", spec.tags)):
+        for title, values in (("params", spec.params), ("tags", tags)):
             print("\n".join(item_lines(title, values)))
         for line in pin_lines:
             print(line)
@@ -141,11 +151,12 @@ def run(args: Args) -> int:
 
 def _pins(
     repo: git.Repo, state: GitState, cfg: Config
-) -> tuple[list[str], dict[str, object], Config]:
+) -> tuple[list[str], dict[str, object], Config, bool]:
     """What ``check`` shows of the prompt pins (contacting the registry, creating
-    nothing), and the config with the pins as params, as registering would send."""
+    nothing), the config with the pins as params, as registering would send, and
+    whether a pin waits for registration (a file's new content, or unresolved)."""
     if not cfg.prompts:
-        return [], {}, cfg
+        return [], {}, cfg, False
     from mlflow_gitver import pins
 
     found, why = pins.preview(repo, state, cfg)
@@ -155,10 +166,12 @@ def _pins(
             [f"prompts: unresolved ({names}): {why}"],
             {"prompts": None, "prompts_unresolved": why},
             cfg,
+            True,
         )
     lines = ["prompts (as they resolve now):"] + [f"  {p.describe()}" for p in found]
     pinned = {p.ref.name: p.version for p in found}
-    return lines, {"prompts": pinned}, pins.pinned(cfg, found)
+    pending = any(p.version is None for p in found)
+    return lines, {"prompts": pinned}, pins.pinned(cfg, found), pending
 
 
 def _refused(found: SecretsCheck | None) -> int:
