@@ -340,11 +340,24 @@ def prompt_version(edge: Edge, name: str, version_or_alias: str) -> Any:
     return None
 
 
+class NotAPrompt(Exception):
+    """MLflow refuses to list a name's prompt versions: the name is a registered
+    model's.  ``str()``: MLflow's reason, without its API advice."""
+
+
 def prompt_versions(edge: Edge, name: str) -> list[Any]:
-    """Every version of the prompt ``name`` (none when it does not exist), page after page."""
-    with _unless(("RESOURCE_DOES_NOT_EXIST",)):
-        what = f"listing versions of prompt {name}"
-        return _pages(edge, what, edge.client.search_prompt_versions, name)
+    """Every version of the prompt ``name`` (none when it does not exist), page after
+    page; :class:`NotAPrompt` when the name is a registered model's."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        with _unless(("RESOURCE_DOES_NOT_EXIST",)):
+            what = f"listing versions of prompt {name}"
+            return _pages(edge, what, edge.client.search_prompt_versions, name)
+    except MlflowException as e:
+        if mlflow_failures.error_code(e) != "INVALID_PARAMETER_VALUE":
+            raise
+        raise NotAPrompt(str(e.message).split(". Use ", 1)[0].rstrip(".")) from e
     return []
 
 

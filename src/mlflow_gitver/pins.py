@@ -374,18 +374,11 @@ def _with_digest(edge: Edge, name: str, want: str) -> list[int]:
 def _listed(edge: Edge, ref: PromptRef, want: str) -> list[int]:
     """:func:`_with_digest`, with MLflow's refusal to list the name (it is a registered
     model's, not a prompt's) as one line naming the config's line."""
-    from mlflow.exceptions import MlflowException
-
-    from mlflow_gitver import mlflow_failures
-
     try:
         return _with_digest(edge, ref.name, want)
-    except MlflowException as e:
-        if mlflow_failures.error_code(e) != "INVALID_PARAMETER_VALUE":
-            raise
-        said = str(e.message).split(". Use ", 1)[0].rstrip(".")  # MLflow's API advice dropped
+    except mlflow_api.NotAPrompt as e:
         raise GitverError(
-            f"{ref.where}: prompt {ref.name!r} cannot be kept at {edge.display_uri}: {said}; "
+            f"{ref.where}: prompt {ref.name!r} cannot be kept at {edge.display_uri}: {e}; "
             "give the prompt another name",
             EXIT_USAGE,
         ) from e
