@@ -18,6 +18,7 @@ VALIDATING_MODULES = (
     "config.py",
     "config_apps.py",
     "config_readers.py",
+    "config_prompts.py",
     "yamlnodes.py",
     "redact.py",
     "identity.py",

@@ -348,16 +348,25 @@ class NotAPrompt(Exception):
 def prompt_versions(edge: Edge, name: str) -> list[Any]:
     """Every version of the prompt ``name`` (none when it does not exist), page after
     page; :class:`NotAPrompt` when the name is a registered model's."""
+    import time
+
     from mlflow.exceptions import MlflowException
 
-    try:
-        with _unless(("RESOURCE_DOES_NOT_EXIST",)):
-            what = f"listing versions of prompt {name}"
-            return _pages(edge, what, edge.client.search_prompt_versions, name)
-    except MlflowException as e:
-        if mlflow_failures.error_code(e) != "INVALID_PARAMETER_VALUE":
-            raise
-        raise NotAPrompt(str(e.message).split(". Use ", 1)[0].rstrip(".")) from e
+    # A prompt being created by a racer is, for a moment, a registered model without
+    # its prompt tag (measured, 6 racing registrations on a server): asked again, it
+    # is a prompt.  One still refused after that is a model's name.
+    for delay in (0.2, 0.5, 1.0, None):
+        try:
+            with _unless(("RESOURCE_DOES_NOT_EXIST",)):
+                what = f"listing versions of prompt {name}"
+                return _pages(edge, what, edge.client.search_prompt_versions, name)
+            return []
+        except MlflowException as e:
+            if mlflow_failures.error_code(e) != "INVALID_PARAMETER_VALUE":
+                raise
+            if delay is None:
+                raise NotAPrompt(str(e.message).split(". Use ", 1)[0].rstrip(".")) from e
+            time.sleep(delay)
     return []
 
 

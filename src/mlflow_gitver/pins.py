@@ -406,7 +406,7 @@ def _file_version(
         )
         registry.inject_fault("prompt-created")  # a kill before the model is made (tests)
         registry.settle_after(time.monotonic() - t0)
-        have = _with_digest(edge, ref.name, want)
+        have = _listed(edge, ref, want)
         if have:
             # The oldest wins, for every racer alike; the others' copies go.
             for extra in have[1:]:
